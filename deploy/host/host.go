@@ -1,0 +1,108 @@
+// Package host reaches one machine, locally or over SSH, in one way: run a
+// command given as argv, dial a tcp or unix address as seen from that machine,
+// and talk to its Docker Engine through that dialer.
+//
+// Every other blueshift package reaches a server only through the small
+// interfaces here, so a probe, a backup or a traffic switch written once works
+// on the local machine and on a production server alike, and tests can hand a
+// phase a fake.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+)
+
+// Cmd is one command to run on a host. Argv is never joined into a shell
+// string except once, quoted, at the SSH boundary.
+type Cmd struct {
+	// Argv is the program and its arguments; Argv[0] is looked up in PATH.
+	Argv []string
+	// Dir is the working directory on the host; empty means the default
+	// (the process's own directory locally, the login directory over SSH).
+	Dir string
+	// Env holds extra KEY=VALUE pairs added to the host's environment.
+	Env []string
+	// Stdin, Stdout and Stderr are streamed; nil means empty input and
+	// discarded output (the tail of stderr is still kept for ExitError).
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Runner runs commands on a host.
+type Runner interface {
+	// Run runs cmd and waits for it. A command that ran and exited non-zero
+	// returns an *ExitError; a command that could not be started (or whose
+	// connection dropped) returns another error.
+	Run(ctx context.Context, cmd Cmd) error
+}
+
+// Dialer opens connections to addresses as seen from the host: "tcp"
+// ("127.0.0.1:5432") or "unix" ("/var/run/docker.sock"). Returned conns
+// support deadlines.
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Host is a machine blueshift deploys to.
+type Host interface {
+	Runner
+	Dialer
+	// Name is how the host is shown to people ("local", "deploy@the-bot.ru:22").
+	Name() string
+	// Close releases the connection; a closed Host returns ErrClosed.
+	Close() error
+}
+
+// ErrClosed is returned by a Host used after Close.
+var ErrClosed = errors.New("host: closed")
+
+// ErrConnectionLost is wrapped by errors caused by a dropped connection to
+// the host (an SSH session that died mid-command, a keepalive that timed out).
+var ErrConnectionLost = errors.New("connection to host lost")
+
+// ExitError is a command that ran on a host and exited non-zero.
+type ExitError struct {
+	Host       string
+	Argv       []string
+	Code       int
+	StderrTail string // last few KiB of stderr, trimmed
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s: %s: exit status %d", e.Host, strings.Join(e.Argv, " "), e.Code)
+	if e.StderrTail != "" {
+		msg += ": " + e.StderrTail
+	}
+	return msg
+}
+
+// stderrTailSize is how much of a command's stderr an ExitError keeps.
+const stderrTailSize = 4096
+
+// tailBuffer keeps the last n bytes written to it.
+type tailBuffer struct {
+	n   int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.n; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return strings.TrimSpace(string(t.buf)) }
+
+// Output runs argv on r and returns its stdout.
+func Output(ctx context.Context, r Runner, argv ...string) ([]byte, error) {
+	var out strings.Builder
+	err := r.Run(ctx, Cmd{Argv: argv, Stdout: &out})
+	return []byte(out.String()), err
+}

@@ -1,0 +1,71 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+)
+
+// Local is the machine blueshift itself runs on.
+type Local struct {
+	closed atomic.Bool
+}
+
+// NewLocal returns the local machine as a Host.
+func NewLocal() *Local { return &Local{} }
+
+// Name returns "local".
+func (l *Local) Name() string { return "local" }
+
+// Close marks l closed; later calls fail with ErrClosed.
+func (l *Local) Close() error { l.closed.Store(true); return nil }
+
+// Run runs cmd as a child process.
+func (l *Local) Run(ctx context.Context, cmd Cmd) error {
+	if l.closed.Load() {
+		return ErrClosed
+	}
+	if len(cmd.Argv) == 0 {
+		return errors.New("host: run: empty argv")
+	}
+	c := exec.CommandContext(ctx, cmd.Argv[0], cmd.Argv[1:]...)
+	c.Dir = cmd.Dir
+	if len(cmd.Env) > 0 {
+		c.Env = append(os.Environ(), cmd.Env...)
+	}
+	c.Stdin = cmd.Stdin
+	c.Stdout = cmd.Stdout
+	tail := &tailBuffer{n: stderrTailSize}
+	if cmd.Stderr != nil {
+		c.Stderr = io.MultiWriter(cmd.Stderr, tail)
+	} else {
+		c.Stderr = tail
+	}
+	err := c.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %s: %w", l.Name(), strings.Join(cmd.Argv, " "), ctx.Err())
+	case errors.As(err, &exitErr):
+		return &ExitError{Host: l.Name(), Argv: cmd.Argv, Code: exitErr.ExitCode(), StderrTail: tail.String()}
+	default:
+		return fmt.Errorf("%s: run %s: %w", l.Name(), strings.Join(cmd.Argv, " "), err)
+	}
+}
+
+// DialContext dials network and addr from this machine.
+func (l *Local) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if l.closed.Load() {
+		return nil, ErrClosed
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
