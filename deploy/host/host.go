@@ -65,12 +65,22 @@ var ErrClosed = errors.New("host: closed")
 // the host (an SSH session that died mid-command, a keepalive that timed out).
 var ErrConnectionLost = errors.New("connection to host lost")
 
+// ErrCommandNotFound matches (errors.Is) an *ExitError with code 127, the
+// shell's "command not found"; Local returns such an ExitError when the
+// program is not in PATH, as a shell on an SSH host does.
+var ErrCommandNotFound = errors.New("command not found")
+
 // ExitError is a command that ran on a host and exited non-zero.
 type ExitError struct {
 	Host       string
 	Argv       []string
 	Code       int
 	StderrTail string // last few KiB of stderr, trimmed
+}
+
+// Is reports whether target is ErrCommandNotFound and the code is 127.
+func (e *ExitError) Is(target error) bool {
+	return target == ErrCommandNotFound && e.Code == 127
 }
 
 func (e *ExitError) Error() string {

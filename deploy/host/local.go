@@ -10,7 +10,12 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"time"
 )
+
+// localWaitDelay bounds how long Run waits for output copying after the
+// process was killed or exited.
+const localWaitDelay = 5 * time.Second
 
 // Local is the machine blueshift itself runs on.
 type Local struct {
@@ -39,6 +44,9 @@ func (l *Local) Run(ctx context.Context, cmd Cmd) error {
 	if len(cmd.Env) > 0 {
 		c.Env = append(os.Environ(), cmd.Env...)
 	}
+	// Output pipes held open by a grandchild must not keep a cancelled
+	// Run waiting forever.
+	c.WaitDelay = localWaitDelay
 	c.Stdin = cmd.Stdin
 	c.Stdout = cmd.Stdout
 	tail := &tailBuffer{n: stderrTailSize}
@@ -54,6 +62,9 @@ func (l *Local) Run(ctx context.Context, cmd Cmd) error {
 		return nil
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %s: %w", l.Name(), strings.Join(cmd.Argv, " "), ctx.Err())
+	case errors.Is(err, exec.ErrNotFound):
+		// What a shell reports, so Local and SSH agree.
+		return &ExitError{Host: l.Name(), Argv: cmd.Argv, Code: 127, StderrTail: cmd.Argv[0] + ": command not found"}
 	case errors.As(err, &exitErr):
 		return &ExitError{Host: l.Name(), Argv: cmd.Argv, Code: exitErr.ExitCode(), StderrTail: tail.String()}
 	default:

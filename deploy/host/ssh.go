@@ -1,0 +1,548 @@
+package host
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+)
+
+// Errors an SSH host returns; branch on them with errors.Is.
+var (
+	// ErrUnknownHostKey: the server's host key is in neither known_hosts
+	// nor the pinned keys. The error text says how to add it.
+	ErrUnknownHostKey = errors.New("ssh host key unknown")
+	// ErrHostKeyMismatch: the server offered a key other than the one
+	// known_hosts or the pin expects. Either the server was reinstalled or
+	// someone is intercepting the connection; the error text says how to
+	// update the entry once that is checked.
+	ErrHostKeyMismatch = errors.New("ssh host key mismatch")
+	// ErrAuthFailed: the server refused every key offered for the user.
+	ErrAuthFailed = errors.New("ssh authentication failed")
+	// ErrForwardingDisabled: sshd refused to open a tcp or unix connection
+	// (AllowTcpForwarding, AllowStreamLocalForwarding or DisableForwarding
+	// in sshd_config). The error text names the option.
+	ErrForwardingDisabled = errors.New("ssh forwarding disabled by server")
+)
+
+// SSHConfig says how to reach and authenticate to a server over SSH.
+// Host keys are always verified: against KnownHostsFile, or against
+// PinnedHostKey when that is set. There is no way to skip verification.
+type SSHConfig struct {
+	// Addr is "host" or "host:port"; the port defaults to 22.
+	Addr string
+	// User is the login user on the server. Required.
+	User string
+
+	// PrivateKeyPEM is a private key in PEM/OpenSSH format, e.g. from the
+	// PRODUCTION_SSH_KEY environment variable. Default: none.
+	PrivateKeyPEM []byte
+	// PrivateKeyFile is a path to a private key file. Default: none.
+	PrivateKeyFile string
+	// Passphrase decrypts an encrypted PrivateKeyPEM or PrivateKeyFile.
+	Passphrase string
+	// UseAgent offers the keys of the ssh-agent at AgentSocket.
+	// Default: false.
+	UseAgent bool
+	// AgentSocket is the ssh-agent socket. Default: $SSH_AUTH_SOCK.
+	AgentSocket string
+
+	// KnownHostsFile lists the accepted host keys in OpenSSH known_hosts
+	// format. Default: ~/.ssh/known_hosts. Ignored when PinnedHostKey is
+	// set.
+	KnownHostsFile string
+	// PinnedHostKey accepts exactly the given host keys, one per line,
+	// each either a public key in authorized_keys format ("ssh-ed25519
+	// AAAA...") or a fingerprint ("SHA256:..."). Default: none.
+	PinnedHostKey string
+
+	// ConnectTimeout bounds the TCP connect. Default: 10s.
+	ConnectTimeout time.Duration
+	// HandshakeTimeout bounds the SSH handshake and authentication.
+	// Default: 15s.
+	HandshakeTimeout time.Duration
+	// KeepaliveInterval is how often a keepalive@openssh.com request is
+	// sent; negative disables keepalives. Default: 15s.
+	KeepaliveInterval time.Duration
+	// KeepaliveTimeout is how long a keepalive may wait for its reply
+	// before the connection is declared lost and closed. Default: 15s.
+	KeepaliveTimeout time.Duration
+
+	// Logger receives debug records about the connection; nil discards.
+	Logger *slog.Logger
+}
+
+const (
+	defaultConnectTimeout    = 10 * time.Second
+	defaultHandshakeTimeout  = 15 * time.Second
+	defaultKeepaliveInterval = 15 * time.Second
+	defaultKeepaliveTimeout  = 15 * time.Second
+)
+
+// SSH is a server reached over one SSH connection. Commands run in their
+// own sessions; dials become direct-tcpip or direct-streamlocal channels.
+// It is safe for concurrent use.
+type SSH struct {
+	name      string
+	client    *ssh.Client
+	log       *slog.Logger
+	agentConn net.Conn
+
+	closed    atomic.Bool
+	done      chan struct{} // closed when the connection has ended
+	mu        sync.Mutex
+	lostErr   error // why the connection ended, if not by Close
+	stopAlive chan struct{}
+}
+
+var _ Host = (*SSH)(nil)
+
+// NewSSH connects to cfg.Addr, verifies its host key, authenticates as
+// cfg.User and returns the connected host. ctx bounds the connection
+// attempt only.
+func NewSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
+	addr, err := normalizeAddr(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.User == "" {
+		return nil, fmt.Errorf("ssh %s: no user: set the login user (e.g. PRODUCTION_USER)", addr)
+	}
+	name := cfg.User + "@" + addr
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = defaultConnectTimeout
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = defaultHandshakeTimeout
+	}
+	if cfg.KeepaliveInterval == 0 {
+		cfg.KeepaliveInterval = defaultKeepaliveInterval
+	}
+	if cfg.KeepaliveTimeout <= 0 {
+		cfg.KeepaliveTimeout = defaultKeepaliveTimeout
+	}
+
+	verifier, err := newHostKeyVerifier(cfg, addr)
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: %w", name, err)
+	}
+	auth, err := newAuth(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: %w", name, err)
+	}
+
+	client, err := connect(ctx, cfg, addr, verifier, auth)
+	if err != nil {
+		if auth.agentConn != nil {
+			auth.agentConn.Close()
+		}
+		return nil, fmt.Errorf("ssh %s: %w", name, err)
+	}
+	s := &SSH{
+		name:      name,
+		client:    client,
+		log:       log,
+		agentConn: auth.agentConn,
+		done:      make(chan struct{}),
+		stopAlive: make(chan struct{}),
+	}
+	go s.watch()
+	if cfg.KeepaliveInterval > 0 {
+		go s.keepalive(cfg.KeepaliveInterval, cfg.KeepaliveTimeout)
+	}
+	log.Debug("ssh connected", "host", name, "server", string(client.ServerVersion()))
+	return s, nil
+}
+
+// connect dials addr and runs the SSH handshake, retrying with other host
+// key algorithms while the verifier asks for it (a fingerprint pin whose
+// key type the server did not offer first).
+func connect(ctx context.Context, cfg SSHConfig, addr string, v *hostKeyVerifier, auth *sshAuth) (*ssh.Client, error) {
+	for {
+		algos := v.algorithms()
+		if len(algos) == 0 && v.lastErr != nil {
+			return nil, v.lastErr
+		}
+		client, err := handshake(ctx, cfg, addr, algos, v, auth)
+		if err == nil {
+			return client, nil
+		}
+		if v.retry {
+			v.retry = false
+			continue
+		}
+		return nil, err
+	}
+}
+
+func handshake(ctx context.Context, cfg SSHConfig, addr string, algos []string, v *hostKeyVerifier, auth *sshAuth) (*ssh.Client, error) {
+	d := net.Dialer{Timeout: cfg.ConnectTimeout}
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("connect: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("connect (is sshd running and the port reachable?): %w", err)
+	}
+	_ = raw.SetDeadline(time.Now().Add(cfg.HandshakeTimeout))
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
+
+	v.reset()
+	auth.offered = false
+	conf := &ssh.ClientConfig{
+		User:              cfg.User,
+		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(auth.signers)},
+		HostKeyCallback:   v.check,
+		HostKeyAlgorithms: algos,
+	}
+	c, chans, reqs, err := ssh.NewClientConn(raw, addr, conf)
+	stopped := stop()
+	if err != nil {
+		raw.Close()
+		var ne net.Error
+		switch {
+		case v.err != nil:
+			return nil, v.err
+		case !stopped || ctx.Err() != nil:
+			return nil, fmt.Errorf("handshake: %w", ctx.Err())
+		case errors.As(err, &ne) && ne.Timeout():
+			return nil, fmt.Errorf("handshake did not finish within %s (is it an SSH server? raise HandshakeTimeout on a slow link): %w", cfg.HandshakeTimeout, err)
+		case v.verified && auth.offered && !errors.Is(err, io.EOF):
+			return nil, fmt.Errorf("%w: the server refused keys %s for user %s: add the public key to ~%s/.ssh/authorized_keys on the server, or check the user: %v",
+				ErrAuthFailed, auth.fingerprints(), cfg.User, cfg.User, err)
+		default:
+			return nil, fmt.Errorf("handshake: %w", err)
+		}
+	}
+	_ = raw.SetDeadline(time.Time{})
+	return ssh.NewClient(c, chans, reqs), nil
+}
+
+func normalizeAddr(addr string) (string, error) {
+	if addr == "" {
+		return "", errors.New("ssh: no address: set the server (e.g. PRODUCTION_HOST)")
+	}
+	if h, p, err := net.SplitHostPort(addr); err == nil {
+		if h == "" || p == "" {
+			return "", fmt.Errorf("ssh: address %q: want host or host:port", addr)
+		}
+		return addr, nil
+	}
+	return net.JoinHostPort(strings.Trim(addr, "[]"), "22"), nil
+}
+
+// watch records why the connection ended.
+func (s *SSH) watch() {
+	err := s.client.Wait()
+	if err == nil {
+		err = io.EOF
+	}
+	s.lose(fmt.Errorf("%w: %v", ErrConnectionLost, err))
+	close(s.done)
+}
+
+func (s *SSH) lose(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lostErr == nil && !s.closed.Load() {
+		s.lostErr = err
+		s.log.Debug("ssh connection lost", "host", s.name, "err", err)
+	}
+}
+
+// lost returns why the connection ended, or nil while it is up.
+func (s *SSH) lost() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lostErr
+}
+
+// keepalive sends keepalive@openssh.com every interval; a request not
+// answered within timeout marks the connection lost and closes it, so
+// every Run and Dial in flight fails instead of hanging.
+func (s *SSH) keepalive(interval, timeout time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopAlive:
+			return
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		reply := make(chan error, 1)
+		go func() {
+			_, _, err := s.client.SendRequest("keepalive@openssh.com", true, nil)
+			reply <- err
+		}()
+		select {
+		case err := <-reply:
+			if err != nil {
+				s.lose(fmt.Errorf("%w: keepalive: %v", ErrConnectionLost, err))
+				s.client.Close()
+				return
+			}
+		case <-time.After(timeout):
+			s.lose(fmt.Errorf("%w: no reply to keepalive within %s", ErrConnectionLost, timeout))
+			s.client.Close()
+			return
+		case <-s.stopAlive:
+			return
+		}
+	}
+}
+
+// Name returns "user@host:port".
+func (s *SSH) Name() string { return s.name }
+
+// Close closes the connection; commands still running fail.
+func (s *SSH) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	close(s.stopAlive)
+	err := s.client.Close()
+	if s.agentConn != nil {
+		s.agentConn.Close()
+	}
+	if errors.Is(err, net.ErrClosed) || s.lost() != nil {
+		return nil
+	}
+	return err
+}
+
+// usable reports ErrClosed or the lost-connection error, if any.
+func (s *SSH) usable() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.lost()
+}
+
+// connErr turns err from the SSH layer into the lost-connection error when
+// the connection is gone (checking briefly: the reader may not have noticed
+// yet).
+func (s *SSH) connErr(err error) error {
+	if lost := s.lost(); lost != nil {
+		return lost
+	}
+	select {
+	case <-s.done:
+		if lost := s.lost(); lost != nil {
+			return lost
+		}
+	case <-time.After(200 * time.Millisecond):
+	}
+	return err
+}
+
+// Run runs cmd in a new session: argv quoted once with ShellQuote, Dir by
+// cd, Env by env(1) (sshd's AcceptEnv would refuse Setenv). Cancelling ctx
+// kills the remote program and closes the session.
+func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
+	if err := s.usable(); err != nil {
+		return s.runErr(cmd, err)
+	}
+	line, err := remoteCommand(cmd)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return s.runErr(cmd, err)
+	}
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return s.runErr(cmd, s.connErr(fmt.Errorf("open session: %w", err)))
+	}
+	defer sess.Close()
+	tail := &tailBuffer{n: stderrTailSize}
+	sess.Stdin = cmd.Stdin
+	sess.Stdout = cmd.Stdout
+	if cmd.Stderr != nil {
+		sess.Stderr = io.MultiWriter(cmd.Stderr, tail)
+	} else {
+		sess.Stderr = tail
+	}
+	if err := sess.Start(line); err != nil {
+		return s.runErr(cmd, s.connErr(fmt.Errorf("start: %w", err)))
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		_ = sess.Signal(ssh.SIGKILL)
+		sess.Close()
+		select {
+		case <-waited:
+		case <-time.After(2 * time.Second):
+		}
+		return s.runErr(cmd, ctx.Err())
+	case <-s.done:
+		return s.runErr(cmd, s.lost())
+	}
+	var exitErr *ssh.ExitError
+	var missing *ssh.ExitMissingError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exitErr):
+		return &ExitError{Host: s.name, Argv: cmd.Argv, Code: exitErr.ExitStatus(), StderrTail: tail.String()}
+	case errors.As(err, &missing):
+		// The channel closed without an exit status: the connection went.
+		return s.runErr(cmd, s.connErr(fmt.Errorf("%w: %v", ErrConnectionLost, err)))
+	default:
+		return s.runErr(cmd, s.connErr(err))
+	}
+}
+
+func (s *SSH) runErr(cmd Cmd, err error) error {
+	return fmt.Errorf("%s: run %s: %w", s.name, strings.Join(cmd.Argv, " "), err)
+}
+
+// DialContext opens a connection to addr as seen from the server: "tcp"
+// through a direct-tcpip channel, "unix" through direct-streamlocal
+// (OpenSSH's AllowStreamLocalForwarding). The conn supports deadlines and
+// CloseWrite.
+func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if err := s.usable(); err != nil {
+		return nil, fmt.Errorf("%s: dial %s %s: %w", s.name, network, addr, err)
+	}
+	var option string
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		option = "AllowTcpForwarding"
+	case "unix":
+		option = "AllowStreamLocalForwarding"
+	default:
+		return nil, fmt.Errorf("%s: dial %s %s: network must be tcp or unix", s.name, network, addr)
+	}
+	c, err := s.client.DialContext(ctx, network, addr)
+	if err != nil {
+		var oce *ssh.OpenChannelError
+		if errors.As(err, &oce) && oce.Reason == ssh.Prohibited {
+			return nil, fmt.Errorf("%s: dial %s %s: %w (%s): set `%s yes` (and no `DisableForwarding yes`) in the server's /etc/ssh/sshd_config, or in a Match block for user %s, then reload sshd",
+				s.name, network, addr, ErrForwardingDisabled, oce.Message, option, strings.SplitN(s.name, "@", 2)[0])
+		}
+		if ctx.Err() == nil && oce == nil {
+			err = s.connErr(err)
+		}
+		return nil, fmt.Errorf("%s: dial %s %s: %w", s.name, network, addr, err)
+	}
+	return newDeadlineConn(c, sshAddr{network, "ssh:" + s.name}, sshAddr{network, addr}), nil
+}
+
+// sshAddr is the address of a forwarded connection.
+type sshAddr struct{ network, addr string }
+
+func (a sshAddr) Network() string { return a.network }
+func (a sshAddr) String() string  { return a.addr }
+
+// sshAuth holds the keys offered to the server.
+type sshAuth struct {
+	keys      []ssh.Signer
+	agent     agent.ExtendedAgent
+	agentConn net.Conn
+	offered   bool // the server asked for keys in the last handshake
+	offeredFP []string
+}
+
+func newAuth(cfg SSHConfig) (*sshAuth, error) {
+	a := &sshAuth{}
+	if len(cfg.PrivateKeyPEM) > 0 {
+		k, err := parseKey(cfg.PrivateKeyPEM, cfg.Passphrase)
+		if err != nil {
+			return nil, fmt.Errorf("private key (PrivateKeyPEM): %w", err)
+		}
+		a.keys = append(a.keys, k)
+	}
+	if cfg.PrivateKeyFile != "" {
+		pem, err := os.ReadFile(cfg.PrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("private key file: %w", err)
+		}
+		k, err := parseKey(pem, cfg.Passphrase)
+		if err != nil {
+			return nil, fmt.Errorf("private key file %s: %w", cfg.PrivateKeyFile, err)
+		}
+		a.keys = append(a.keys, k)
+	}
+	if cfg.UseAgent {
+		sock := cfg.AgentSocket
+		if sock == "" {
+			sock = os.Getenv("SSH_AUTH_SOCK")
+		}
+		if sock == "" {
+			return nil, errors.New("ssh-agent: SSH_AUTH_SOCK is not set: start an agent (eval $(ssh-agent); ssh-add) or give a private key")
+		}
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			return nil, fmt.Errorf("ssh-agent at %s: %w", sock, err)
+		}
+		a.agentConn = conn
+		a.agent = agent.NewClient(conn)
+	}
+	if len(a.keys) == 0 && a.agent == nil {
+		return nil, errors.New("no credentials: set PrivateKeyPEM (e.g. from PRODUCTION_SSH_KEY), PrivateKeyFile or UseAgent")
+	}
+	return a, nil
+}
+
+func parseKey(pem []byte, passphrase string) (ssh.Signer, error) {
+	k, err := ssh.ParsePrivateKey(pem)
+	var missing *ssh.PassphraseMissingError
+	if errors.As(err, &missing) {
+		if passphrase == "" {
+			return nil, errors.New("the key is encrypted: give its passphrase (SSHConfig.Passphrase)")
+		}
+		k, err = ssh.ParsePrivateKeyWithPassphrase(pem, []byte(passphrase))
+		if errors.Is(err, x509.IncorrectPasswordError) {
+			return nil, errors.New("wrong passphrase for the encrypted key")
+		}
+	}
+	if err != nil {
+		// The parser's messages never quote key material.
+		return nil, fmt.Errorf("not a usable private key (want PEM or OpenSSH format, the whole file including BEGIN/END lines): %w", err)
+	}
+	return k, nil
+}
+
+func (a *sshAuth) signers() ([]ssh.Signer, error) {
+	a.offered = true
+	signers := append([]ssh.Signer(nil), a.keys...)
+	if a.agent != nil {
+		more, err := a.agent.Signers()
+		if err != nil {
+			return nil, fmt.Errorf("ssh-agent: %w", err)
+		}
+		signers = append(signers, more...)
+	}
+	a.offeredFP = a.offeredFP[:0]
+	for _, s := range signers {
+		a.offeredFP = append(a.offeredFP, ssh.FingerprintSHA256(s.PublicKey()))
+	}
+	return signers, nil
+}
+
+func (a *sshAuth) fingerprints() string {
+	if len(a.offeredFP) == 0 {
+		return "(none: the agent holds no keys)"
+	}
+	return strings.Join(a.offeredFP, ", ")
+}
