@@ -1,0 +1,393 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+)
+
+// Directory name prefixes inside the backups dir.
+const (
+	PrefixPreDeploy  = "pre-deploy-"
+	PrefixPreRestore = "pre-restore-"
+	// TempPrefix marks a backup still being written (or abandoned by a
+	// killed run). It is never listed as complete.
+	TempPrefix = ".tmp-"
+	// ManifestFile is the manifest's name inside a backup directory.
+	ManifestFile = "manifest.json"
+	// VerifiedFile records the last successful Verify of a backup.
+	VerifiedFile = "verified.json"
+	// TimeLayout is the timestamp in backup names (the seed's layout).
+	TimeLayout = "20060102_150405"
+)
+
+var (
+	// ErrExists is returned when the backup directory to be written
+	// already exists.
+	ErrExists = errors.New("backup already exists")
+	// ErrIncomplete is returned for a backup without a complete manifest.
+	ErrIncomplete = errors.New("backup is incomplete")
+	// ErrNotFound is returned for a backup ID that is not in the backups dir.
+	ErrNotFound = errors.New("backup not found")
+)
+
+// Manifest is manifest.json: what a backup holds and whether it finished.
+type Manifest struct {
+	ID          string     `json:"id"`
+	App         string     `json:"app,omitempty"`
+	Version     string     `json:"version,omitempty"`
+	ToolVersion string     `json:"tool_version"`
+	Started     time.Time  `json:"started"`
+	Finished    time.Time  `json:"finished"`
+	Artifacts   []Artifact `json:"artifacts"`
+	// Complete is written last; a manifest without it is not a backup.
+	Complete bool `json:"complete"`
+}
+
+// Event reports progress of a backup, a restore or a verification.
+type Event struct {
+	// Step is "source", "checksum", "manifest", "rename", "restore", "verify".
+	Step string
+	// Source is the source concerned, if any.
+	Source string
+	// Done is false when the step starts and true when it ended.
+	Done bool
+	// Elapsed is set when Done.
+	Elapsed time.Duration
+	Err     error
+}
+
+// Options say where a Plan writes and how it reports.
+type Options struct {
+	// AppDir is the application's directory on the host (required unless
+	// Dir is set).
+	AppDir string
+	// Dir is the backups directory; default AppDir + "/backups".
+	Dir string
+	// App is the application's name, recorded in the manifest.
+	App string
+	// Version is the version about to be deployed; it goes into the
+	// backup's name ("pre-deploy-<version>-<time>"). Default "unknown".
+	Version string
+	// Now returns the current time; default time.Now. Names use UTC.
+	Now func() time.Time
+	// ToolVersion is recorded in the manifest; default the blueshift
+	// module version from the build info.
+	ToolVersion string
+	// Logger receives debug records; nil discards them.
+	Logger *slog.Logger
+	// Progress, when set, is called at every step.
+	Progress func(Event)
+}
+
+// Plan is a backup of one application on one host.
+type Plan struct {
+	Options
+	// Runner runs every command on the host.
+	Runner host.Runner
+	// Sources are saved in order.
+	Sources []Source
+}
+
+// Result describes a finished backup.
+type Result struct {
+	// ID is the backup directory's name; Path its full path on the host.
+	ID, Path string
+	Manifest Manifest
+}
+
+// BackupsDir returns the backups directory the plan writes into.
+func (o Options) BackupsDir() string {
+	if o.Dir != "" {
+		return o.Dir
+	}
+	return joinPath(o.AppDir, "backups")
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func (o Options) emit(e Event) {
+	if o.Progress != nil {
+		o.Progress(e)
+	}
+}
+
+func (o Options) toolVersion() string {
+	if o.ToolVersion != "" {
+		return o.ToolVersion
+	}
+	return ToolVersion()
+}
+
+// ToolVersion is the blueshift module version compiled into this binary,
+// or "devel".
+func ToolVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	const mod = "github.com/blueshift-deploy/blueshift"
+	if bi.Main.Path == mod && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == mod {
+			return d.Version
+		}
+	}
+	return "devel"
+}
+
+// BackupID returns the name of a backup: prefix + version + "-" + time.
+func BackupID(prefix, version string, t time.Time) string {
+	if version == "" {
+		version = "unknown"
+	}
+	return prefix + version + "-" + t.UTC().Format(TimeLayout)
+}
+
+func (p *Plan) validate() error {
+	if p.Runner == nil {
+		return errors.New("backup: plan has no Runner")
+	}
+	if p.Dir == "" && p.AppDir == "" {
+		return errors.New("backup: plan needs AppDir or Dir")
+	}
+	if p.Version != "" {
+		if err := checkName("backup: version", p.Version); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range p.Sources {
+		if err := checkName("backup: source name", s.Name()); err != nil {
+			return err
+		}
+		if seen[s.Name()] {
+			return fmt.Errorf("backup: two sources are named %q: give one another name", s.Name())
+		}
+		seen[s.Name()] = true
+	}
+	return nil
+}
+
+// Create takes a pre-deploy backup: backups/pre-deploy-<version>-<time>/.
+// On any failure the temporary directory is removed and no backup claims to
+// be complete.
+func (p *Plan) Create(ctx context.Context) (Result, error) {
+	return p.create(ctx, PrefixPreDeploy)
+}
+
+func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error) {
+	if err := p.validate(); err != nil {
+		return Result{}, err
+	}
+	r, log := p.Runner, p.logger()
+	started := p.now()
+	id := BackupID(prefix, p.Version, started)
+	dir := p.BackupsDir()
+	final := joinPath(dir, id)
+	tmp := joinPath(dir, TempPrefix+id)
+
+	if ok, err := exists(ctx, r, final); err != nil {
+		return Result{}, fmt.Errorf("backup %s: %w", id, err)
+	} else if ok {
+		return Result{}, fmt.Errorf("backup %s: %w at %s: wait a second and retry", id, ErrExists, final)
+	}
+	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-p", "--", dir}}); err != nil {
+		return Result{}, fmt.Errorf("backup %s: create backups dir: %w", id, err)
+	}
+	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-m", "0700", "--", tmp}}); err != nil {
+		return Result{}, fmt.Errorf("backup %s: create temp dir %s (an earlier run may still be writing it): %w", id, tmp, err)
+	}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Remove the partial backup even when ctx was cancelled.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if rmErr := r.Run(cctx, host.Cmd{Argv: []string{"rm", "-rf", "--", tmp}}); rmErr != nil {
+			log.Warn("backup: could not remove partial backup", "path", tmp, "err", rmErr)
+			err = fmt.Errorf("%w (and removing the partial backup %s failed: %v)", err, tmp, rmErr)
+		}
+	}()
+
+	m := Manifest{ID: id, App: p.App, Version: p.Version, ToolVersion: p.toolVersion(), Started: started}
+	for _, s := range p.Sources {
+		t0 := time.Now()
+		p.emit(Event{Step: "source", Source: s.Name()})
+		log.Debug("backup: source", "source", s.Name(), "dir", tmp)
+		arts, err := s.Backup(ctx, r, tmp)
+		p.emit(Event{Step: "source", Source: s.Name(), Done: true, Elapsed: time.Since(t0), Err: err})
+		if err != nil {
+			return Result{}, fmt.Errorf("backup %s: source %s: %w", id, s.Name(), err)
+		}
+		for i := range arts {
+			arts[i].Source = s.Name()
+		}
+		m.Artifacts = append(m.Artifacts, arts...)
+	}
+
+	t0 := time.Now()
+	p.emit(Event{Step: "checksum"})
+	if err := checksum(ctx, r, tmp, m.Artifacts); err != nil {
+		return Result{}, fmt.Errorf("backup %s: %w", id, err)
+	}
+	p.emit(Event{Step: "checksum", Done: true, Elapsed: time.Since(t0)})
+
+	m.Finished = p.now()
+	m.Complete = true
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Result{}, fmt.Errorf("backup %s: encode manifest: %w", id, err)
+	}
+	if err := writeFile(ctx, r, joinPath(tmp, ManifestFile), append(data, '\n')); err != nil {
+		return Result{}, fmt.Errorf("backup %s: %w", id, err)
+	}
+	// Make the data durable before the rename makes it a backup.
+	if err := r.Run(ctx, host.Cmd{Argv: []string{"sync"}}); err != nil {
+		return Result{}, fmt.Errorf("backup %s: sync: %w", id, err)
+	}
+	if err := r.Run(ctx, host.Cmd{Argv: []string{"mv", "-T", "--", tmp, final}}); err != nil {
+		return Result{}, fmt.Errorf("backup %s: rename %s to %s: %w", id, tmp, final, err)
+	}
+	p.emit(Event{Step: "rename", Done: true})
+	log.Debug("backup: complete", "id", id, "artifacts", len(m.Artifacts))
+	return Result{ID: id, Path: final, Manifest: m}, nil
+}
+
+// checksum fills Size and SHA256 of every artifact, computed on the host.
+func checksum(ctx context.Context, r host.Runner, dir string, arts []Artifact) error {
+	if len(arts) == 0 {
+		return nil
+	}
+	sums, err := sha256Sums(ctx, r, dir, arts)
+	if err != nil {
+		return err
+	}
+	sizes, err := fileSizes(ctx, r, dir, arts)
+	if err != nil {
+		return err
+	}
+	for i := range arts {
+		arts[i].SHA256, arts[i].Size = sums[i], sizes[i]
+	}
+	return nil
+}
+
+func artifactPaths(arts []Artifact) ([]string, error) {
+	paths := make([]string, len(arts))
+	for i, a := range arts {
+		if err := checkArtifactPath(a.Path); err != nil {
+			return nil, err
+		}
+		paths[i] = a.Path
+	}
+	return paths, nil
+}
+
+// checkArtifactPath accepts relative paths of safe names ("compose/app.yml").
+func checkArtifactPath(p string) error {
+	parts := strings.Split(p, "/")
+	for _, part := range parts {
+		if err := checkName("artifact path element", part); err != nil {
+			return fmt.Errorf("artifact %q: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// sha256Argv is the checksum command run in the backup directory.
+func sha256Argv(paths []string) []string {
+	return append([]string{"sha256sum", "--binary", "--"}, paths...)
+}
+
+func sha256Sums(ctx context.Context, r host.Runner, dir string, arts []Artifact) ([]string, error) {
+	paths, err := artifactPaths(arts)
+	if err != nil {
+		return nil, err
+	}
+	var out boundedBuffer
+	out.limit = maxSmallFile
+	if err := r.Run(ctx, host.Cmd{Argv: sha256Argv(paths), Dir: dir, Stdout: &out}); err != nil {
+		return nil, fmt.Errorf("checksum artifacts: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(paths) {
+		return nil, fmt.Errorf("checksum artifacts: sha256sum printed %d lines for %d files", len(lines), len(paths))
+	}
+	sums := make([]string, len(paths))
+	for i, line := range lines {
+		sum, name, ok := strings.Cut(line, " ")
+		name = strings.TrimPrefix(name, "*")
+		if !ok || len(sum) != 64 || name != paths[i] {
+			return nil, fmt.Errorf("checksum artifacts: unexpected sha256sum line %q", line)
+		}
+		sums[i] = sum
+	}
+	return sums, nil
+}
+
+func fileSizes(ctx context.Context, r host.Runner, dir string, arts []Artifact) ([]int64, error) {
+	paths, err := artifactPaths(arts)
+	if err != nil {
+		return nil, err
+	}
+	var out boundedBuffer
+	out.limit = maxSmallFile
+	argv := append([]string{"stat", "--printf", `%s\n`, "--"}, paths...)
+	if err := r.Run(ctx, host.Cmd{Argv: argv, Dir: dir, Stdout: &out}); err != nil {
+		return nil, fmt.Errorf("size artifacts: %w", err)
+	}
+	fields := strings.Fields(out.String())
+	if len(fields) != len(paths) {
+		return nil, fmt.Errorf("size artifacts: stat printed %d sizes for %d files", len(fields), len(paths))
+	}
+	sizes := make([]int64, len(paths))
+	for i, f := range fields {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("size artifacts: %q: %w", f, err)
+		}
+		sizes[i] = n
+	}
+	return sizes, nil
+}
+
+// ReadManifest reads and decodes manifest.json of the backup at path.
+func ReadManifest(ctx context.Context, r host.Runner, path string) (Manifest, error) {
+	data, err := readFile(ctx, r, joinPath(path, ManifestFile))
+	if err != nil {
+		return Manifest{}, fmt.Errorf("%w: %s has no readable manifest: %w", ErrIncomplete, path, err)
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Manifest{}, fmt.Errorf("%w: %s: decode manifest: %w", ErrIncomplete, path, err)
+	}
+	if !m.Complete {
+		return m, fmt.Errorf("%w: %s: manifest lacks \"complete\": true", ErrIncomplete, path)
+	}
+	return m, nil
+}

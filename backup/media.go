@@ -1,0 +1,249 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+)
+
+// Media archives a directory (uploaded files) as <artifact>.tar.gz: a
+// directory on the host, or a named Docker volume. For a volume, tar runs on
+// the host over the volume's mountpoint (found with docker volume inspect;
+// needs a runner allowed to read it, normally root); when that is not
+// readable it falls back to tar inside a running container that mounts the
+// volume. File names, modes and numeric owners are preserved.
+//
+// Exactly one of Path and Volume must be set.
+type Media struct {
+	// Artifact names the source and its file; default "media".
+	Artifact string
+	// Path is a directory on the host.
+	Path string
+	// Volume is a Docker volume name.
+	Volume string
+}
+
+var _ interface {
+	Restorer
+	Estimator
+	ToolChecker
+} = (*Media)(nil)
+
+// ErrNoContainer is returned when a volume's mountpoint is not readable and
+// no running container mounts it.
+var ErrNoContainer = errors.New("no running container mounts the volume")
+
+// Name returns Artifact or "media".
+func (m *Media) Name() string { return orDefault(m.Artifact, "media") }
+
+func (m *Media) file() string { return m.Name() + ".tar.gz" }
+
+// mediaLocation is where the files are: a host path, or a path in a
+// container.
+type mediaLocation struct {
+	path      string // on the host, or in container
+	container string
+}
+
+func (m *Media) check() error {
+	if (m.Path == "") == (m.Volume == "") {
+		return fmt.Errorf("media source %s: set exactly one of Path and Volume", m.Name())
+	}
+	return nil
+}
+
+// volumeInspectArgv prints a volume's mountpoint.
+func volumeInspectArgv(volume string) []string {
+	return []string{"docker", "volume", "inspect", "--format", "{{.Mountpoint}}", "--", volume}
+}
+
+// volumeContainersArgv lists running containers mounting volume.
+func volumeContainersArgv(volume string) []string {
+	return []string{"docker", "ps", "--quiet", "--filter", "volume=" + volume}
+}
+
+// volumeDestinationArgv prints where container mounts volume.
+func volumeDestinationArgv(container, volume string) []string {
+	tmpl := `{{range .Mounts}}{{if eq .Name "` + volume + `"}}{{.Destination}}{{end}}{{end}}`
+	return []string{"docker", "container", "inspect", "--format", tmpl, "--", container}
+}
+
+// locate finds the files: the host path, the volume's mountpoint when the
+// runner can read it, else a container mounting the volume.
+func (m *Media) locate(ctx context.Context, r host.Runner) (mediaLocation, error) {
+	if err := m.check(); err != nil {
+		return mediaLocation{}, err
+	}
+	if m.Path != "" {
+		return mediaLocation{path: m.Path}, nil
+	}
+	if !namePattern.MatchString(m.Volume) {
+		return mediaLocation{}, fmt.Errorf("media source %s: volume %q: not a Docker volume name", m.Name(), m.Volume)
+	}
+	mp, err := output(ctx, r, volumeInspectArgv(m.Volume)...)
+	if err != nil {
+		return mediaLocation{}, fmt.Errorf("media source %s: inspect volume %s (does it exist?): %w", m.Name(), m.Volume, err)
+	}
+	if mp != "" && r.Run(ctx, host.Cmd{Argv: []string{"test", "-r", mp, "-a", "-x", mp}}) == nil {
+		return mediaLocation{path: mp}, nil
+	}
+	ids, err := output(ctx, r, volumeContainersArgv(m.Volume)...)
+	if err != nil {
+		return mediaLocation{}, fmt.Errorf("media source %s: find a container mounting volume %s: %w", m.Name(), m.Volume, err)
+	}
+	if ids == "" {
+		return mediaLocation{}, fmt.Errorf("media source %s: volume %s: mountpoint %s is not readable by this user and %w: run as root or start the app", m.Name(), m.Volume, mp, ErrNoContainer)
+	}
+	c := strings.Fields(ids)[0]
+	dest, err := output(ctx, r, volumeDestinationArgv(c, m.Volume)...)
+	if err != nil || dest == "" {
+		return mediaLocation{}, fmt.Errorf("media source %s: where container %s mounts volume %s: %v", m.Name(), c, m.Volume, err)
+	}
+	return mediaLocation{path: dest, container: c}, nil
+}
+
+// tarCreateArgv archives dir on the host into out (GNU tar).
+func tarCreateArgv(dir, out string) []string {
+	return []string{"tar", "--create", "--gzip", "--numeric-owner", "--file=" + out, "--directory=" + dir, "."}
+}
+
+// containerTarCreateArgv archives dir inside container into out on the host
+// (short options: the container's tar may be busybox).
+func containerTarCreateArgv(container, dir, out string) []string {
+	return stdoutToFile(out, "docker", "exec", container, "tar", "-czf", "-", "-C", dir, ".")
+}
+
+// tarListArgv lists an archive on the host; stdout is discarded.
+func tarListArgv(archive string) []string {
+	return []string{"tar", "--list", "--gzip", "--file=" + archive}
+}
+
+// Backup archives the files into <artifact>.tar.gz in dir.
+func (m *Media) Backup(ctx context.Context, r host.Runner, dir string) ([]Artifact, error) {
+	loc, err := m.locate(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	out := joinPath(dir, m.file())
+	argv := tarCreateArgv(loc.path, out)
+	if loc.container != "" {
+		argv = containerTarCreateArgv(loc.container, loc.path, out)
+	}
+	if err := r.Run(ctx, host.Cmd{Argv: argv}); err != nil {
+		return nil, fmt.Errorf("archive %s: %w", m.describe(loc), err)
+	}
+	return []Artifact{{Path: m.file(), Kind: KindTarGz}}, nil
+}
+
+// restoreSteps is the command sequence that replaces the contents of the
+// host directory target with the archive: extract into a staging directory
+// beside it (so a broken archive changes nothing), empty target, move the
+// extracted entries in, take over the archived root's mode.
+func restoreSteps(archive, target, staging string) [][]string {
+	return [][]string{
+		{"tar", "--extract", "--gzip", "--numeric-owner", "--same-owner", "--preserve-permissions", "--file=" + archive, "--directory=" + staging},
+		{"find", target, "-mindepth", "1", "-delete"},
+		{"find", staging, "-mindepth", "1", "-maxdepth", "1", "-exec", "mv", "-t", target, "--", "{}", "+"},
+		{"chmod", "--reference=" + staging, "--", target},
+		{"rmdir", "--", staging},
+	}
+}
+
+// containerRestoreSteps replace dir inside container with the archive.
+func containerRestoreSteps(container, archive, dir string) [][]string {
+	return [][]string{
+		{"docker", "exec", container, "find", dir, "-mindepth", "1", "-delete"},
+		stdinFromFile(archive, "docker", "exec", "-i", container, "tar", "-xzpf", "-", "-C", dir),
+	}
+}
+
+// Restore replaces the directory's (or volume's) contents with the archive.
+func (m *Media) Restore(ctx context.Context, r host.Runner, dir string, arts []Artifact) error {
+	a, err := oneArtifact(m.Name(), arts, KindTarGz)
+	if err != nil {
+		return err
+	}
+	archive := joinPath(dir, a.Path)
+	loc, err := m.locate(ctx, r)
+	if err != nil {
+		return err
+	}
+	if loc.container != "" {
+		for _, argv := range containerRestoreSteps(loc.container, archive, loc.path) {
+			if err := r.Run(ctx, host.Cmd{Argv: argv}); err != nil {
+				return fmt.Errorf("restore %s: %w", m.describe(loc), err)
+			}
+		}
+		return nil
+	}
+	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-p", "--", loc.path}}); err != nil {
+		return fmt.Errorf("restore %s: %w", m.describe(loc), err)
+	}
+	staging, err := output(ctx, r, "mktemp", "-d", "--tmpdir="+parentDir(loc.path), ".blueshift-restore-XXXXXX")
+	if err != nil {
+		return fmt.Errorf("restore %s: create staging dir beside it: %w", m.describe(loc), err)
+	}
+	steps := restoreSteps(archive, loc.path, staging)
+	if err := r.Run(ctx, host.Cmd{Argv: steps[0]}); err != nil {
+		_ = r.Run(context.WithoutCancel(ctx), host.Cmd{Argv: []string{"rm", "-rf", "--", staging}})
+		return fmt.Errorf("restore %s: extract %s (nothing was changed): %w", m.describe(loc), archive, err)
+	}
+	for _, argv := range steps[1:] {
+		if err := r.Run(ctx, host.Cmd{Argv: argv}); err != nil {
+			return fmt.Errorf("restore %s: %w (extracted files are in %s)", m.describe(loc), err, staging)
+		}
+	}
+	return nil
+}
+
+// Estimate returns du -sb of the files.
+func (m *Media) Estimate(ctx context.Context, r host.Runner) (int64, error) {
+	loc, err := m.locate(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	argv := []string{"du", "-sb", "--", loc.path}
+	if loc.container != "" {
+		argv = append([]string{"docker", "exec", loc.container}, "du", "-sk", loc.path)
+	}
+	out, err := output(ctx, r, argv...)
+	if err != nil {
+		return 0, fmt.Errorf("estimate size of %s: %w", m.describe(loc), err)
+	}
+	n, err := strconv.ParseInt(strings.Fields(out + " x")[0], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("estimate size of %s: du printed %q", m.describe(loc), out)
+	}
+	if loc.container != "" {
+		n *= 1024
+	}
+	return n, nil
+}
+
+// CheckTools checks tar (and docker for a volume) on the host.
+func (m *Media) CheckTools(ctx context.Context, r host.Runner) error {
+	if _, err := output(ctx, r, "tar", "--version"); err != nil {
+		return fmt.Errorf("tar is not available on the host: %w", err)
+	}
+	if m.Volume != "" {
+		if _, err := output(ctx, r, "docker", "version", "--format", "{{.Server.Version}}"); err != nil {
+			return fmt.Errorf("docker is not available on the host (media volume %s): %w", m.Volume, err)
+		}
+	}
+	return nil
+}
+
+func (m *Media) describe(loc mediaLocation) string {
+	switch {
+	case loc.container != "":
+		return fmt.Sprintf("volume %s in container %s at %s", m.Volume, loc.container, loc.path)
+	case m.Volume != "":
+		return fmt.Sprintf("volume %s at %s", m.Volume, loc.path)
+	default:
+		return loc.path
+	}
+}
