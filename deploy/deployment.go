@@ -1,0 +1,166 @@
+package deploy
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// Outcome is how a deployment ended.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeSucceeded      Outcome = "succeeded"
+	OutcomeFailed         Outcome = "failed"          // stopped before anything changed for users
+	OutcomeRolledBack     Outcome = "rolled-back"     // failed; what was done was undone
+	OutcomeRollbackFailed Outcome = "rollback-failed" // failed, and an undo step failed too: look now
+)
+
+// Deployment is the state threaded through a pipeline's phases: what is being
+// deployed, where, and what each phase found or did. User phases read and
+// write it like the built-in ones; Values holds anything of their own.
+type Deployment struct {
+	Environment  string
+	Version      version.Version
+	ID           string // prod-v1.0.1-20241227_183050
+	Commit       string
+	Actor        string
+	Reason       string
+	TestsSkipped bool
+	Live         version.Colour // serving when the deployment started ("" on a first deployment)
+	Next         version.Colour // being brought up
+	Switched     bool           // traffic has been moved to Next
+
+	// CurrentPhase is the phase running now; Failure the first phase that
+	// failed; UndoErrors the undo steps that failed after it.
+	CurrentPhase string
+	Failure      *PhaseError
+	UndoErrors   []*PhaseError
+	Outcome      Outcome
+	Report       Report
+
+	// Values carries data between user-defined phases.
+	Values map[string]any
+
+	// Logger receives the library's structured logs (nil: discarded).
+	Logger *slog.Logger
+	// Observe, when set, receives every phase event as it happens (the
+	// frontend draws its timeline from these).
+	Observe func(Event)
+	// Clock is time.Now unless a test sets it.
+	Clock func() time.Time
+
+	mu sync.Mutex
+}
+
+func (d *Deployment) now() time.Time {
+	if d.Clock != nil {
+		return d.Clock()
+	}
+	return time.Now()
+}
+
+// Log returns the deployment's logger, never nil.
+func (d *Deployment) Log() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return d.Logger
+}
+
+// Progress reports a step inside the current phase (pull progress, health
+// attempts) to the observer.
+func (d *Deployment) Progress(msg string) {
+	d.emit(Event{Kind: EventProgress, Phase: d.CurrentPhase, Message: msg})
+}
+
+// Warn reports something a person must see (tests skipped, a notifier
+// failing) and keeps it for the report.
+func (d *Deployment) Warn(msg string) {
+	d.mu.Lock()
+	d.Report.Warnings = append(d.Report.Warnings, msg)
+	d.mu.Unlock()
+	d.emit(Event{Kind: EventWarning, Phase: d.CurrentPhase, Message: msg})
+}
+
+func (d *Deployment) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = d.now()
+	}
+	if d.Observe != nil {
+		d.Observe(e)
+	}
+}
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Event kinds.
+const (
+	EventPhaseStarted  EventKind = "phase-started"
+	EventPhaseFinished EventKind = "phase-finished"
+	EventUndoStarted   EventKind = "undo-started"
+	EventUndoFinished  EventKind = "undo-finished"
+	EventProgress      EventKind = "progress"
+	EventWarning       EventKind = "warning"
+)
+
+// Event is one step of a running pipeline, for a live display.
+type Event struct {
+	Kind     EventKind
+	Phase    string
+	Time     time.Time
+	Duration time.Duration
+	Message  string
+	Err      error
+}
+
+// PhaseOutcome is how one phase ended.
+type PhaseOutcome string
+
+// Phase outcomes.
+const (
+	PhaseOK      PhaseOutcome = "ok"
+	PhaseFailed  PhaseOutcome = "failed"
+	PhaseSkipped PhaseOutcome = "skipped"
+	PhaseUndone  PhaseOutcome = "undone"
+)
+
+// PhaseResult is one line of the report: a phase run or an undo step.
+type PhaseResult struct {
+	Name     string        `json:"name"`
+	Undo     bool          `json:"undo,omitempty"`
+	Outcome  PhaseOutcome  `json:"outcome"`
+	Duration time.Duration `json:"duration_ns"`
+	Err      string        `json:"error,omitempty"`
+}
+
+// Report is the record of a pipeline run, written as JSON for CI.
+type Report struct {
+	Started  time.Time     `json:"started"`
+	Finished time.Time     `json:"finished"`
+	Phases   []PhaseResult `json:"phases"`
+	Warnings []string      `json:"warnings,omitempty"`
+	// Facts holds named results for the summary (failed requests, URL,
+	// notifier results), in the order they were added.
+	Facts []Fact `json:"facts,omitempty"`
+}
+
+// Fact is a named value for the summary.
+type Fact struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+func (r *Report) add(p PhaseResult) { r.Phases = append(r.Phases, p) }
+
+// AddFact records a named value for the summary.
+func (d *Deployment) AddFact(name, value string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.Report.Facts = append(d.Report.Facts, Fact{Name: name, Value: value})
+}

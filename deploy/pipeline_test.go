@@ -1,0 +1,147 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// trace records what phases did, in order.
+type trace struct {
+	mu    sync.Mutex
+	steps []string
+}
+
+func (t *trace) add(s string) { t.mu.Lock(); t.steps = append(t.steps, s); t.mu.Unlock() }
+
+func phase(tr *trace, name string, fail error, undo bool) Phase {
+	f := &Func{PhaseName: name, RunFunc: func(ctx context.Context, d *Deployment) error {
+		tr.add("run " + name)
+		return fail
+	}}
+	if undo {
+		f.UndoFunc = func(ctx context.Context, d *Deployment) error {
+			tr.add("undo " + name)
+			return ctx.Err()
+		}
+	}
+	return f
+}
+
+func final(tr *trace, name string) Phase {
+	return &Func{PhaseName: name, Final: true, RunFunc: func(ctx context.Context, d *Deployment) error {
+		tr.add("final " + name + " " + string(d.Outcome))
+		return ctx.Err()
+	}}
+}
+
+func TestPipelineRunsInOrder(t *testing.T) {
+	tr := &trace{}
+	p := NewPipeline(phase(tr, "a", nil, true), phase(tr, "b", nil, false), final(tr, "notify"))
+	d := &Deployment{}
+	require.NoError(t, p.Run(context.Background(), d))
+	assert.Equal(t, []string{"run a", "run b", "final notify "}, tr.steps)
+	assert.Equal(t, OutcomeSucceeded, d.Outcome)
+	require.Len(t, d.Report.Phases, 3)
+	for _, r := range d.Report.Phases {
+		assert.Equal(t, PhaseOK, r.Outcome)
+	}
+}
+
+func TestPipelineUndoesInReverseThenFinalizes(t *testing.T) {
+	tr := &trace{}
+	boom := errors.New("health check failed")
+	p := NewPipeline(
+		phase(tr, "lock", nil, true),
+		phase(tr, "prepare", nil, false),
+		phase(tr, "start", nil, true),
+		phase(tr, "health", boom, true),
+		phase(tr, "switch", nil, true),
+		final(tr, "record"), final(tr, "unlock"))
+	var events []string
+	d := &Deployment{Observe: func(e Event) { events = append(events, string(e.Kind)+" "+e.Phase) }}
+	err := p.Run(context.Background(), d)
+	var pe *PhaseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "health", pe.Phase)
+	assert.ErrorIs(t, err, boom)
+	assert.Equal(t, []string{
+		"run lock", "run prepare", "run start", "run health",
+		"undo start", "undo lock", // newest first; the failed phase itself is not undone
+		"final record rolled-back", "final unlock rolled-back",
+	}, tr.steps)
+	assert.Equal(t, OutcomeRolledBack, d.Outcome)
+	assert.Contains(t, events, "undo-started start")
+	names := []string{}
+	for _, r := range d.Report.Phases {
+		names = append(names, r.Name+":"+string(r.Outcome))
+	}
+	assert.Equal(t, []string{"lock:ok", "prepare:ok", "start:ok", "health:failed", "start:undone", "lock:undone", "switch:skipped", "record:ok", "unlock:ok"}, names)
+}
+
+func TestPipelineFailureBeforeAnyChangeIsFailedNotRolledBack(t *testing.T) {
+	tr := &trace{}
+	p := NewPipeline(phase(tr, "preflight", errors.New("disk full"), false), phase(tr, "start", nil, true), final(tr, "notify"))
+	d := &Deployment{}
+	require.Error(t, p.Run(context.Background(), d))
+	assert.Equal(t, OutcomeFailed, d.Outcome)
+	assert.Equal(t, []string{"run preflight", "final notify failed"}, tr.steps)
+}
+
+func TestPipelineInterruptUndoesWithLiveContext(t *testing.T) {
+	tr := &trace{}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := NewPipeline(
+		phase(tr, "start", nil, true),
+		&Func{PhaseName: "health", RunFunc: func(ctx context.Context, d *Deployment) error {
+			cancel() // SIGTERM arrives while health waits
+			<-ctx.Done()
+			return ctx.Err()
+		}},
+		phase(tr, "switch", nil, true),
+		final(tr, "unlock"))
+	d := &Deployment{}
+	err := p.Run(ctx, d)
+	require.ErrorIs(t, err, ErrInterrupted)
+	// Undo and the final phase got a live context (their ctx.Err() was nil).
+	assert.Equal(t, []string{"run start", "undo start", "final unlock rolled-back"}, tr.steps)
+	assert.Equal(t, OutcomeRolledBack, d.Outcome)
+}
+
+func TestPipelineUndoFailureIsReported(t *testing.T) {
+	p := NewPipeline(
+		&Func{PhaseName: "switch", RunFunc: func(context.Context, *Deployment) error { return nil },
+			UndoFunc: func(context.Context, *Deployment) error { return errors.New("nginx -t failed") }},
+		NewPhase("verify", func(context.Context, *Deployment) error { return errors.New("budget exceeded") }))
+	d := &Deployment{}
+	require.Error(t, p.Run(context.Background(), d))
+	assert.Equal(t, OutcomeRollbackFailed, d.Outcome)
+	require.Len(t, d.UndoErrors, 1)
+	assert.Equal(t, "switch", d.UndoErrors[0].Phase)
+}
+
+func TestPipelineEditByName(t *testing.T) {
+	tr := &trace{}
+	p := NewPipeline(phase(tr, "health", nil, false), phase(tr, "switch", nil, false))
+	require.NoError(t, p.InsertBefore("switch", phase(tr, "approve", nil, false)))
+	require.NoError(t, p.InsertAfter("switch", phase(tr, "warm-cache", nil, false)))
+	require.NoError(t, p.Replace("health", phase(tr, "health2", nil, false)))
+	assert.Equal(t, []string{"health2", "approve", "switch", "warm-cache"}, p.Names())
+	require.NoError(t, p.Remove("approve"))
+	assert.Equal(t, []string{"health2", "switch", "warm-cache"}, p.Names())
+
+	for _, err := range []error{
+		p.InsertBefore("swtich", phase(tr, "x", nil, false)),
+		p.InsertAfter("nope", phase(tr, "x", nil, false)),
+		p.Replace("nope", phase(tr, "x", nil, false)),
+		p.Remove("nope"),
+	} {
+		require.ErrorIs(t, err, ErrUnknownPhase)
+		assert.True(t, strings.Contains(err.Error(), "health2"), "error lists the phases: %v", err)
+	}
+}
