@@ -1,0 +1,21 @@
+// Package compose turns an application's own compose file into the projects a
+// blue-green deployment runs, and builds the `docker compose` command lines
+// that run them.
+//
+// Load reads the compose file (and the .env used for interpolation) with
+// compose-go, keeping paths relative and env_file entries as references, so
+// nothing secret from env files is copied into a rendered file. Render
+// splits the loaded project in two: a colour project ("<app>-blue" or
+// "<app>-green") holding the stateless services, published on that colour's
+// loopback ports and tagged with the version being deployed, and a shared
+// project ("<app>") holding the stateful services (database, cache), started
+// once and never recreated by a deployment. Named volumes and networks get
+// explicit names ("<app>_media", "<app>_net") and are external in both
+// projects, so blue, green and the shared services use the same Docker
+// objects and no `down` ever deletes them; the caller creates them first
+// (deploy/container's EnsureVolume and EnsureNetwork).
+//
+// CLI builds `docker compose` (v2) or `docker-compose` (v1) command lines as
+// host.Cmd values; DetectCLI picks the one a host has. Nothing here runs a
+// command except DetectCLI.
+package compose
