@@ -1,0 +1,486 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// env is a fake environment for getenv.
+type env map[string]string
+
+func (e env) get(k string) string { return e[k] }
+
+// fakeSecrets are set in the fake environment; none may ever be printed.
+var fakeSecrets = env{
+	"PRODUCTION_SSH_KEY":        "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-material-4711\n-----END OPENSSH PRIVATE KEY-----",
+	"TELEGRAM_BOT_TOKEN":        "123456:secret-telegram-token-4711",
+	"GITHUB_TOKEN":              "ghp_secretgithubtoken4711",
+	"DATABASE_URL":              "postgres://app:secret-db-password-4711@127.0.0.1:5432/app",
+	"REDIS_PASSWORD":            "secret-redis-password-4711",
+	"SMTP_PASSWORD":             "secret-smtp-password-4711",
+	"GHCR_TOKEN":                "secret-ghcr-token-4711",
+	"DEPLOY_WEBHOOK_URL":        "https://hooks.example.com/secret-webhook-4711",
+	"PRODUCTION_SSH_PASSPHRASE": "secret-passphrase-4711",
+}
+
+func exampleEnv() env {
+	e := env{
+		"PRODUCTION_HOST":         "the-bot.ru",
+		"PRODUCTION_USER":         "deploy",
+		"PRODUCTION_PATH":         "/opt/the-bot",
+		"TELEGRAM_PUBLIC_CHAT_ID": "-1001234567890",
+		"TELEGRAM_LOG_CHAT_ID":    "-1009876543210",
+		"GHCR_USER":               "ci-bot",
+		"HOME":                    "/home/ci",
+	}
+	for k, v := range fakeSecrets {
+		e[k] = v
+	}
+	return e
+}
+
+func TestLoadExample(t *testing.T) {
+	c, err := Load("../examples/deploy.yml", exampleEnv().get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.App != "the-bot" || !reflect.DeepEqual(c.EnvNames(), []string{"production", "staging"}) {
+		t.Fatalf("app %q envs %v", c.App, c.EnvNames())
+	}
+	p, err := c.Env("production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "production" || p.Host.Address != "the-bot.ru" || p.Host.User != "deploy" ||
+		p.Host.SSHKey.Reveal() != fakeSecrets["PRODUCTION_SSH_KEY"] || p.Host.KnownHosts != "/home/ci/.ssh/known_hosts" {
+		t.Errorf("production host = %+v", p.Host)
+	}
+	if p.Ports["backend"] != (PortsConfig{Container: 8000, Blue: 8001, Green: 8002}) || p.Ports["frontend"].Port("green") != 3002 {
+		t.Errorf("ports = %+v", p.Ports)
+	}
+	if p.Notify.Telegram.Token.Reveal() != fakeSecrets["TELEGRAM_BOT_TOKEN"] || p.Notify.Telegram.PublicChat != "-1001234567890" {
+		t.Errorf("telegram = %+v", p.Notify.Telegram)
+	}
+	if got := p.Hooks.AfterStart[0]; got.Service != "backend" || got.Command[1] != "manage.py" {
+		t.Errorf("after_start = %+v", got)
+	}
+	// The example spells out every default: it must equal what the
+	// defaults give where the example does not override them.
+	if p.Health.Backend.Attempts != 30 || p.Health.Backend.Interval != 10*time.Second || p.Monitor.Window != 5*time.Minute {
+		t.Errorf("health/monitor = %+v %+v", p.Health.Backend, p.Monitor)
+	}
+
+	s, err := c.Env("staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Host.IsLocal() || s.EnvFile != ".env.staging" || s.Health.Backend.Service != "backend" ||
+		s.Health.Frontend.Enabled() || s.Hooks.MigrateService != "backend" || s.Proxy.Nginx.UpstreamFile != "/etc/nginx/blueshift/the-bot-staging.conf" {
+		t.Errorf("staging defaults wrong: %+v", s)
+	}
+	if len(s.Smoke.Endpoints) != 1 || s.Smoke.Endpoints[0].Expect[0] != 200 {
+		t.Errorf("staging smoke = %+v", s.Smoke)
+	}
+}
+
+// TestExampleDocumentsEveryField checks that examples/deploy.yml mentions
+// every field of the schema.
+func TestExampleDocumentsEveryField(t *testing.T) {
+	data, err := os.ReadFile("../examples/deploy.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(reflect.Type, string)
+	walk = func(ty reflect.Type, path string) {
+		for ty.Kind() == reflect.Pointer || ty.Kind() == reflect.Map || ty.Kind() == reflect.Slice {
+			ty = ty.Elem()
+		}
+		if ty.Kind() != reflect.Struct || ty == reflect.TypeOf(time.Time{}) {
+			return
+		}
+		for i := 0; i < ty.NumField(); i++ {
+			f := ty.Field(i)
+			name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if !bytes.Contains(data, []byte(name+":")) {
+				t.Errorf("examples/deploy.yml does not document %s%s", path, name)
+			}
+			walk(f.Type, path+name+".")
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "")
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load("testdata/config/minimal.yml", env{"PRODUCTION_HOST": "203.0.113.7:2222", "PRODUCTION_USER": "ops", "HOME": "/root"}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := c.Env("production")
+	want := DefaultEnvironment("production")
+	// Fields that depend on the file or the environment.
+	want.Host.Address, want.Host.User, want.Host.KnownHosts = "203.0.113.7:2222", "ops", "/root/.ssh/known_hosts"
+	want.Path = "/opt/demo"
+	want.Services.Stateless = []string{"web"}
+	want.Ports = map[string]PortsConfig{"web": {Container: 8000, Blue: 8001, Green: 8002}}
+	want.Proxy.Nginx.UpstreamFile = "/etc/nginx/blueshift/demo-production.conf"
+	want.Proxy.Caddy.RouteID = "demo-production"
+	want.Hooks.MigrateService = "web"
+	want.Health.Backend.Service = "web"
+	want.Notify.GitHub.APIURL = "https://api.github.com/"
+	if !reflect.DeepEqual(e, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", e, want)
+	}
+	// The seed's numbers.
+	for name, pair := range map[string][2]any{
+		"backend attempts":   {e.Health.Backend.Attempts, 30},
+		"backend interval":   {e.Health.Backend.Interval, 10 * time.Second},
+		"backend timeout":    {e.Health.Backend.Timeout, 5 * time.Minute},
+		"frontend attempts":  {e.Health.Frontend.Attempts, 10},
+		"frontend interval":  {e.Health.Frontend.Interval, 5 * time.Second},
+		"monitor window":     {e.Monitor.Window, 5 * time.Minute},
+		"monitor max errors": {e.Monitor.MaxErrors, 3},
+		"deployment timeout": {e.Timeouts.Deployment, 600 * time.Second},
+		"backup keep":        {e.Backup.Keep, 10},
+		"backup enabled":     {e.Backup.Enabled, true},
+		"smoke endpoints":    {len(e.Smoke.Endpoints), 5},
+		"env file":           {e.EnvFile, ".env.production"},
+		"email port":         {e.Notify.Email.Port, 587},
+	} {
+		if !reflect.DeepEqual(pair[0], pair[1]) {
+			t.Errorf("%s = %v, want %v", name, pair[0], pair[1])
+		}
+	}
+	if e.Health.Frontend.Enabled() || !e.Health.Backend.Enabled() || e.Notify.Telegram.Enabled() || e.Backup.Postgres.Enabled() {
+		t.Error("only the backend check should be enabled by default")
+	}
+}
+
+func TestManyProblemsGolden(t *testing.T) {
+	_, err := Load("testdata/config/many-problems.yml", env{}.get)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	var verr *ValidationError
+	if !errors.As(err, &verr) || !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("error %v is not a *ValidationError", err)
+	}
+	golden := "testdata/config/many-problems.golden"
+	if *update {
+		os.WriteFile(golden, []byte(err.Error()+"\n"), 0o644)
+	}
+	want, _ := os.ReadFile(golden)
+	if got := err.Error() + "\n"; got != string(want) {
+		t.Errorf("error:\n%s\nwant (%s):\n%s", got, golden, want)
+	}
+	if verr.Problems[0].Path != "app" || verr.Problems[0].Line != 1 {
+		t.Errorf("first problem = %+v", verr.Problems[0])
+	}
+}
+
+// base is a valid configuration; cases replace parts of it.
+const base = `app: demo
+environments:
+  production:
+    host: {address: example.com, user: deploy}
+    path: /opt/demo
+    services: {stateless: [web, worker], shared: [db]}
+    ports:
+      web: {container: 8000, blue: 8001, green: 8002}
+`
+
+func TestValidationMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		env        env
+		want       string // the whole error after the header
+	}{
+		{"unknown key", base + "    helth: {}\n",
+			nil, `environments.production.helth: unknown field (did you mean "health"?) (line 9)`},
+		{"unknown top-level key", "foo: 1\n" + base,
+			nil, `foo: unknown field; known fields: app, environments (line 1)`},
+		{"unknown nested key", base + "    health:\n      backend:\n        intervall: 5s\n",
+			nil, `environments.production.health.backend.intervall: unknown field (did you mean "interval"?) (line 11)`},
+		{"bad duration", base + "    health:\n      backend:\n        interval: 10x\n",
+			nil, `environments.production.health.backend.interval: invalid duration "10x": want a number with a unit such as 10s, 5m or 1h30m (line 11)`},
+		{"duration without unit", base + "    monitor: {window: 300}\n",
+			nil, `environments.production.monitor.window: invalid duration "300": want a number with a unit such as 10s, 5m or 1h30m (add a unit: "300s") (line 9)`},
+		{"zero interval", base + "    health:\n      backend:\n        interval: 0s\n",
+			nil, `environments.production.health.backend.interval: must be > 0 (line 11)`},
+		{"missing host", strings.Replace(base, "host: {address: example.com, user: deploy}", "host: {user: deploy}", 1),
+			nil, `environments.production.host.address: required: set it to "local" or the server's host[:port], or set PRODUCTION_HOST (line 4)`},
+		{"host from env", strings.Replace(base, "host: {address: example.com, user: deploy}", "host: {}", 1),
+			env{"PRODUCTION_HOST": "example.com", "PRODUCTION_USER": "deploy"}, ``},
+		{"missing user", strings.Replace(base, ", user: deploy", "", 1),
+			nil, `environments.production.host.user: required for an SSH host: set it or PRODUCTION_USER (line 4)`},
+		{"bad address", strings.Replace(base, "address: example.com", "address: example.com:ssh", 1),
+			nil, `environments.production.host.address: "example.com:ssh": port "ssh" out of range 1..65535 (line 4)`},
+		{"bad port", strings.Replace(base, "green: 8002", "green: 70000", 1),
+			nil, `environments.production.ports.web.green: port 70000 out of range 1..65535 (line 8)`},
+		{"port not a number", strings.Replace(base, "green: 8002", "green: high", 1),
+			nil, `environments.production.ports.web.green: must be a whole number, not "high" (line 8)`},
+		{"blue equals green", strings.Replace(base, "green: 8002", "green: 8001", 1),
+			nil, `environments.production.ports.web.green: port 8001 is already used by ports.web.blue (line 8)`},
+		{"ports clash across services", base + "      worker: {container: 9000, blue: 8002, green: 9002}\n",
+			nil, `environments.production.ports.worker.blue: port 8002 is already used by ports.web.green (line 9)`},
+		{"ports of an unknown service", base + "      api: {container: 9000, blue: 9001, green: 9002}\n",
+			nil, `environments.production.ports.api: "api" is not a stateless service: only services.stateless get colour ports (line 9)`},
+		{"unknown proxy kind", base + "    proxy: {kind: haproxy}\n",
+			nil, `environments.production.proxy.kind: unknown proxy "haproxy": want nginx, caddy or none (line 9)`},
+		{"no ports with a proxy", strings.Split(base, "    ports:")[0],
+			nil, "environments.production.ports: required with proxy.kind nginx: give each web service's container port and its blue and green loopback ports (line 3)\n" +
+				"environments.production.health.backend.service: required: no stateless service has ports to check /api/health/ on (line 3)"},
+		{"missing path", strings.Replace(base, "    path: /opt/demo\n", "", 1),
+			nil, `environments.production.path: required: the application's directory on the host; set it or PRODUCTION_PATH (line 3)`},
+		{"empty stateless", strings.Replace(base, "stateless: [web, worker]", "stateless: []", 1),
+			nil, "environments.production.services.stateless: required: list the services that get a colour (e.g. [backend, frontend]) (line 6)\n" +
+				`environments.production.ports.web: "web" is not a stateless service: only services.stateless get colour ports (line 8)`},
+		{"var missing", base + "    public_url: ${PUBLIC_URL}\n",
+			nil, `environments.production.public_url: environment variable PUBLIC_URL is not set (referenced as ${PUBLIC_URL}; set it, or write ${PUBLIC_URL:-default} to allow a default) (line 9)`},
+		{"var default", base + "    public_url: ${PUBLIC_URL:-https://demo.example.com}\n",
+			nil, ``},
+		{"var unterminated", base + "    public_url: ${PUBLIC_URL\n",
+			nil, `environments.production.public_url: unterminated ${ in "${PUBLIC_URL": close it with } (line 9)`},
+		{"bad public url", base + "    public_url: demo.example.com\n",
+			nil, `environments.production.public_url: "demo.example.com" must be an http or https URL (line 9)`},
+		{"bad app name", strings.Replace(base, "app: demo", "app: My App", 1),
+			nil, `app: "My App" is not a valid name: use lowercase letters, digits and dashes, starting and ending with a letter or digit (line 1)`},
+		{"missing app", strings.Replace(base, "app: demo\n", "", 1),
+			nil, `app: required: name the application (lowercase letters, digits, dashes)`},
+		{"no environments", "app: demo\n",
+			nil, `environments: required: define at least one environment (e.g. production)`},
+		{"bad env name", strings.Replace(base, "production:", "Prod:", 1),
+			nil, `environments.Prod: "Prod" is not a valid environment name: use lowercase letters, digits and dashes (line 3)`},
+		{"list expected", base + "    health:\n      backend:\n        expect: 200\n",
+			nil, `environments.production.health.backend.expect: must be a list, not the value "200" (line 11)`},
+		{"mapping expected", base + "    monitor: 5m\n",
+			nil, `environments.production.monitor: must be a mapping of keys to values, not the value "5m" (line 9)`},
+		{"bad bool", base + "    backup: {enabled: yes}\n",
+			nil, `environments.production.backup.enabled: must be true or false, not "yes" (line 9)`},
+		{"duplicate key", base + "    path: /srv/demo\n",
+			nil, `environments.production.path: defined twice (line 9)`},
+		{"hook in unknown service", base + "    hooks:\n      migrate: [migrate]\n      migrate_service: api\n",
+			nil, `environments.production.hooks.migrate_service: unknown service "api": list it in services.stateless or services.shared (line 11)`},
+		{"after_start without command", base + "    hooks:\n      after_start:\n        - service: web\n",
+			nil, `environments.production.hooks.after_start[0].command: required: the argv to run (line 11)`},
+		{"telegram without chat", base,
+			env{"TELEGRAM_BOT_TOKEN": "123:abc"}, `environments.production.notify.telegram.public_chat: required with a Telegram token: set it or TELEGRAM_PUBLIC_CHAT_ID (line 3)`},
+		{"github without repo", base + "    notify: {github: {token: t}}\n",
+			nil, `environments.production.notify.github.repo: "" must be owner/name (required with a GitHub token; GITHUB_REPOSITORY is used when set) (line 9)`},
+		{"caddy admin", base + "    proxy: {kind: caddy, caddy: {admin: localhost}}\n",
+			nil, `environments.production.proxy.caddy.admin: "localhost" must be host:port (line 9)`},
+		{"both ssh keys", base + "    host: {address: local, ssh_key: x, ssh_key_file: k}\n",
+			nil, `environments.production.host: defined twice (line 9)`},
+		{"ssh key and file", strings.Replace(base, "user: deploy}", "user: deploy, ssh_key: x, ssh_key_file: /k}", 1),
+			nil, `environments.production.host.ssh_key_file: set either host.ssh_key or host.ssh_key_file, not both (line 4)`},
+		{"monitor interval longer than window", base + "    monitor: {window: 10s, interval: 1m}\n",
+			nil, `environments.production.monitor.interval: 1m0s is longer than monitor.window 10s (line 9)`},
+		{"registry password without user", base + "    registry: {password: x}\n",
+			nil, `environments.production.registry.username: required with registry.password (line 9)`},
+		{"proxy none needs no ports", strings.Split(base, "    ports:")[0] + "    proxy: {kind: none}\n    health: {backend: {url: 'http://127.0.0.1:8000/health'}}\n",
+			nil, ``},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "deploy.yml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			e := tc.env
+			if e == nil {
+				e = env{}
+			}
+			_, err := Load(path, e.get)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load succeeded, want:\n%s", tc.want)
+			}
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("error does not wrap ErrInvalidConfig: %v", err)
+			}
+			_, got, _ := strings.Cut(err.Error(), ":\n")
+			if got != tc.want {
+				t.Errorf("error:\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "deploy.yml"), env{}.get)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "DEPLOY_CONFIG") {
+		t.Errorf("missing file: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	os.WriteFile(path, []byte("app: [unclosed\n"), 0o600)
+	_, err = Load(path, env{}.get)
+	if err == nil || !strings.Contains(err.Error(), "parse YAML") || !strings.Contains(err.Error(), path) {
+		t.Errorf("bad YAML: %v", err)
+	}
+}
+
+func TestLoadDefaultHonoursDeployConfig(t *testing.T) {
+	e := exampleEnv()
+	e["DEPLOY_CONFIG"] = "testdata/config/minimal.yml"
+	c, err := LoadDefault(e.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.App != "demo" || c.File != "testdata/config/minimal.yml" {
+		t.Errorf("loaded %q from %q", c.App, c.File)
+	}
+	delete(e, "DEPLOY_CONFIG")
+	_, err = LoadDefault(e.get) // deploy.yml in the package directory does not exist
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), DefaultConfigFile) {
+		t.Errorf("LoadDefault without DEPLOY_CONFIG: %v", err)
+	}
+}
+
+func TestEnvUnknown(t *testing.T) {
+	c, err := Load("../examples/deploy.yml", exampleEnv().get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Env("prod")
+	if !errors.Is(err, ErrUnknownEnvironment) || err.Error() != `unknown environment "prod": known environments are production, staging` {
+		t.Errorf("Env(prod) = %v", err)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	getenv := env{"A": "alpha", "EMPTY": ""}.get
+	for in, want := range map[string]string{
+		"plain":          "plain",
+		"${A}":           "alpha",
+		"x-${A}-y":       "x-alpha-y",
+		"${EMPTY:-dflt}": "dflt",
+		"${UNSET:-}":     "",
+		"${UNSET:-a:-b}": "a:-b",
+		"$$":             "$",
+		"$${A}":          "${A}",
+		"cost $5":        "cost $5",
+		"trailing $":     "trailing $",
+		"${A}${A}":       "alphaalpha",
+		"${UNSET:-${A}}": "${A}", // no nesting: the default "${A" ends at the first }
+	} {
+		got, err := expand(in, getenv)
+		if err != nil || got != want {
+			t.Errorf("expand(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"${UNSET}": "environment variable UNSET is not set",
+		"${EMPTY}": "environment variable EMPTY is not set",
+		"${1A}":    `"1A" is not a variable name`,
+		"${}":      `"" is not a variable name`,
+		"${A":      "unterminated",
+	} {
+		_, err := expand(in, getenv)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("expand(%q) error = %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestSecretsNeverPrinted prints a loaded configuration every way a program
+// might and looks for the secrets in the output.
+func TestSecretsNeverPrinted(t *testing.T) {
+	c, err := Load("../examples/deploy.yml", exampleEnv().get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := c.Env("production")
+	var out bytes.Buffer
+	for _, format := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		fmt.Fprintf(&out, format+"\n", *prod)
+		fmt.Fprintf(&out, format+"\n", prod.Host)
+		fmt.Fprintf(&out, format+"\n", prod.Host.SSHKey)
+		fmt.Fprintf(&out, format+"\n", prod.Notify)
+	}
+	fmt.Fprintln(&out, prod.Host.SSHKey, prod.Notify.Telegram.Token)
+	j, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Write(j)
+	y, err := c.MaskedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Write(y)
+	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "host", prod.Host, "token", prod.Notify.Telegram.Token, "env", prod)
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "token", prod.Notify.Telegram.Token, "env", prod)
+
+	for name, secret := range fakeSecrets {
+		for _, part := range []string{secret, "4711"} {
+			if strings.Contains(out.String(), part) {
+				t.Errorf("%s (%q) leaked into output", name, part)
+			}
+		}
+	}
+	if !strings.Contains(string(y), "token: '***'") || !strings.Contains(string(y), "interval: 10s") {
+		t.Errorf("masked YAML lacks masked token or readable durations:\n%s", y)
+	}
+	if Secret("").String() != "" || fmt.Sprint(Secret("x")) != "***" {
+		t.Error("Secret masking of empty/non-empty values")
+	}
+	if prod.Notify.Telegram.Token.Reveal() != fakeSecrets["TELEGRAM_BOT_TOKEN"] {
+		t.Error("Reveal does not return the value")
+	}
+}
+
+// TestMaskedYAMLRoundTrips loads the masked dump of a configuration without
+// secrets again and gets the same configuration.
+func TestMaskedYAMLRoundTrips(t *testing.T) {
+	c, err := Load("testdata/config/minimal.yml", env{"PRODUCTION_HOST": "local", "HOME": "/root"}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := c.MaskedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	os.WriteFile(path, y, 0o600)
+	c2, err := Load(path, env{"HOME": "/root"}.get)
+	if err != nil {
+		t.Fatalf("reloading the dump: %v\n%s", err, y)
+	}
+	y2, err := c2.MaskedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(y) != string(y2) {
+		t.Errorf("round trip differs:\n%s\n%s", y, y2)
+	}
+	if !strings.Contains(string(y), "interval: 10s") {
+		t.Errorf("dump lacks defaults:\n%s", y)
+	}
+}
+
+func TestEnvPrefix(t *testing.T) {
+	for in, want := range map[string]string{"production": "PRODUCTION_", "staging": "STAGING_", "eu-west-1": "EU_WEST_1_"} {
+		if got := EnvPrefix(in); got != want {
+			t.Errorf("EnvPrefix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
