@@ -1,0 +1,73 @@
+package traffic
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+)
+
+func TestCaddyConformance(t *testing.T) {
+	t.Parallel()
+	env := startCaddy(t)
+	testSwitcher(t, env.sw, env.url)
+}
+
+func TestCaddyErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := startCaddy(t)
+	local := host.NewLocal()
+
+	// An @id that does not exist.
+	missing, err := NewCaddy(CaddyConfig{Admin: env.admin, Dialer: local, Routes: []Route{{Name: "nope", Upstreams: Upstreams{Blue: {"127.0.0.1:1"}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	is(t, missing.Validate(ctx), ErrNotWired)
+
+	// A route whose @id is missing after one that exists: the first route
+	// is switched, then put back, and traffic stays blue.
+	routes := []Route{env.sw.cfg.Routes[0], {Name: "missing", Upstreams: env.sw.cfg.Routes[0].Upstreams}}
+	partial, err := NewCaddy(CaddyConfig{Admin: env.admin, Dialer: local, Routes: routes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = partial.Switch(ctx, Green)
+	is(t, err, ErrNotWired)
+	mustContain(t, err.Error(), "traffic is untouched")
+	if live, err := env.sw.Live(ctx); err != nil || live != Blue {
+		t.Fatalf("Live = %q, %v after a failed switch; want blue", live, err)
+	}
+	if err := VerifyPublic(ctx, env.url, Blue, VerifyOptions{Interval: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Upstreams changed by hand to addresses no colour has.
+	req, _ := http.NewRequest(http.MethodPatch, "http://"+env.admin+"/id/demo_backend/upstreams", strings.NewReader(`[{"dial":"127.0.0.1:1"}]`))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("patch by hand: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	_, err = env.sw.Live(ctx)
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("Live with foreign upstreams = %v; want an error naming them", err)
+	}
+	if err := env.sw.Switch(ctx, Green); err != nil {
+		t.Fatal(err)
+	}
+	if live, err := env.sw.Live(ctx); err != nil || live != Green {
+		t.Fatalf("Live = %q, %v; want green", live, err)
+	}
+
+	// Nothing listening.
+	down, _ := NewCaddy(CaddyConfig{Admin: "127.0.0.1:1", Dialer: local, Routes: env.sw.cfg.Routes})
+	if err := down.Validate(ctx); err == nil || !strings.Contains(err.Error(), "is Caddy running") {
+		t.Fatalf("Validate with no Caddy = %v", err)
+	}
+}

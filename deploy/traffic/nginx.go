@@ -1,0 +1,276 @@
+package traffic
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+)
+
+// NginxConfig configures an Nginx switcher.
+type NginxConfig struct {
+	// App names the application: it names the default upstream file and
+	// the colour variable ($blueshift_<app>_colour, '-' becoming '_').
+	// Required; letters, digits, '_' and '-'.
+	App string
+	// Routes are the upstream blocks the file defines, one per route,
+	// named Route.Name; the site configuration proxies to them
+	// (proxy_pass http://<name>;). Required.
+	Routes []Route
+	// UpstreamFile is the path on the host Switch writes. Default
+	// /etc/nginx/blueshift/<App>-upstream.conf.
+	UpstreamFile string
+	// IncludePath is the path nginx itself sees the upstream file at, used
+	// by Validate. It differs from UpstreamFile when nginx runs in a
+	// container with the file's directory bind-mounted. Default
+	// UpstreamFile.
+	IncludePath string
+	// Container, if set, is the Docker container nginx runs in: nginx's
+	// commands then run through `docker exec <Container>`, while the file is
+	// still written on the host. Bind-mount the file's directory, not the
+	// file: the atomic rename replaces the file, which a single-file bind
+	// mount would not show. Default: nginx runs on the host.
+	Container string
+	// Command invokes nginx on the host or in the container, before the
+	// "-t", "-T" or "-s reload" arguments. Default ["nginx"]; for example
+	// ["sudo", "-n", "nginx"] or ["nginx", "-c", "/srv/nginx/nginx.conf"].
+	Command []string
+	// Docker is the docker CLI on the host, used with Container. Default
+	// ["docker"].
+	Docker []string
+	// Keepalive is the number of idle connections each nginx worker keeps
+	// to the upstream (the site must set proxy_http_version 1.1 and clear
+	// the Connection header for it to take effect). Default 16; negative
+	// turns it off.
+	Keepalive int
+	// Runner runs the commands on the host nginx (or its container's Docker
+	// Engine) lives on. Required.
+	Runner host.Runner
+	// Logger receives debug records of each step; nil discards them.
+	Logger *slog.Logger
+}
+
+// Nginx switches traffic by rewriting an upstream file nginx includes and
+// reloading nginx gracefully. Create it with NewNginx.
+type Nginx struct {
+	cfg NginxConfig
+	log *slog.Logger
+	mu  sync.Mutex
+}
+
+var _ Switcher = (*Nginx)(nil)
+
+// NewNginx checks cfg, fills in its defaults and returns the switcher.
+func NewNginx(cfg NginxConfig) (*Nginx, error) {
+	if !nameRE.MatchString(cfg.App) {
+		return nil, fmt.Errorf("nginx: app: %q: want letters, digits, '_' and '-'", cfg.App)
+	}
+	if err := validateRoutes("nginx", cfg.Routes); err != nil {
+		return nil, err
+	}
+	if cfg.Runner == nil {
+		return nil, errors.New("nginx: runner: required (the host nginx runs on)")
+	}
+	if cfg.UpstreamFile == "" {
+		cfg.UpstreamFile = "/etc/nginx/blueshift/" + cfg.App + "-upstream.conf"
+	}
+	if !strings.HasPrefix(cfg.UpstreamFile, "/") {
+		return nil, fmt.Errorf("nginx: upstream file: %q: want an absolute path", cfg.UpstreamFile)
+	}
+	if cfg.IncludePath == "" {
+		cfg.IncludePath = cfg.UpstreamFile
+	}
+	if len(cfg.Command) == 0 {
+		cfg.Command = []string{"nginx"}
+	}
+	if len(cfg.Docker) == 0 {
+		cfg.Docker = []string{"docker"}
+	}
+	if cfg.Keepalive == 0 {
+		cfg.Keepalive = 16
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Nginx{cfg: cfg, log: log}, nil
+}
+
+// nginxArgv prefixes nginx's arguments with the command and, in container
+// mode, `docker exec <container>`.
+func (n *Nginx) nginxArgv(args ...string) []string {
+	var argv []string
+	if n.cfg.Container != "" {
+		argv = append(argv, n.cfg.Docker...)
+		argv = append(argv, "exec", n.cfg.Container)
+	}
+	argv = append(argv, n.cfg.Command...)
+	return append(argv, args...)
+}
+
+// TestArgv is the command checking nginx's configuration: `nginx -t`.
+func (n *Nginx) TestArgv() []string { return n.nginxArgv("-t") }
+
+// DumpArgv is the command printing nginx's whole configuration: `nginx -T`.
+func (n *Nginx) DumpArgv() []string { return n.nginxArgv("-T") }
+
+// ReloadArgv is the command reloading nginx gracefully: `nginx -s reload`.
+// Old workers finish their requests on the old upstreams.
+func (n *Nginx) ReloadArgv() []string { return n.nginxArgv("-s", "reload") }
+
+// UpstreamFile is the host path Switch writes.
+func (n *Nginx) UpstreamFile() string { return n.cfg.UpstreamFile }
+
+// ColourVariable is the nginx variable the upstream file defines, holding the
+// live colour, for the site configuration to use (for example
+// `add_header X-Blueshift-Proxy-Colour $blueshift_myapp_colour always;`).
+func (n *Nginx) ColourVariable() string {
+	return "$blueshift_" + strings.ReplaceAll(n.cfg.App, "-", "_") + "_colour"
+}
+
+var markerRE = regexp.MustCompile(`(?m)^# blueshift colour=([A-Za-z0-9_-]+)\s*$`)
+
+// Render returns the upstream file sending traffic to colour.
+func (n *Nginx) Render(colour string) ([]byte, error) {
+	if err := checkColour(n.cfg.Routes, colour); err != nil {
+		return nil, fmt.Errorf("nginx: render upstreams: %w", err)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# blueshift colour=%s\n", colour)
+	fmt.Fprintf(&b, "# Written by blueshift for %s; the next switch replaces this file.\n", n.cfg.App)
+	for _, r := range n.cfg.Routes {
+		fmt.Fprintf(&b, "upstream %s {\n", r.Name)
+		for _, addr := range r.Upstreams[colour] {
+			fmt.Fprintf(&b, "    server %s;\n", addr)
+		}
+		if n.cfg.Keepalive > 0 {
+			fmt.Fprintf(&b, "    keepalive %d;\n", n.cfg.Keepalive)
+		}
+		b.WriteString("}\n")
+	}
+	fmt.Fprintf(&b, "map $host %s {\n    default %q;\n}\n", n.ColourVariable(), colour)
+	return b.Bytes(), nil
+}
+
+// Live returns the colour named by the upstream file's marker line.
+func (n *Nginx) Live(ctx context.Context) (string, error) {
+	data, exists, err := readHostFile(ctx, n.cfg.Runner, n.cfg.UpstreamFile)
+	if err != nil {
+		return "", fmt.Errorf("nginx: live colour: %w", err)
+	}
+	if !exists {
+		return "", fmt.Errorf("nginx: live colour: %w: %s does not exist yet", ErrNoLiveColour, n.cfg.UpstreamFile)
+	}
+	return parseMarker(n.cfg.UpstreamFile, data)
+}
+
+func parseMarker(file string, data []byte) (string, error) {
+	m := markerRE.FindSubmatch(data)
+	if m == nil {
+		return "", fmt.Errorf("nginx: live colour: %w: %s has no \"# blueshift colour=<colour>\" line (was it written by hand? the next switch replaces it)", ErrNoLiveColour, file)
+	}
+	return string(m[1]), nil
+}
+
+// Switch writes the upstream file for colour, checks nginx's configuration
+// and reloads nginx. When the check or the reload fails, it restores the
+// previous file (or removes the new one), so traffic stays where it was, and
+// returns an error with nginx's message wrapping ErrConfigInvalid (a failed
+// check) or the command's error (a failed reload).
+func (n *Nginx) Switch(ctx context.Context, colour string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	data, err := n.Render(colour)
+	if err != nil {
+		return fmt.Errorf("nginx: switch to %s: %w", colour, err)
+	}
+	file := n.cfg.UpstreamFile
+	old, existed, err := readHostFile(ctx, n.cfg.Runner, file)
+	if err != nil {
+		return fmt.Errorf("nginx: switch to %s: %w", colour, err)
+	}
+	n.log.Debug("nginx: writing upstream file", "file", file, "colour", colour)
+	if err := writeHostFileAtomic(ctx, n.cfg.Runner, file, data, 0o644); err != nil {
+		return fmt.Errorf("nginx: switch to %s: %w", colour, err)
+	}
+	restore := func() error {
+		ctx := context.WithoutCancel(ctx)
+		if existed {
+			return writeHostFileAtomic(ctx, n.cfg.Runner, file, old, 0o644)
+		}
+		return n.cfg.Runner.Run(ctx, host.Cmd{Argv: removeArgv(file)})
+	}
+	var stderr strings.Builder
+	if err := n.cfg.Runner.Run(ctx, host.Cmd{Argv: n.TestArgv(), Stderr: &stderr}); err != nil {
+		msg := nginxMessage(stderr.String(), err)
+		if rerr := restore(); rerr != nil {
+			return fmt.Errorf("nginx: switch to %s: %w: %s; restoring the previous %s also failed (%w): fix it by hand before nginx reloads", colour, ErrConfigInvalid, msg, file, rerr)
+		}
+		return fmt.Errorf("nginx: switch to %s: %w: %s (restored the previous %s; traffic is untouched): %w", colour, ErrConfigInvalid, msg, file, err)
+	}
+	n.log.Debug("nginx: configuration ok, reloading", "argv", n.ReloadArgv())
+	stderr.Reset()
+	if err := n.cfg.Runner.Run(ctx, host.Cmd{Argv: n.ReloadArgv(), Stderr: &stderr}); err != nil {
+		msg := nginxMessage(stderr.String(), err)
+		if rerr := restore(); rerr != nil {
+			return fmt.Errorf("nginx: switch to %s: reload: %s; restoring the previous %s also failed (%w): fix it by hand: %w", colour, msg, file, rerr, err)
+		}
+		return fmt.Errorf("nginx: switch to %s: reload failed: %s (restored the previous %s; is nginx running?): %w", colour, msg, file, err)
+	}
+	return nil
+}
+
+// nginxMessage returns nginx's own lines from its stderr, without the
+// "syntax is ok"/"test failed" boilerplate.
+func nginxMessage(stderr string, err error) string {
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasSuffix(l, "test failed") || strings.HasSuffix(l, "syntax is ok") {
+			continue
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) == 0 {
+		return err.Error()
+	}
+	return strings.Join(lines, "; ")
+}
+
+// Validate checks nginx's configuration (`nginx -T`) and, once the upstream
+// file exists, that nginx includes it and proxies to every route. Before the
+// first switch there is no file yet: then only the check runs.
+func (n *Nginx) Validate(ctx context.Context) error {
+	var stdout, stderr bytes.Buffer
+	if err := n.cfg.Runner.Run(ctx, host.Cmd{Argv: n.DumpArgv(), Stdout: &stdout, Stderr: &stderr}); err != nil {
+		var exit *host.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("nginx: validate: %w: %s: %w", ErrConfigInvalid, nginxMessage(stderr.String(), err), err)
+		}
+		return fmt.Errorf("nginx: validate: %w", err)
+	}
+	_, exists, err := readHostFile(ctx, n.cfg.Runner, n.cfg.UpstreamFile)
+	if err != nil {
+		return fmt.Errorf("nginx: validate: %w", err)
+	}
+	if !exists {
+		return nil
+	}
+	dump := stdout.String()
+	if !strings.Contains(dump, "# configuration file "+n.cfg.IncludePath+":") {
+		return fmt.Errorf("nginx: validate: %w: nginx does not include %s: add `include %s;` to the http block", ErrNotWired, n.cfg.IncludePath, n.cfg.IncludePath)
+	}
+	for _, r := range n.cfg.Routes {
+		if !strings.Contains(dump, "http://"+r.Name) {
+			return fmt.Errorf("nginx: validate: %w: no `proxy_pass http://%s` in nginx's configuration: traffic would not follow a switch", ErrNotWired, r.Name)
+		}
+	}
+	return nil
+}
+

@@ -1,0 +1,156 @@
+package traffic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"sort"
+	"strings"
+)
+
+// The two colours of a blue-green deployment. A Switcher accepts any colour
+// its routes have upstreams for; these are the ones blueshift uses.
+const (
+	Blue  = "blue"
+	Green = "green"
+)
+
+// ColourHeader is the response header an application sets to say which
+// colour answered (the demo app does). VerifyPublic checks it by default.
+const ColourHeader = "X-Blueshift-Colour"
+
+// ProxyColourHeader is the response header the proxy configurations written
+// by this package add, naming the colour the proxy sent the request to. Use
+// it with VerifyPublic for applications that do not set ColourHeader.
+const ProxyColourHeader = "X-Blueshift-Proxy-Colour"
+
+// Switcher moves traffic between colours at a reverse proxy.
+type Switcher interface {
+	// Live returns the colour the proxy currently sends traffic to, read
+	// from the proxy's configuration. It returns an error wrapping
+	// ErrNoLiveColour when the proxy has not been switched yet (a first
+	// deployment).
+	Live(ctx context.Context) (colour string, err error)
+	// Switch sends every route's traffic to colour. The previous colour's
+	// in-flight requests complete. On error the proxy keeps serving the
+	// previous colour.
+	Switch(ctx context.Context, colour string) error
+	// Validate checks that the proxy is reachable and its configuration is
+	// valid and wired for switching (for a preflight check).
+	Validate(ctx context.Context) error
+}
+
+// Upstreams maps a colour to the addresses serving it as seen from the
+// proxy ("127.0.0.1:8001").
+type Upstreams map[string][]string
+
+// Route is one upstream group the proxy switches: an application with a
+// backend and a frontend has two routes.
+type Route struct {
+	// Name is how the proxy knows the route: for nginx the upstream block's
+	// name, for Caddy the "@id" of its reverse_proxy handler. Letters,
+	// digits, '_' and '-'.
+	Name string
+	// Upstreams holds the addresses of each colour; every colour a switch
+	// may go to needs at least one.
+	Upstreams Upstreams
+}
+
+var (
+	// ErrNoLiveColour is wrapped by Live when the proxy configuration does
+	// not name a live colour yet: nothing has been switched.
+	ErrNoLiveColour = errors.New("no live colour configured at the proxy")
+	// ErrUnknownColour is wrapped by Switch when asked for a colour some
+	// route has no upstreams for.
+	ErrUnknownColour = errors.New("unknown colour")
+	// ErrConfigInvalid is wrapped when the proxy rejects its configuration
+	// (a failed `nginx -t`, a Caddy admin API error). The previous
+	// configuration stays in effect.
+	ErrConfigInvalid = errors.New("proxy configuration invalid")
+	// ErrNotWired is wrapped by Validate when the proxy's configuration does
+	// not use what Switch writes (the upstream file is not included, the
+	// handler @id does not exist).
+	ErrNotWired = errors.New("proxy not wired for switching")
+	// ErrWrongColour is wrapped by VerifyPublic when the public endpoint
+	// keeps answering from another colour.
+	ErrWrongColour = errors.New("public endpoint answers from the wrong colour")
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+// validateRoutes checks routes for a switcher's constructor; what names the
+// owner of routes in messages ("nginx", "caddy").
+func validateRoutes(what string, routes []Route) error {
+	if len(routes) == 0 {
+		return fmt.Errorf("%s: routes: at least one route is required", what)
+	}
+	seen := map[string]bool{}
+	for i, r := range routes {
+		if !nameRE.MatchString(r.Name) {
+			return fmt.Errorf("%s: routes[%d].name: %q: want letters, digits, '_' and '-'", what, i, r.Name)
+		}
+		if seen[r.Name] {
+			return fmt.Errorf("%s: routes[%d].name: %q: duplicate", what, i, r.Name)
+		}
+		seen[r.Name] = true
+		if len(r.Upstreams) == 0 {
+			return fmt.Errorf("%s: routes[%d].upstreams: at least one colour is required", what, i)
+		}
+		for colour, addrs := range r.Upstreams {
+			if !nameRE.MatchString(colour) {
+				return fmt.Errorf("%s: routes[%d].upstreams: colour %q: want letters, digits, '_' and '-'", what, i, colour)
+			}
+			if len(addrs) == 0 {
+				return fmt.Errorf("%s: routes[%d].upstreams.%s: at least one address is required", what, i, colour)
+			}
+			for _, a := range addrs {
+				if err := checkAddr(a); err != nil {
+					return fmt.Errorf("%s: routes[%d].upstreams.%s: %q: %w", what, i, colour, a, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// checkAddr accepts host:port with a port in 1-65535, and unix sockets
+// ("unix:/path" for nginx, "unix//path" for Caddy).
+func checkAddr(a string) error {
+	if a == "" || strings.ContainsAny(a, " \t\r\n;{}\"'#$") {
+		return errors.New("want host:port")
+	}
+	if strings.HasPrefix(a, "unix:/") || strings.HasPrefix(a, "unix//") {
+		return nil
+	}
+	h, p, err := net.SplitHostPort(a)
+	if err != nil || h == "" {
+		return errors.New("want host:port")
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		return errors.New("want a port in 1-65535")
+	}
+	return nil
+}
+
+// checkColour returns an error wrapping ErrUnknownColour unless every route
+// has upstreams for colour.
+func checkColour(routes []Route, colour string) error {
+	for _, r := range routes {
+		if len(r.Upstreams[colour]) == 0 {
+			return fmt.Errorf("%w %q: route %s has upstreams only for %s", ErrUnknownColour, colour, r.Name, strings.Join(colours(r.Upstreams), ", "))
+		}
+	}
+	return nil
+}
+
+func colours(u Upstreams) []string {
+	cs := make([]string, 0, len(u))
+	for c := range u {
+		cs = append(cs, c)
+	}
+	sort.Strings(cs)
+	return cs
+}

@@ -1,0 +1,102 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// VerifyOptions tunes VerifyPublic. The zero value is ready to use.
+type VerifyOptions struct {
+	// Header is the response header naming the colour that answered.
+	// Default ColourHeader ("X-Blueshift-Colour").
+	Header string
+	// Host, if set, is sent as the Host header (a public name served by a
+	// proxy reached by IP).
+	Host string
+	// Client sends the requests. Default: a client with a 5s timeout that
+	// opens a fresh connection for every request, so an old proxy worker's
+	// kept-alive connection cannot answer.
+	Client *http.Client
+	// Timeout bounds the whole check. Default 30s.
+	Timeout time.Duration
+	// Interval is the pause between attempts. Default 200ms.
+	Interval time.Duration
+	// Consecutive is how many answers in a row must come from the wanted
+	// colour with a 2xx or 3xx status. Default 3.
+	Consecutive int
+}
+
+// VerifyPublic checks that url now answers from wantColour: it sends GET
+// requests until opts.Consecutive answers in a row carry wantColour in
+// opts.Header with a 2xx or 3xx status, and fails with an error wrapping
+// ErrWrongColour (naming the last colour, status or error seen) when
+// opts.Timeout passes first.
+func VerifyPublic(ctx context.Context, url, wantColour string, opts VerifyOptions) error {
+	if opts.Header == "" {
+		opts.Header = ColourHeader
+	}
+	if opts.Client == nil {
+		opts.Client = &http.Client{
+			Timeout:   5 * time.Second,
+			Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		}
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 200 * time.Millisecond
+	}
+	if opts.Consecutive <= 0 {
+		opts.Consecutive = 3
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	var last string
+	inRow := 0
+	for attempt := 1; ; attempt++ {
+		got, status, err := fetchColour(ctx, opts, url)
+		switch {
+		case err != nil:
+			inRow, last = 0, "error: "+err.Error()
+		case status >= 400:
+			inRow, last = 0, fmt.Sprintf("status %d (colour %q)", status, got)
+		case got != wantColour:
+			inRow, last = 0, fmt.Sprintf("colour %q (status %d)", got, status)
+		default:
+			inRow++
+			if inRow >= opts.Consecutive {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("verify %s answers from %s: %w: after %d attempts in %s the last answer was %s; check the proxy's configuration and that colour's containers",
+				url, wantColour, ErrWrongColour, attempt, opts.Timeout, last)
+		case <-time.After(opts.Interval):
+		}
+	}
+}
+
+func fetchColour(ctx context.Context, opts VerifyOptions, url string) (colour string, status int, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", 0, err
+	}
+	if opts.Host != "" {
+		req.Host = opts.Host
+	}
+	resp, err := opts.Client.Do(req)
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.Header.Get(opts.Header), resp.StatusCode, nil
+}
