@@ -252,4 +252,3 @@ func mustContain(t *testing.T, s, sub string) {
 		t.Fatalf("%q does not contain %q", s, sub)
 	}
 }
-

@@ -16,9 +16,9 @@ import (
 // plain POSIX tools, so it works on any host blueshift reaches.
 
 // readFileArgv, existsArgv, ... are the commands the file helpers run.
-func existsArgv(p string) []string { return []string{"test", "-e", p} }
+func existsArgv(p string) []string   { return []string{"test", "-e", p} }
 func readFileArgv(p string) []string { return []string{"cat", p} }
-func mkdirArgv(dir string) []string { return []string{"mkdir", "-p", dir} }
+func mkdirArgv(dir string) []string  { return []string{"mkdir", "-p", dir} }
 func writeTempArgv(tmp string) []string {
 	return []string{"dd", "of=" + tmp, "status=none"}
 }

@@ -273,4 +273,3 @@ func (n *Nginx) Validate(ctx context.Context) error {
 	}
 	return nil
 }
-

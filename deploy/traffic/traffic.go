@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net"
 	"regexp"
-	"strconv"
 	"sort"
+	"strconv"
 	"strings"
 )
 
