@@ -130,6 +130,7 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 		env[string(k)] = string(v)
 	}
 
+	interpolated := len(env) > 0 // before loading: compose-go adds COMPOSE_PROJECT_NAME to env
 	profiles := opts.Profiles
 	if len(profiles) == 0 {
 		profiles = []string{"*"}
@@ -162,7 +163,7 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 		return nil, fmt.Errorf("compose: load %s: %w", path, err)
 	}
 	p.ComposeFiles = []string{path}
-	out := &Project{Project: p, Interpolated: len(env) > 0}
+	out := &Project{Project: p, Interpolated: interpolated}
 	for k := range missing {
 		out.MissingVariables = append(out.MissingVariables, k)
 	}

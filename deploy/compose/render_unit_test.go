@@ -1,0 +1,149 @@
+package compose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWithTag(t *testing.T) {
+	for in, want := range map[string]string{
+		"web":                                  "web:v1",
+		"web:latest":                           "web:v1",
+		"ghcr.io/acme/web:1.0":                 "ghcr.io/acme/web:v1",
+		"localhost:5000/web":                   "localhost:5000/web:v1",
+		"localhost:5000/web:old":               "localhost:5000/web:v1",
+		"ghcr.io/acme/web@sha256:abc":          "ghcr.io/acme/web:v1",
+		"ghcr.io/acme/web:1.0@sha256:abcdef01": "ghcr.io/acme/web:v1",
+	} {
+		if got := WithTag(in, "v1"); got != want {
+			t.Errorf("WithTag(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func writeCompose(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const simpleCompose = `services:
+  web:
+    image: web:latest
+    ports: ["8000:8000"]
+    depends_on: [db]
+  db:
+    image: postgres:15
+    volumes: [data:/var/lib/postgresql/data]
+volumes:
+  data:
+`
+
+func TestRenderRejects(t *testing.T) {
+	p, err := Load(context.Background(), LoadOptions{Dir: writeCompose(t, map[string]string{"docker-compose.yml": simpleCompose})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := RenderOptions{App: "shop", Colour: Blue, Version: "v1", Shared: []string{"db"}}
+	for _, tc := range []struct {
+		edit func(*RenderOptions)
+		want string
+	}{
+		{func(o *RenderOptions) { o.App = "Shop" }, `app "Shop": use lowercase`},
+		{func(o *RenderOptions) { o.Colour = "red" }, `colour "red": must be "blue" or "green"`},
+		{func(o *RenderOptions) { o.Version = "" }, `version "": must be a non-empty image tag`},
+		{func(o *RenderOptions) { o.Shared = []string{"postgres"} }, `shared: service "postgres" is not in the compose file (services: db, web)`},
+		{func(o *RenderOptions) { o.Stateless = []string{"db"} }, `service "db" is both stateless and shared`},
+		{func(o *RenderOptions) { o.Shared = nil; o.Stateless = []string{"web"} }, `service "db" is neither stateless nor shared`},
+		{func(o *RenderOptions) { o.Shared = []string{"db", "web"} }, `no stateless services`},
+		{func(o *RenderOptions) { o.Ports = map[string]PortMap{"db": {5432, 15432}} }, `ports: service "db" is shared`},
+		{func(o *RenderOptions) { o.Ports = map[string]PortMap{"web": {8000, 0}} }, `ports: service "web": container and host ports must be 1-65535`},
+		{func(o *RenderOptions) { o.Images = map[string]string{"api": "x"} }, `images: service "api" is not in the compose file`},
+	} {
+		opts := ok
+		tc.edit(&opts)
+		_, err := Render(p, opts)
+		if !errors.Is(err, ErrRender) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("err = %v, want ErrRender containing %q", err, tc.want)
+		}
+	}
+	if _, err := Render(p, ok); err != nil {
+		t.Errorf("valid options: %v", err)
+	}
+}
+
+func TestRenderDoesNotModifyProject(t *testing.T) {
+	p, err := Load(context.Background(), LoadOptions{Dir: writeCompose(t, map[string]string{"docker-compose.yml": simpleCompose})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := p.MarshalYAML()
+	for _, colour := range []string{Blue, Green} {
+		r, err := Render(p, RenderOptions{App: "shop", Colour: colour, Version: "v1", Shared: []string{"db"},
+			Ports: map[string]PortMap{"web": {8000, 18000}}, HostDir: "/srv/shop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Colour.Name() != "shop-"+colour || r.Shared.Name() != "shop" {
+			t.Errorf("names %q %q", r.Colour.Name(), r.Shared.Name())
+		}
+		if r.Colour.FileMode() != 0o644 {
+			t.Errorf("no env file: mode %o, want 0644", r.Colour.FileMode())
+		}
+		if len(r.Volumes) != 1 || r.Volumes[0].Name != "shop_data" || r.Networks[0].Name != "shop_net" {
+			t.Errorf("resources %+v %+v", r.Volumes, r.Networks)
+		}
+		if got := strings.Join(r.Colour.Services(), ","); got != "web" {
+			t.Errorf("colour services %s", got)
+		}
+		if deps := r.Colour.Project.Services["web"].DependsOn; len(deps) != 0 {
+			t.Errorf("depends_on on a shared service kept: %v", deps)
+		}
+	}
+	after, _ := p.MarshalYAML()
+	if !bytes.Equal(before, after) {
+		t.Errorf("Render modified the loaded project:\n%s\n---\n%s", before, after)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	var logs bytes.Buffer
+	dir := writeCompose(t, map[string]string{
+		"docker-compose.yml": "version: '3'\nservices:\n  web:\n    image: web:${TAG}\n    environment:\n      - A=${UNSET_A}\n  tool:\n    image: tool\n    profiles: [tools]\n",
+		".env.prod":          "TAG=v9\n",
+	})
+	p, err := Load(context.Background(), LoadOptions{Dir: dir, EnvFile: ".env.prod", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Services["web"].Image != "web:v9" || !p.Interpolated {
+		t.Errorf("interpolation: image %q interpolated %v", p.Services["web"].Image, p.Interpolated)
+	}
+	if _, ok := p.Services["tool"]; !ok {
+		t.Error("a profiled service vanished: Load must keep every profile by default")
+	}
+	if strings.Join(p.MissingVariables, ",") != "UNSET_A" || !strings.Contains(logs.String(), "UNSET_A") {
+		t.Errorf("missing variables %v, log %q", p.MissingVariables, logs.String())
+	}
+	p, err = Load(context.Background(), LoadOptions{Dir: dir, EnvFile: ".env.prod", Profiles: []string{"other"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Services["tool"]; ok {
+		t.Error("profile narrowing: tool kept")
+	}
+	if _, err := Load(context.Background(), LoadOptions{Dir: t.TempDir()}); !errors.Is(err, ErrNoComposeFile) {
+		t.Errorf("no compose file: %v", err)
+	}
+}
