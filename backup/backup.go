@@ -171,8 +171,8 @@ func (p *Plan) validate() error {
 	if p.Runner == nil {
 		return errors.New("backup: plan has no Runner")
 	}
-	if p.Dir == "" && p.AppDir == "" {
-		return errors.New("backup: plan needs AppDir or Dir")
+	if !strings.HasPrefix(p.BackupsDir(), "/") {
+		return fmt.Errorf("backup: backups dir %q: want an absolute path (set AppDir or Dir)", p.BackupsDir())
 	}
 	if p.Version != "" {
 		if err := checkName("backup: version", p.Version); err != nil {
@@ -210,7 +210,7 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	final := joinPath(dir, id)
 	tmp := joinPath(dir, TempPrefix+id)
 
-	if ok, err := exists(ctx, r, final); err != nil {
+	if ok, err := host.Exists(ctx, r, final); err != nil {
 		return Result{}, fmt.Errorf("backup %s: %w", id, err)
 	} else if ok {
 		return Result{}, fmt.Errorf("backup %s: %w at %s: wait a second and retry", id, ErrExists, final)
@@ -228,7 +228,7 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 		// Remove the partial backup even when ctx was cancelled.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		if rmErr := r.Run(cctx, host.Cmd{Argv: []string{"rm", "-rf", "--", tmp}}); rmErr != nil {
+		if rmErr := host.RemoveAll(cctx, r, tmp); rmErr != nil {
 			log.Warn("backup: could not remove partial backup", "path", tmp, "err", rmErr)
 			err = fmt.Errorf("%w (and removing the partial backup %s failed: %v)", err, tmp, rmErr)
 		}
@@ -263,7 +263,7 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	if err != nil {
 		return Result{}, fmt.Errorf("backup %s: encode manifest: %w", id, err)
 	}
-	if err := writeFile(ctx, r, joinPath(tmp, ManifestFile), append(data, '\n')); err != nil {
+	if err := writeJSON(ctx, r, joinPath(tmp, ManifestFile), append(data, '\n')); err != nil {
 		return Result{}, fmt.Errorf("backup %s: %w", id, err)
 	}
 	// Make the data durable before the rename makes it a backup.
@@ -378,7 +378,7 @@ func fileSizes(ctx context.Context, r host.Runner, dir string, arts []Artifact) 
 
 // ReadManifest reads and decodes manifest.json of the backup at path.
 func ReadManifest(ctx context.Context, r host.Runner, path string) (Manifest, error) {
-	data, err := readFile(ctx, r, joinPath(path, ManifestFile))
+	data, err := host.ReadFile(ctx, r, joinPath(path, ManifestFile))
 	if err != nil {
 		return Manifest{}, fmt.Errorf("%w: %s has no readable manifest: %w", ErrIncomplete, path, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
@@ -105,7 +106,12 @@ func (r *recordingRunner) Run(ctx context.Context, c host.Cmd) error {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, host.Cmd{Argv: slices.Clone(c.Argv), Env: slices.Clone(c.Env)})
 	r.mu.Unlock()
-	return r.Runner.Run(ctx, c)
+	t0 := time.Now()
+	err := r.Runner.Run(ctx, c)
+	if d := time.Since(t0); d > 300*time.Millisecond && os.Getenv("BS_TIMING") != "" {
+		fmt.Fprintf(os.Stderr, "SLOW %v %q\n", d, c.Argv)
+	}
+	return err
 }
 
 func (r *recordingRunner) argvs() [][]string {

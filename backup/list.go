@@ -55,7 +55,7 @@ func listDirsArgv(dir string) []string {
 // including unfinished temporary ones (Temp, not Complete). A missing dir
 // holds no backups.
 func List(ctx context.Context, r host.Runner, dir string) ([]Info, error) {
-	if ok, err := exists(ctx, r, dir); err != nil {
+	if ok, err := host.Exists(ctx, r, dir); err != nil {
 		return nil, fmt.Errorf("list backups: %w", err)
 	} else if !ok {
 		return nil, nil
@@ -101,7 +101,7 @@ func List(ctx context.Context, r host.Runner, dir string) ([]Info, error) {
 			in.Created = m.Started
 		}
 		if in.Complete {
-			if data, err := readFile(ctx, r, joinPath(in.Path, VerifiedFile)); err == nil {
+			if data, err := host.ReadFile(ctx, r, joinPath(in.Path, VerifiedFile)); err == nil {
 				var v Verification
 				if json.Unmarshal(data, &v) == nil {
 					in.Verified, in.VerifiedAt = true, v.VerifiedAt
@@ -218,7 +218,7 @@ func (rt Retention) Prune(ctx context.Context, r host.Runner, dir string) ([]str
 	}
 	var pruned []string
 	for _, id := range doomed {
-		if err := r.Run(ctx, host.Cmd{Argv: []string{"rm", "-rf", "--", joinPath(dir, id)}}); err != nil {
+		if err := host.RemoveAll(ctx, r, joinPath(dir, id)); err != nil {
 			return pruned, fmt.Errorf("prune %s: %w", id, err)
 		}
 		pruned = append(pruned, id)

@@ -173,7 +173,7 @@ func (p *Postgres) Backup(ctx context.Context, r host.Runner, dir string) ([]Art
 		return nil, err
 	}
 	out := joinPath(dir, p.file())
-	if err := r.Run(ctx, host.Cmd{Argv: t.dumpArgv(out), Env: t.env}); err != nil {
+	if err := runSecret(ctx, r, host.Cmd{Argv: t.dumpArgv(out), Env: t.env}); err != nil {
 		return nil, fmt.Errorf("pg_dump %s: %w", p.where(), err)
 	}
 	return []Artifact{{Path: p.file(), Kind: KindPostgres, Container: t.container}}, nil
@@ -191,7 +191,7 @@ func (p *Postgres) Restore(ctx context.Context, r host.Runner, dir string, arts 
 	if err != nil {
 		return err
 	}
-	if err := r.Run(ctx, host.Cmd{Argv: t.restoreArgv(joinPath(dir, a.Path)), Env: t.env}); err != nil {
+	if err := runSecret(ctx, r, host.Cmd{Argv: t.restoreArgv(joinPath(dir, a.Path)), Env: t.env}); err != nil {
 		return fmt.Errorf("pg_restore %s: %w", p.where(), err)
 	}
 	return nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
@@ -35,17 +33,12 @@ func CheckSpace(free, estimate int64, margin float64) error {
 	return nil
 }
 
-// freeSpaceArgv prints the bytes available to unprivileged users at path.
-func freeSpaceArgv(path string) []string {
-	return []string{"df", "--block-size=1", "--output=avail", "--", path}
-}
-
 // FreeSpace returns the bytes available on the filesystem holding path on
 // the host (or its nearest existing parent).
 func FreeSpace(ctx context.Context, r host.Runner, path string) (int64, error) {
 	p := path
 	for {
-		ok, err := exists(ctx, r, p)
+		ok, err := host.Exists(ctx, r, p)
 		if err != nil {
 			return 0, err
 		}
@@ -54,19 +47,11 @@ func FreeSpace(ctx context.Context, r host.Runner, path string) (int64, error) {
 		}
 		p = parentDir(p)
 	}
-	out, err := output(ctx, r, freeSpaceArgv(p)...)
+	free, err := host.FreeDisk(ctx, r, p)
 	if err != nil {
-		return 0, fmt.Errorf("free space at %s: %w", p, err)
+		return 0, err
 	}
-	f := strings.Fields(out)
-	if len(f) < 2 {
-		return 0, fmt.Errorf("free space at %s: df printed %q", p, out)
-	}
-	n, err := strconv.ParseInt(f[len(f)-1], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("free space at %s: df printed %q", p, out)
-	}
-	return n, nil
+	return int64(free), nil
 }
 
 // CheckTools asks every source that can (ToolChecker) whether its programs

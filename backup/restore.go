@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 // ErrNotConfirmed is returned by Restore without explicit confirmation.
@@ -54,7 +56,7 @@ func (p *Plan) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, er
 	}
 	r := p.Runner
 	dir := joinPath(p.BackupsDir(), o.ID)
-	if ok, err := exists(ctx, r, dir); err != nil {
+	if ok, err := host.Exists(ctx, r, dir); err != nil {
 		return RestoreResult{}, fmt.Errorf("restore %s: %w", o.ID, err)
 	} else if !ok {
 		return RestoreResult{}, fmt.Errorf("restore %s: %w in %s (see backup:list)", o.ID, ErrNotFound, p.BackupsDir())

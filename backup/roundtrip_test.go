@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 )
 
 // makeMedia fills dir with files whose names and modes are awkward.
@@ -109,9 +110,20 @@ func mutateMedia(t testing.TB, dir string) {
 
 // TestRoundTripHost backs up a real database (pg_dump on the host with a
 // DSN) and a media directory, changes both, restores, and compares
-// row-for-row and byte-for-byte.
+// row-for-row and byte-for-byte; locally and over SSH to a real sshd.
 func TestRoundTripHost(t *testing.T) {
 	t.Parallel()
+	t.Run("local", func(t *testing.T) {
+		t.Parallel()
+		roundTrip(t, host.NewLocal())
+	})
+	t.Run("ssh", func(t *testing.T) {
+		t.Parallel()
+		roundTrip(t, hosttest.NewSSHHost(t))
+	})
+}
+
+func roundTrip(t *testing.T, h host.Runner) {
 	ctx := context.Background()
 	dsn := testDB(t)
 	seedDB(t, dsn, 50, 2000)
@@ -131,7 +143,7 @@ func TestRoundTripHost(t *testing.T) {
 	if err != nil || pw == "" || strings.Contains(cleanDSN, ":"+pw+"@") {
 		t.Fatalf("splitDSN(%s) = %s, %q, %v", dsn, cleanDSN, pw, err)
 	}
-	rec := &recordingRunner{Runner: host.NewLocal()}
+	rec := &recordingRunner{Runner: h}
 	var events []Event
 	now := time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 	plan := &Plan{
@@ -184,7 +196,7 @@ func TestRoundTripHost(t *testing.T) {
 		t.Errorf("progress events %v: want the last to be rename", events)
 	}
 	for _, c := range rec.cmds {
-		for _, a := range c.Argv {
+		for _, a := range append(c.Argv, c.Env...) {
 			if strings.Contains(a, ":"+pw+"@") {
 				t.Errorf("password in argv: %q", c.Argv)
 			}

@@ -5,19 +5,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
-// The shell is used for exactly two things the host's programs cannot do on
-// their own: sending a command's stdout into a file on the host, and feeding
-// a file on the host to a command's stdin. The script is constant; file and
-// argv are passed as positional parameters, so nothing is ever quoted into it.
+// The shell is used for what the host's programs cannot do on their own:
+// sending a command's stdout into a file on the host, feeding a file on the
+// host to a command's stdin, and loading credentials from a file. Scripts are
+// constant; files and argv are passed as positional parameters, so nothing
+// is ever quoted into them.
 const (
 	stdoutToFileScript  = `out=$1; shift; exec "$@" >"$out"`
 	stdinFromFileScript = `in=$1; shift; exec "$@" <"$in"`
-	writeStdinScript    = `umask 077; cat >"$1"`
+	// secretEnvScript loads KEY=VALUE pairs from a 0600 file written
+	// through stdin, deletes it and runs the command: secrets never appear
+	// in any argv, here or on the host (SSH would pass Cmd.Env by env(1)).
+	secretEnvScript = `set -a; . "$1" || exit 125; set +a; rm -f -- "$1"; shift; exec "$@"`
 )
 
 // stdoutToFile is argv that runs argv on the host with its stdout written to
@@ -29,18 +35,6 @@ func stdoutToFile(out string, argv ...string) []string {
 // stdinFromFile is argv that runs argv on the host reading the host file in.
 func stdinFromFile(in string, argv ...string) []string {
 	return append([]string{"sh", "-c", stdinFromFileScript, "sh", in}, argv...)
-}
-
-// writeFile writes small, tool-generated data (JSON) to path on the host.
-func writeFile(ctx context.Context, r host.Runner, path string, data []byte) error {
-	err := r.Run(ctx, host.Cmd{
-		Argv:  []string{"sh", "-c", writeStdinScript, "sh", path},
-		Stdin: bytes.NewReader(data),
-	})
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 // maxSmallFile bounds what readFile accepts: manifests and markers only.
@@ -61,29 +55,6 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 	return b.Buffer.Write(p)
 }
 
-// readFile reads a small file (a manifest) from the host.
-func readFile(ctx context.Context, r host.Runner, path string) ([]byte, error) {
-	buf := &boundedBuffer{limit: maxSmallFile}
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"cat", "--", path}, Stdout: buf}); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return buf.Bytes(), nil
-}
-
-// exists reports whether path exists on the host (test -e).
-func exists(ctx context.Context, r host.Runner, path string) (bool, error) {
-	err := r.Run(ctx, host.Cmd{Argv: []string{"test", "-e", path}})
-	var ee *host.ExitError
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.As(err, &ee) && ee.Code == 1:
-		return false, nil
-	default:
-		return false, fmt.Errorf("check %s: %w", path, err)
-	}
-}
-
 // output runs argv and returns its trimmed stdout.
 func output(ctx context.Context, r host.Runner, argv ...string) (string, error) {
 	return outputEnv(ctx, r, nil, argv...)
@@ -91,7 +62,7 @@ func output(ctx context.Context, r host.Runner, argv ...string) (string, error) 
 
 func outputEnv(ctx context.Context, r host.Runner, env []string, argv ...string) (string, error) {
 	buf := &boundedBuffer{limit: maxSmallFile}
-	err := r.Run(ctx, host.Cmd{Argv: argv, Env: env, Stdout: buf})
+	err := runSecret(ctx, r, host.Cmd{Argv: argv, Env: env, Stdout: buf})
 	return strings.TrimSpace(buf.String()), err
 }
 
@@ -132,4 +103,66 @@ func parentDir(p string) string {
 func baseName(p string) string {
 	p = strings.TrimSuffix(p, "/")
 	return p[strings.LastIndex(p, "/")+1:]
+}
+
+// writeJSON writes small, tool-generated data to path on the host,
+// atomically, mode 0600.
+func writeJSON(ctx context.Context, r host.Runner, path string, data []byte) error {
+	return host.WriteFileAtomic(ctx, r, path, bytes.NewReader(data), 0o600)
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// secretEnvFile renders KEY=VALUE pairs as a shell file to source.
+func secretEnvFile(env []string) ([]byte, error) {
+	var b strings.Builder
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !envName.MatchString(k) {
+			return nil, fmt.Errorf("environment entry %q is not KEY=VALUE", k)
+		}
+		b.WriteString(k + "=" + shellQuote(v) + "\n")
+	}
+	return []byte(b.String()), nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// runSecret runs cmd with cmd.Env holding secrets: they go to a fresh 0600
+// file on the host through stdin, which the command's shell sources and
+// deletes before running argv. Argv of errors is cmd's own argv.
+func runSecret(ctx context.Context, r host.Runner, cmd host.Cmd) error {
+	if len(cmd.Env) == 0 {
+		return r.Run(ctx, cmd)
+	}
+	data, err := secretEnvFile(cmd.Env)
+	if err != nil {
+		return err
+	}
+	tmp, err := output(ctx, r, "mktemp")
+	if err != nil {
+		return fmt.Errorf("create a private temporary file for credentials: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = r.Run(cctx, host.Cmd{Argv: []string{"rm", "-f", "--", tmp}})
+	}()
+	if err := r.Run(ctx, host.Cmd{Argv: []string{"sh", "-c", `cat >"$1"`, "sh", tmp}, Stdin: bytes.NewReader(data)}); err != nil {
+		return fmt.Errorf("write credentials to %s: %w", tmp, err)
+	}
+	argv := cmd.Argv
+	cmd.Argv = append([]string{"sh", "-c", secretEnvScript, "sh", tmp}, argv...)
+	cmd.Env = nil
+	err = r.Run(ctx, cmd)
+	var ee *host.ExitError
+	if errors.As(err, &ee) {
+		e := *ee
+		e.Argv = argv // show what ran, not the wrapper
+		return &e
+	}
+	return err
 }

@@ -176,7 +176,7 @@ func (d *DockerState) Backup(ctx context.Context, r host.Runner, dir string) ([]
 		return nil, fmt.Errorf("docker state: encode: %w", err)
 	}
 	file := d.Name() + ".json"
-	if err := writeFile(ctx, r, joinPath(dir, file), append(data, '\n')); err != nil {
+	if err := writeJSON(ctx, r, joinPath(dir, file), append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("docker state: %w", err)
 	}
 	arts := []Artifact{{Path: file, Kind: KindJSON}}

@@ -73,11 +73,7 @@ func Verify(ctx context.Context, r host.Runner, dir string) error {
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", id, err)
 	}
-	tmp := joinPath(dir, "."+VerifiedFile+".tmp")
-	if err := writeFile(ctx, r, tmp, append(data, '\n')); err != nil {
-		return fmt.Errorf("verify %s: record result: %w", id, err)
-	}
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"mv", "-f", "--", tmp, joinPath(dir, VerifiedFile)}}); err != nil {
+	if err := writeJSON(ctx, r, joinPath(dir, VerifiedFile), append(data, '\n')); err != nil {
 		return fmt.Errorf("verify %s: record result: %w", id, err)
 	}
 	return nil

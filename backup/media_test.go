@@ -1,0 +1,138 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
+)
+
+// TestVolumeRoundTrip backs up a real Docker volume through its mountpoint
+// and restores it in place.
+func TestVolumeRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hosttest.Require(t, "Docker Engine", exec.Command("docker", "version").Run())
+	vol := "bs-backup-test-" + randHex(4)
+	if out, err := exec.Command("docker", "volume", "create", vol).CombinedOutput(); err != nil {
+		t.Fatalf("docker volume create: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "volume", "rm", "-f", vol).Run() })
+	out, err := exec.Command("docker", "volume", "inspect", "--format", "{{.Mountpoint}}", vol).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := strings.TrimSpace(string(out))
+	makeMedia(t, mp)
+	want := treeOf(t, mp)
+
+	m := &Media{Artifact: "uploads", Volume: vol}
+	plan := &Plan{Options: Options{AppDir: t.TempDir(), Version: "v3"}, Runner: host.NewLocal(), Sources: []Source{m}}
+	if err := plan.CheckTools(ctx); err != nil {
+		t.Fatalf("CheckTools: %v", err)
+	}
+	if n, _, err := plan.Estimate(ctx); err != nil || n < 110000 {
+		t.Errorf("Estimate = %d, %v: want du -sb of the volume", n, err)
+	}
+	res, err := plan.Create(ctx)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if res.Manifest.Artifacts[0].Path != "uploads.tar.gz" {
+		t.Errorf("artifacts %+v", res.Manifest.Artifacts)
+	}
+	mutateMedia(t, mp)
+	if _, err := plan.Restore(ctx, RestoreOptions{ID: res.ID, Confirm: true}); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	if got := treeOf(t, mp); !slices.Equal(got, want) {
+		t.Errorf("volume after restore differs:\n got %q\nwant %q", got, want)
+	}
+
+	missing := &Media{Volume: "bs-no-such-volume-" + randHex(4)}
+	if _, err := missing.Backup(ctx, host.NewLocal(), t.TempDir()); err == nil || !strings.Contains(err.Error(), "does it exist?") {
+		t.Errorf("Backup of a missing volume = %v", err)
+	}
+}
+
+// TestVolumeFallbackCommands pins the commands used when the volume's
+// mountpoint is not readable: tar inside a container that mounts it.
+func TestVolumeFallbackCommands(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := &scriptRunner{answer: func(argv []string) (string, error) {
+		switch {
+		case argv[0] == "docker" && argv[1] == "volume":
+			return "/var/lib/docker/volumes/media/_data\n", nil
+		case argv[0] == "test":
+			return "", &host.ExitError{Host: "fake", Argv: argv, Code: 1}
+		case argv[0] == "docker" && argv[1] == "ps":
+			return "c0ffee\nbeef\n", nil
+		case argv[0] == "docker" && argv[1] == "container":
+			return "/app/media\n", nil
+		}
+		return "", nil
+	}}
+	m := &Media{Volume: "media"}
+	if _, err := m.Backup(ctx, r, "/srv/app/backups/.tmp-x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Restore(ctx, r, "/srv/app/backups/x", []Artifact{{Path: "media.tar.gz", Kind: KindTarGz}}); err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"docker", "volume", "inspect", "--format", "{{.Mountpoint}}", "--", "media"},
+		{"test", "-r", "/var/lib/docker/volumes/media/_data", "-a", "-x", "/var/lib/docker/volumes/media/_data"},
+		{"docker", "ps", "--quiet", "--filter", "volume=media"},
+		{"docker", "container", "inspect", "--format", `{{range .Mounts}}{{if eq .Name "media"}}{{.Destination}}{{end}}{{end}}`, "--", "c0ffee"},
+		{"sh", "-c", `out=$1; shift; exec "$@" >"$out"`, "sh", "/srv/app/backups/.tmp-x/media.tar.gz", "docker", "exec", "c0ffee", "tar", "-czf", "-", "-C", "/app/media", "."},
+	}
+	want = append(want, want[:4]...)
+	want = append(want,
+		[]string{"docker", "exec", "c0ffee", "find", "/app/media", "-mindepth", "1", "-delete"},
+		[]string{"sh", "-c", `in=$1; shift; exec "$@" <"$in"`, "sh", "/srv/app/backups/x/media.tar.gz", "docker", "exec", "-i", "c0ffee", "tar", "-xzpf", "-", "-C", "/app/media"},
+	)
+	if !slices.EqualFunc(r.cmds, want, slices.Equal) {
+		t.Errorf("commands:\n got %q\nwant %q", r.cmds, want)
+	}
+
+	none := &scriptRunner{answer: func(argv []string) (string, error) {
+		if argv[0] == "test" {
+			return "", &host.ExitError{Code: 1}
+		}
+		if argv[1] == "volume" {
+			return "/var/lib/docker/volumes/media/_data", nil
+		}
+		return "", nil
+	}}
+	if _, err := m.Backup(ctx, none, "/b"); !errors.Is(err, ErrNoContainer) {
+		t.Errorf("Backup with no container = %v, want ErrNoContainer", err)
+	}
+}
+
+// TestMediaCommands pins tar and the restore sequence.
+func TestMediaCommands(t *testing.T) {
+	t.Parallel()
+	if got, want := tarCreateArgv("/srv/app/media", "/b/media.tar.gz"), []string{"tar", "--create", "--gzip", "--numeric-owner", "--file=/b/media.tar.gz", "--directory=/srv/app/media", "."}; !slices.Equal(got, want) {
+		t.Errorf("tarCreateArgv = %q, want %q", got, want)
+	}
+	got := restoreSteps("/b/media.tar.gz", "/srv/app/media", "/srv/app/.blueshift-restore-1")
+	want := [][]string{
+		{"tar", "--extract", "--gzip", "--numeric-owner", "--same-owner", "--preserve-permissions", "--file=/b/media.tar.gz", "--directory=/srv/app/.blueshift-restore-1"},
+		{"find", "/srv/app/media", "-mindepth", "1", "-delete"},
+		{"find", "/srv/app/.blueshift-restore-1", "-mindepth", "1", "-maxdepth", "1", "-exec", "mv", "-t", "/srv/app/media", "--", "{}", "+"},
+		{"chmod", "--reference=/srv/app/.blueshift-restore-1", "--", "/srv/app/media"},
+		{"rmdir", "--", "/srv/app/.blueshift-restore-1"},
+	}
+	if !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("restoreSteps = %q\nwant %q", got, want)
+	}
+	if err := (&Media{Path: "/a", Volume: "b"}).check(); err == nil {
+		t.Error("Media with Path and Volume accepted")
+	}
+}
