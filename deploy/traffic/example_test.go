@@ -1,0 +1,110 @@
+package traffic_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/traffic"
+)
+
+// Switch an app behind nginx on the host to green and check the public URL.
+// The site configuration includes the upstream file in its http block and
+// proxies with `proxy_pass http://myapp_backend;`.
+func ExampleNewNginx() {
+	sw, err := traffic.NewNginx(traffic.NginxConfig{
+		App: "myapp",
+		Routes: []traffic.Route{{Name: "myapp_backend", Upstreams: traffic.Upstreams{
+			traffic.Blue:  {"127.0.0.1:8001"},
+			traffic.Green: {"127.0.0.1:8002"},
+		}}},
+		Command: []string{"sudo", "-n", "nginx"},
+		Runner:  host.NewLocal(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	file, _ := sw.Render(traffic.Green)
+	fmt.Printf("%s -> %s\n%s", sw.UpstreamFile(), sw.ReloadArgv(), file)
+
+	// In a deployment:
+	//	err = sw.Switch(ctx, traffic.Green)
+	//	err = traffic.VerifyPublic(ctx, "https://example.com/api/health/", traffic.Green, traffic.VerifyOptions{})
+
+	// Output:
+	// /etc/nginx/blueshift/myapp-upstream.conf -> [sudo -n nginx -s reload]
+	// # blueshift colour=green
+	// # Written by blueshift for myapp; the next switch replaces this file.
+	// upstream myapp_backend {
+	//     server 127.0.0.1:8002;
+	//     keepalive 16;
+	// }
+	// map $host $blueshift_myapp_colour {
+	//     default "green";
+	// }
+}
+
+// Write Caddy's initial configuration for an app, then switch it through the
+// admin API.
+func ExampleCaddyInitialConfig() {
+	route := traffic.Route{Name: "myapp_backend", Upstreams: traffic.Upstreams{
+		traffic.Blue:  {"127.0.0.1:8001"},
+		traffic.Green: {"127.0.0.1:8002"},
+	}}
+	cfg, err := traffic.CaddyInitialConfig(traffic.CaddySite{App: "myapp", Listen: []string{":80"}, Route: route, Colour: traffic.Blue})
+	if err != nil {
+		panic(err)
+	}
+	os.Stdout.Write(cfg)
+
+	// Once Caddy runs it (caddy run --config caddy.json):
+	sw, _ := traffic.NewCaddy(traffic.CaddyConfig{Routes: []traffic.Route{route}, Dialer: host.NewLocal()})
+	_ = func(ctx context.Context) error { return sw.Switch(ctx, traffic.Green) }
+
+	// Output:
+	// {
+	//   "admin": {
+	//     "listen": "127.0.0.1:2019"
+	//   },
+	//   "apps": {
+	//     "http": {
+	//       "servers": {
+	//         "myapp": {
+	//           "automatic_https": {
+	//             "disable": true
+	//           },
+	//           "listen": [
+	//             ":80"
+	//           ],
+	//           "routes": [
+	//             {
+	//               "handle": [
+	//                 {
+	//                   "@id": "myapp_backend",
+	//                   "handler": "reverse_proxy",
+	//                   "headers": {
+	//                     "response": {
+	//                       "set": {
+	//                         "X-Blueshift-Proxy-Colour": [
+	//                           "blue"
+	//                         ]
+	//                       }
+	//                     }
+	//                   },
+	//                   "upstreams": [
+	//                     {
+	//                       "dial": "127.0.0.1:8001"
+	//                     }
+	//                   ]
+	//                 }
+	//               ],
+	//               "terminal": true
+	//             }
+	//           ]
+	//         }
+	//       }
+	//     }
+	//   }
+	// }
+}

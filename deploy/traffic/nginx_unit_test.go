@@ -1,0 +1,244 @@
+package traffic
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+)
+
+// fakeHost is a Runner with an in-memory filesystem for the POSIX tools the
+// file helpers use; nginx's commands succeed unless fail names them.
+type fakeHost struct {
+	files map[string]string
+	argvs [][]string
+	fail  map[string]string // joined argv -> stderr of a failure
+}
+
+func newFakeHost() *fakeHost {
+	return &fakeHost{files: map[string]string{}, fail: map[string]string{}}
+}
+
+func (f *fakeHost) Run(_ context.Context, c host.Cmd) error {
+	f.argvs = append(f.argvs, c.Argv)
+	a := c.Argv
+	exit := func(code int, msg string) error {
+		if c.Stderr != nil {
+			io.WriteString(c.Stderr, msg)
+		}
+		return &host.ExitError{Host: "fake", Argv: a, Code: code, StderrTail: msg}
+	}
+	if msg, ok := f.fail[strings.Join(a, " ")]; ok {
+		return exit(1, msg)
+	}
+	switch a[0] {
+	case "test":
+		if _, ok := f.files[a[2]]; !ok {
+			return exit(1, "")
+		}
+	case "cat":
+		data, ok := f.files[a[1]]
+		if !ok {
+			return exit(1, "cat: no such file")
+		}
+		io.WriteString(c.Stdout, data)
+	case "dd":
+		data, _ := io.ReadAll(c.Stdin)
+		f.files[strings.TrimPrefix(a[1], "of=")] = string(data)
+	case "mv":
+		f.files[a[3]] = f.files[a[2]]
+		delete(f.files, a[2])
+	case "rm":
+		delete(f.files, a[2])
+	case "mkdir", "chmod":
+	default:
+		if c.Stdout != nil && strings.HasSuffix(a[len(a)-1], "-T") {
+			io.WriteString(c.Stdout, "# configuration file /etc/nginx/nginx.conf:\nproxy_pass http://app_backend;\n# configuration file /srv/blueshift/app-upstream.conf:\n")
+		}
+	}
+	return nil
+}
+
+// commands returns the non-file commands run, joined.
+func (f *fakeHost) commands() []string {
+	var out []string
+	for _, a := range f.argvs {
+		switch a[0] {
+		case "test", "cat", "dd", "mv", "rm", "mkdir", "chmod":
+			continue
+		}
+		out = append(out, strings.Join(a, " "))
+	}
+	return out
+}
+
+var twoColours = []Route{{Name: "app_backend", Upstreams: Upstreams{Blue: {"127.0.0.1:8001", "127.0.0.1:8011"}, Green: {"127.0.0.1:8002"}}}}
+
+func TestNginxArgvPinned(t *testing.T) {
+	onHost, err := NewNginx(NginxConfig{App: "app", Routes: twoColours, Runner: newFakeHost()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inContainer, err := NewNginx(NginxConfig{App: "app", Routes: twoColours, Runner: newFakeHost(), Container: "proxy", Command: []string{"/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ got, want []string }{
+		{onHost.TestArgv(), []string{"nginx", "-t"}},
+		{onHost.DumpArgv(), []string{"nginx", "-T"}},
+		{onHost.ReloadArgv(), []string{"nginx", "-s", "reload"}},
+		{inContainer.TestArgv(), []string{"docker", "exec", "proxy", "/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf", "-t"}},
+		{inContainer.ReloadArgv(), []string{"docker", "exec", "proxy", "/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf", "-s", "reload"}},
+		{writeTempArgv("/d/.f.tmp"), []string{"dd", "of=/d/.f.tmp", "status=none"}},
+		{chmodArgv(0o644, "/d/f"), []string{"chmod", "644", "/d/f"}},
+		{renameArgv("/d/.f.tmp", "/d/f"), []string{"mv", "-f", "/d/.f.tmp", "/d/f"}},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("argv %q, want %q", c.got, c.want)
+		}
+	}
+	if got := onHost.UpstreamFile(); got != "/etc/nginx/blueshift/app-upstream.conf" {
+		t.Errorf("default upstream file %q", got)
+	}
+}
+
+func TestNginxRender(t *testing.T) {
+	n, err := NewNginx(NginxConfig{App: "my-app", Routes: twoColours, Runner: newFakeHost()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.Render(Blue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `# blueshift colour=blue
+# Written by blueshift for my-app; the next switch replaces this file.
+upstream app_backend {
+    server 127.0.0.1:8001;
+    server 127.0.0.1:8011;
+    keepalive 16;
+}
+map $host $blueshift_my_app_colour {
+    default "blue";
+}
+`
+	if string(got) != want {
+		t.Errorf("Render(blue):\n%s\nwant:\n%s", got, want)
+	}
+	if c, err := parseMarker("f", got); err != nil || c != Blue {
+		t.Errorf("parseMarker = %q, %v", c, err)
+	}
+	if _, err := n.Render("purple"); err == nil {
+		t.Error("Render(purple) succeeded")
+	}
+}
+
+func TestNginxContainerModeSwitchAndRestore(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeHost()
+	n, err := NewNginx(NginxConfig{App: "app", Routes: twoColours, Runner: f, Container: "proxy",
+		UpstreamFile: "/srv/blueshift/app-upstream.conf", IncludePath: "/etc/nginx/blueshift/app-upstream.conf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Live(ctx); !strings.Contains(fmt.Sprint(err), "does not exist yet") {
+		t.Fatalf("Live before any switch: %v", err)
+	}
+	is(t, func() error { _, err := n.Live(ctx); return err }(), ErrNoLiveColour)
+	if err := n.Switch(ctx, Blue); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"docker exec proxy nginx -t", "docker exec proxy nginx -s reload"}
+	if got := f.commands(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("commands %q, want %q", got, want)
+	}
+	if live, err := n.Live(ctx); err != nil || live != Blue {
+		t.Fatalf("Live = %q, %v", live, err)
+	}
+	blueFile := f.files["/srv/blueshift/app-upstream.conf"]
+
+	// A failed check restores the previous file and never reloads.
+	f.argvs = nil
+	f.fail["docker exec proxy nginx -t"] = "nginx: [emerg] host not found in upstream \"x\" in /etc/nginx/blueshift/app-upstream.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n"
+	err = n.Switch(ctx, Green)
+	is(t, err, ErrConfigInvalid)
+	mustContain(t, err.Error(), `host not found in upstream "x"`)
+	if got := f.commands(); !reflect.DeepEqual(got, want[:1]) {
+		t.Fatalf("commands %q after a failed check, want only %q", got, want[:1])
+	}
+	if f.files["/srv/blueshift/app-upstream.conf"] != blueFile {
+		t.Fatal("upstream file not restored after a failed check")
+	}
+
+	// A failed reload restores too.
+	delete(f.fail, "docker exec proxy nginx -t")
+	f.fail["docker exec proxy nginx -s reload"] = "nginx: [error] invalid PID number \"\" in \"/run/nginx.pid\"\n"
+	err = n.Switch(ctx, Green)
+	mustContain(t, fmt.Sprint(err), "invalid PID number")
+	if f.files["/srv/blueshift/app-upstream.conf"] != blueFile {
+		t.Fatal("upstream file not restored after a failed reload")
+	}
+	for p := range f.files {
+		if strings.HasSuffix(p, ".tmp") {
+			t.Errorf("temporary file %s left behind", p)
+		}
+	}
+
+	// Validate looks for the path nginx sees inside the container.
+	delete(f.fail, "docker exec proxy nginx -s reload")
+	is(t, n.Validate(ctx), ErrNotWired)
+}
+
+func TestNewNginxAndCaddyRejectBadConfig(t *testing.T) {
+	r := newFakeHost()
+	for _, c := range []struct {
+		cfg  NginxConfig
+		want string
+	}{
+		{NginxConfig{App: "", Routes: twoColours, Runner: r}, "nginx: app"},
+		{NginxConfig{App: "a", Runner: r}, "nginx: routes: at least one route"},
+		{NginxConfig{App: "a", Routes: []Route{{Name: "x y", Upstreams: Upstreams{Blue: {"h:1"}}}}, Runner: r}, "nginx: routes[0].name"},
+		{NginxConfig{App: "a", Routes: []Route{{Name: "x", Upstreams: Upstreams{Blue: {"h:99999"}}}}, Runner: r}, "nginx: routes[0].upstreams.blue: \"h:99999\": want a port in 1-65535"},
+		{NginxConfig{App: "a", Routes: []Route{{Name: "x", Upstreams: Upstreams{Blue: {"h:1; evil"}}}}, Runner: r}, "want host:port"},
+		{NginxConfig{App: "a", Routes: twoColours}, "nginx: runner: required"},
+		{NginxConfig{App: "a", Routes: twoColours, Runner: r, UpstreamFile: "rel.conf"}, "absolute path"},
+	} {
+		_, err := NewNginx(c.cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("NewNginx(%+v) = %v; want %q", c.cfg, err, c.want)
+		}
+	}
+	if _, err := NewCaddy(CaddyConfig{Routes: twoColours}); err == nil || !strings.Contains(err.Error(), "caddy: dialer: required") {
+		t.Errorf("NewCaddy without dialer: %v", err)
+	}
+	if _, err := NewCaddy(CaddyConfig{Routes: twoColours, Dialer: host.NewLocal(), Admin: "nope"}); err == nil || !strings.Contains(err.Error(), "caddy: admin") {
+		t.Errorf("NewCaddy with bad admin: %v", err)
+	}
+}
+
+// A 400 from the admin API (a configuration Caddy refuses) is
+// ErrConfigInvalid and carries Caddy's message.
+func TestCaddyAPIErrorIsConfigInvalid(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			io.WriteString(w, `{"@id":"app_backend","handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8001"}]}`)
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":"loading new config: bad thing"}`)
+	}))
+	defer srv.Close()
+	c, err := NewCaddy(CaddyConfig{Admin: srv.Listener.Addr().String(), Routes: twoColours, Dialer: host.NewLocal()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Switch(context.Background(), Green)
+	is(t, err, ErrConfigInvalid)
+	mustContain(t, err.Error(), "loading new config: bad thing")
+}
