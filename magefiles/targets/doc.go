@@ -1,0 +1,12 @@
+// Package targets holds blueshift's Mage targets and nothing else: each is
+// a few lines that load deploy.yml, call the library and print the result.
+// magefiles/magefile.go imports it without an alias, so `go tool mage -l`
+// lists the targets by namespace (config:check, version:next, …).
+//
+// Every exported function or method of an mg.Namespace type here becomes a
+// target, and the first sentence of its doc comment is its help line, so
+// helpers stay unexported (common.go). Targets write what a person should
+// see to stdout, logs to stderr (Mage discards the standard logger unless
+// -v, so newLogger builds its own handler), and return fail(err) so the exit
+// code is non-zero with a one-line message.
+package targets

@@ -1,0 +1,200 @@
+package targets
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/blueshift-deploy/blueshift/deploy"
+	bsversion "github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// secrets are put in the environment of every run; none may be printed.
+var secrets = map[string]string{
+	"PRODUCTION_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nsecret-key-material-0815\n-----END OPENSSH PRIVATE KEY-----",
+	"TELEGRAM_BOT_TOKEN": "123456:secret-telegram-token-0815",
+	"GITHUB_TOKEN":       "ghp_secretgithubtoken0815",
+	"DATABASE_URL":       "postgres://app:secret-db-password-0815@127.0.0.1:5432/app",
+	"GHCR_TOKEN":         "secret-ghcr-token-0815",
+	"SMTP_PASSWORD":      "secret-smtp-password-0815",
+}
+
+func exampleEnv(config string) map[string]string {
+	e := map[string]string{
+		"DEPLOY_CONFIG":           config,
+		"PRODUCTION_HOST":         "the-bot.ru",
+		"TELEGRAM_PUBLIC_CHAT_ID": "-1001234567890",
+		"GHCR_USER":               "ci-bot",
+	}
+	for k, v := range secrets {
+		e[k] = v
+	}
+	return e
+}
+
+func assertNoSecrets(t *testing.T, out string) {
+	t.Helper()
+	for name, s := range secrets {
+		if strings.Contains(out, s) || strings.Contains(out, "0815") {
+			t.Errorf("%s leaked into the output", name)
+		}
+	}
+}
+
+// swap points the targets at a fake environment and captured output.
+func swap(t *testing.T, env map[string]string) (out, errOut *bytes.Buffer) {
+	out, errOut = &bytes.Buffer{}, &bytes.Buffer{}
+	oldEnv, oldOut, oldErr := getenv, stdout, stderr
+	getenv = func(k string) string { return env[k] }
+	stdout, stderr = out, errOut
+	t.Cleanup(func() { getenv, stdout, stderr = oldEnv, oldOut, oldErr })
+	return out, errOut
+}
+
+func TestConfigCheckInProcess(t *testing.T) {
+	out, errOut := swap(t, exampleEnv("../../examples/deploy.yml"))
+	if err := (Config{}).Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.HasPrefix(s, "# ../../examples/deploy.yml is valid: app the-bot, environments production, staging\n") ||
+		!strings.Contains(s, "address: the-bot.ru") || !strings.Contains(s, "token: '***'") {
+		t.Errorf("output:\n%s", s)
+	}
+	assertNoSecrets(t, s+errOut.String())
+}
+
+func TestFail(t *testing.T) {
+	_, errOut := swap(t, nil)
+	if fail(nil) != nil {
+		t.Error("fail(nil) != nil")
+	}
+	err := fail(errors.New("connect to host: refused"))
+	if mg.ExitStatus(err) != 1 || err.Error() != "connect to host: refused" {
+		t.Errorf("single line: %v (exit %d)", err, mg.ExitStatus(err))
+	}
+	if err := fail(mg.Fatal(3, "locked")); mg.ExitStatus(err) != 3 {
+		t.Errorf("exit status not kept: %d", mg.ExitStatus(err))
+	}
+	_, lerr := deploy.Load("../../deploy/testdata/config/many-problems.yml", func(string) string { return "" })
+	err = fail(lerr)
+	if mg.ExitStatus(err) != 1 || !strings.HasSuffix(err.Error(), "is invalid: 20 problem(s), listed above") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("validation error: %q", err)
+	}
+	if !strings.Contains(errOut.String(), "environments.production.proxy.kind: unknown proxy \"traefik\"") {
+		t.Errorf("problems not written to stderr:\n%s", errOut)
+	}
+}
+
+// mage runs `go tool mage args...` from the repository root with env added
+// to this process's environment.
+func mage(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", append([]string{"tool", "mage"}, args...)...)
+	cmd.Dir = root
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("go tool mage %v: %v", args, err)
+	}
+	return o.String(), e.String(), code
+}
+
+// TestMageFrontend runs the real `go tool mage` and checks the help lines,
+// exit codes and outputs a person sees.
+func TestMageFrontend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles the magefile; skipped with -short")
+	}
+	out, errOut, code := mage(t, nil, "-l")
+	if code != 0 {
+		t.Fatalf("mage -l exited %d: %s", code, errOut)
+	}
+	for _, re := range []string{
+		`config:check\s+validates deploy.yml \(\$DEPLOY_CONFIG\) and prints it resolved, secrets masked.\n`,
+		`version:next\s+prints the version a deployment given none would get now \(vYYYY.MMDD.HHMMSS, UTC\).\n`,
+		`version:check\s+validates VERSION as a release version \(semver with a v prefix, like v1.0.1\).\n`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("mage -l lacks %s:\n%s", re, out)
+		}
+	}
+
+	t.Run("config:check valid", func(t *testing.T) {
+		out, errOut, code := mage(t, exampleEnv("examples/deploy.yml"), "config:check")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if !strings.Contains(out, "# examples/deploy.yml is valid") || !strings.Contains(out, "ssh_key: '***'") {
+			t.Errorf("stdout:\n%s", out)
+		}
+		assertNoSecrets(t, out+errOut)
+	})
+
+	t.Run("config:check invalid", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "deploy.yml")
+		yml := "app: demo\nenvironments:\n  production:\n    host: {address: local}\n    path: /opt/demo\n" +
+			"    services: {stateless: [web]}\n    ports: {web: {container: 80, blue: 8001, green: 8002}}\n" +
+			"    health: {backend: {interval: 10x}}\n    notify: {telegram: {token: '${TELEGRAM_BOT_TOKEN}'}}\n"
+		if err := os.WriteFile(bad, []byte(yml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := mage(t, exampleEnv(bad), "config:check")
+		if code != 1 {
+			t.Errorf("exit %d, want 1", code)
+		}
+		if !strings.Contains(errOut, `environments.production.health.backend.interval: invalid duration "10x"`) ||
+			!strings.Contains(errOut, "Error: configuration "+bad+" is invalid: 1 problem(s), listed above") {
+			t.Errorf("stderr:\n%s", errOut)
+		}
+		assertNoSecrets(t, out+errOut)
+	})
+
+	t.Run("config:check missing file", func(t *testing.T) {
+		_, errOut, code := mage(t, map[string]string{"DEPLOY_CONFIG": filepath.Join(t.TempDir(), "nope.yml")}, "config:check")
+		if code != 1 || !strings.Contains(errOut, "does not exist") {
+			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
+	})
+
+	t.Run("version:next", func(t *testing.T) {
+		out, errOut, code := mage(t, nil, "version:next")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if _, err := bsversion.Parse(strings.TrimSpace(out)); err != nil {
+			t.Errorf("version:next printed %q: %v", out, err)
+		}
+	})
+
+	t.Run("version:check", func(t *testing.T) {
+		if out, _, code := mage(t, nil, "version:check", "v1.0.1-hotfix-1"); code != 0 || out != "v1.0.1-hotfix-1\n" {
+			t.Errorf("valid version: exit %d, out %q", code, out)
+		}
+		_, errOut, code := mage(t, nil, "version:check", "v01.0.0")
+		if code != 1 || !strings.Contains(errOut, `version "v01.0.0": major version has a leading zero`) {
+			t.Errorf("invalid version: exit %d, stderr %q", code, errOut)
+		}
+	})
+}
