@@ -185,3 +185,5 @@ func completeBackups(t testing.TB, r host.Runner, dir string) []string {
 	}
 	return ids
 }
+
+var testTime = time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
