@@ -484,3 +484,55 @@ func TestEnvPrefix(t *testing.T) {
 		}
 	}
 }
+
+func ExampleLoad() {
+	getenv := func(k string) string {
+		return map[string]string{"PRODUCTION_HOST": "deploy@the-bot.ru", "HOME": "/home/ci"}[k]
+	}
+	_, err := Load("testdata/config/minimal.yml", getenv)
+	fmt.Println(err)
+
+	getenv = func(k string) string {
+		return map[string]string{"PRODUCTION_HOST": "the-bot.ru", "PRODUCTION_USER": "deploy", "HOME": "/home/ci"}[k]
+	}
+	c, err := Load("testdata/config/minimal.yml", getenv)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	prod, _ := c.Env("production")
+	fmt.Println(prod.Host.Address, prod.Host.User, prod.Path)
+	fmt.Println(prod.Health.Backend.URL, prod.Health.Backend.Attempts, prod.Health.Backend.Interval)
+	fmt.Println(prod.Ports["web"].Port("green"))
+	// Output:
+	// configuration testdata/config/minimal.yml is invalid:
+	// environments.production.host.address: "deploy@the-bot.ru" must be host or host:port (line 6)
+	// environments.production.host.user: required for an SSH host: set it or PRODUCTION_USER (line 5)
+	// the-bot.ru deploy /opt/demo
+	// /api/health/ 30 10s
+	// 8002
+}
+
+// FuzzParse feeds arbitrary YAML to the decoder: it must never panic, and
+// whatever it accepts must dump without error.
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"../examples/deploy.yml", "testdata/config/minimal.yml", "testdata/config/many-problems.yml"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("app: &a {x: *a}\n"))
+	f.Add([]byte("environments: {production: [1, 2]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := parse(data, env{"A": "x"}.get, "/dir", "/home")
+		if err != nil {
+			return
+		}
+		_ = c.Validate()
+		if _, err := c.MaskedYAML(); err != nil {
+			t.Fatalf("MaskedYAML: %v", err)
+		}
+	})
+}
