@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/build"
-	"github.com/docker/docker/client"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
@@ -63,10 +62,10 @@ type HealthcheckSpec struct {
 // image (a failing Dockerfile instruction, a missing file).
 var ErrBuild = errors.New("image build failed")
 
-// BuildScratchImage builds img on the Docker Engine behind cli, FROM scratch,
+// BuildScratchImage builds img on the Docker Engine cli (a *client.Client), FROM scratch,
 // with the classic builder. It reads the build output to the end and returns
 // any error the daemon reported there, wrapping ErrBuild.
-func BuildScratchImage(ctx context.Context, cli *client.Client, img ScratchImage) error {
+func BuildScratchImage(ctx context.Context, cli Engine, img ScratchImage) error {
 	buildCtx, err := scratchContext(img)
 	if err != nil {
 		return fmt.Errorf("build image %s: %w", img.Tag, err)
@@ -82,7 +81,7 @@ func BuildScratchImage(ctx context.Context, cli *client.Client, img ScratchImage
 		return fmt.Errorf("build image %s: %w", img.Tag, err)
 	}
 	defer resp.Body.Close()
-	if err := readStream(resp.Body, nil); err != nil {
+	if err := readStream(resp.Body, ErrBuild, nil); err != nil {
 		return fmt.Errorf("build image %s: %w", img.Tag, err)
 	}
 	return nil
@@ -104,9 +103,9 @@ type streamMessage struct {
 }
 
 // readStream reads a daemon JSON message stream to its end, handing each
-// message to fn (if not nil), and returns the first error reported in it
-// (wrapping ErrBuild for build streams; callers rewrap as needed).
-func readStream(r io.Reader, fn func(streamMessage)) error {
+// message to fn (if not nil), and returns the first error reported in it,
+// wrapping sentinel.
+func readStream(r io.Reader, sentinel error, fn func(streamMessage)) error {
 	dec := json.NewDecoder(r)
 	var lastLines []string
 	for {
@@ -125,7 +124,7 @@ func readStream(r io.Reader, fn func(streamMessage)) error {
 			if len(lastLines) > 0 {
 				msg += " (after: " + strings.Join(lastLines, " | ") + ")"
 			}
-			return fmt.Errorf("%w: %s", ErrBuild, msg)
+			return fmt.Errorf("%w: %s", sentinel, msg)
 		}
 		if s := strings.TrimSpace(m.Stream); s != "" {
 			lastLines = append(lastLines, s)

@@ -75,6 +75,12 @@ func removeImageAtCleanup(t *testing.T, cli *client.Client, tag string) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if sharedImageTag != "" {
+		if cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err == nil {
+			_, _ = cli.ImageRemove(context.Background(), sharedImageTag, image.RemoveOptions{Force: true, PruneChildren: true})
+			cli.Close()
+		}
+	}
 	if testBinaryPath != "" {
 		os.RemoveAll(filepath.Dir(testBinaryPath))
 	}
