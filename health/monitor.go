@@ -169,16 +169,19 @@ func (m Monitor) Run(ctx context.Context) (Summary, error) {
 			return st.summary(), fmt.Errorf("monitor: %s: %w", st.probe, err)
 		}
 		tctx, cancel := context.WithTimeout(ctx, timeout)
-		tick := st.tick(tctx, m.Probe, n)
+		obs := Observe(tctx, m.Probe)
 		cancel()
 		if err := ctx.Err(); err != nil {
+			// A check cut short by the caller counts for nothing.
 			return st.summary(), fmt.Errorf("monitor: %s: %w", st.probe, err)
 		}
+		tick := st.record(n, obs)
 		if m.OnTick != nil {
 			m.OnTick(tick)
 		}
 		if st.errors > m.MaxErrors {
-			return st.summary(), &BudgetError{Summary: st.summary()}
+			sum := st.summary()
+			return sum, &BudgetError{Summary: sum}
 		}
 	}
 	if err := sleepUntil(ctx, end); err != nil {
@@ -203,9 +206,8 @@ func (m Monitor) newStats(window time.Duration) *stats {
 	return &stats{probe: m.Probe.Name(), start: time.Now(), window: window, maxErrors: m.MaxErrors, statuses: map[int]int{}}
 }
 
-// tick checks p once and records it.
-func (s *stats) tick(ctx context.Context, p Probe, n int) Tick {
-	obs := Observe(ctx, p)
+// record counts check n.
+func (s *stats) record(n int, obs Observation) Tick {
 	s.latencies = append(s.latencies, obs.Latency)
 	s.statuses[obs.Status]++
 	if obs.Err != nil {

@@ -16,7 +16,7 @@ type Policy struct {
 	// Attempts is the most checks Wait makes; zero means 1.
 	Attempts int
 	// Interval is the time from the start of one attempt to the start of
-	// the next (an attempt that runs longer delays the next one).
+	// the next; an attempt that runs longer is followed at once.
 	Interval time.Duration
 	// AttemptTimeout bounds each attempt; zero means Interval, or
 	// DefaultTimeout when Interval is zero too.
@@ -226,7 +226,9 @@ func Wait(ctx context.Context, probe Probe, policy Policy, onAttempt func(Attemp
 		if left < needed {
 			return giveUp(fmt.Sprintf("%d of %d attempts used, %d more pass(es) in a row needed", n, attempts, needed), lastErr)
 		}
-		next = a.Start.Add(policy.Interval)
+		// Attempts keep to the schedule (timer lateness does not add up);
+		// an attempt that overran it is followed at once, not by a burst.
+		next = next.Add(policy.Interval)
 		if now := time.Now(); now.After(next) {
 			next = now
 		}

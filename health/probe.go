@@ -51,8 +51,9 @@ type Observation struct {
 const DefaultTimeout = 10 * time.Second
 
 // Observe checks p once and returns what it saw. Probes that implement
-// Observer report their own observation; for others Observe times Check.
-// A ctx without a deadline gets DefaultTimeout.
+// Observer report their own observation; for others Observe times Check
+// and wraps an error that is not a *ProbeError in one. A ctx without a
+// deadline gets DefaultTimeout.
 func Observe(ctx context.Context, p Probe) Observation {
 	if o, ok := p.(Observer); ok {
 		return o.Observe(ctx)
@@ -63,8 +64,12 @@ func Observe(ctx context.Context, p Probe) Observation {
 	err := p.Check(ctx)
 	obs := Observation{Start: start, Latency: time.Since(start), Err: err}
 	var pe *ProbeError
-	if errors.As(err, &pe) {
+	switch {
+	case errors.As(err, &pe):
 		obs.Status = pe.Status
+	case err != nil:
+		// Name the probe in the error, as the package's own probes do.
+		obs.Err = &ProbeError{Probe: p.Name(), Reason: reason("check", err), Err: err}
 	}
 	return obs
 }

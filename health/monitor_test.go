@@ -1,0 +1,179 @@
+package health_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/blueshift-deploy/blueshift/health"
+)
+
+// degrading serves 200 for the first healthy requests, then 500.
+func degrading(t testing.TB, healthy int32) (*httptest.Server, *atomic.Int32) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) > healthy {
+			http.Error(w, "database connection lost", http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &requests
+}
+
+type tickLog struct {
+	mu    sync.Mutex
+	ticks []health.Tick
+}
+
+func (l *tickLog) add(t health.Tick) { l.mu.Lock(); l.ticks = append(l.ticks, t); l.mu.Unlock() }
+
+func TestMonitorHealthyReturnsSummaryAtWindowEnd(t *testing.T) {
+	t.Parallel()
+	srv, _ := degrading(t, 1<<30)
+	var log tickLog
+	m := health.Monitor{
+		Probe:     &health.HTTPProbe{URL: srv.URL + "/api/health/"},
+		Window:    200 * time.Millisecond,
+		Interval:  20 * time.Millisecond,
+		MaxErrors: health.DefaultMaxErrors,
+		OnTick:    log.add,
+	}
+	start := time.Now()
+	sum, err := m.Run(context.Background())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "watched the whole window")
+	// Checks at 0, 20, ..., 180ms.
+	assert.Equal(t, 10, sum.Checks)
+	assert.Len(t, log.ticks, 10)
+	assert.Zero(t, sum.Errors)
+	assert.Equal(t, map[int]int{200: 10}, sum.Statuses)
+	assert.Positive(t, sum.P50)
+	assert.LessOrEqual(t, sum.P50, sum.P95)
+	assert.LessOrEqual(t, sum.P95, sum.P99)
+	assert.LessOrEqual(t, sum.P99, sum.Max)
+	assert.NoError(t, sum.LastError)
+
+	table := sum.Table()
+	assert.Regexp(t, `(?m)^checks +10$`, table)
+	assert.Regexp(t, `(?m)^errors +0 \(budget 3, 0\.0%\)$`, table)
+	assert.Regexp(t, `(?m)^statuses +200×10$`, table)
+	assert.Regexp(t, `(?m)^latency +p50 \S+  p95 \S+  p99 \S+  max \S+$`, table)
+}
+
+func TestMonitorStopsWhenBudgetExceeded(t *testing.T) {
+	t.Parallel()
+	srv, requests := degrading(t, 5)
+	var log tickLog
+	m := health.Monitor{
+		Probe:     &health.HTTPProbe{URL: srv.URL + "/api/health/"},
+		Window:    10 * time.Second,
+		Interval:  10 * time.Millisecond,
+		MaxErrors: 3,
+		OnTick:    log.add,
+	}
+	start := time.Now()
+	sum, err := m.Run(context.Background())
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 5*time.Second, "stopped long before the window")
+	assert.ErrorIs(t, err, health.ErrBudgetExceeded)
+	var be *health.BudgetError
+	require.ErrorAs(t, err, &be)
+	var pe *health.ProbeError
+	require.ErrorAs(t, err, &pe, "the last check's error is kept")
+	assert.Equal(t, 500, pe.Status)
+
+	// 5 good checks, then the 4th failure (one more than MaxErrors) ends it:
+	// no check runs after the budget is exceeded.
+	assert.Equal(t, 9, sum.Checks)
+	assert.Equal(t, int32(9), requests.Load())
+	assert.Equal(t, 4, sum.Errors)
+	assert.Equal(t, map[int]int{200: 5, 500: 4}, sum.Statuses)
+	require.Len(t, log.ticks, 9)
+	for i, tk := range log.ticks {
+		assert.Equal(t, i+1, tk.N)
+		assert.Equal(t, max(0, i+1-5), tk.Errors)
+	}
+	assert.Equal(t, be.Summary, sum)
+	assert.True(t, strings.HasPrefix(err.Error(), "monitor: GET "+srv.URL+"/api/health/: 4 failed checks of 9 in "), err.Error())
+	assert.Contains(t, err.Error(), "exceed the budget of 3: last: GET "+srv.URL+"/api/health/: status 500 Internal Server Error, want 200: body: database connection lost")
+}
+
+func TestMonitorStartsFailingAfterAWhile(t *testing.T) {
+	t.Parallel()
+	// Time-based: the target fails from 100ms on. However the ticks fall,
+	// the monitor returns on the tick of its 4th error, not later.
+	begin := time.Now()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if time.Since(begin) > 100*time.Millisecond {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	var log tickLog
+	_, err := health.Monitor{
+		Probe: &health.HTTPProbe{URL: srv.URL}, Window: 5 * time.Second, Interval: 15 * time.Millisecond,
+		MaxErrors: 3, OnTick: log.add,
+	}.Run(context.Background())
+	require.ErrorIs(t, err, health.ErrBudgetExceeded)
+	first := -1
+	for i, tk := range log.ticks {
+		if tk.Err != nil && first < 0 {
+			first = i
+		}
+	}
+	require.GreaterOrEqual(t, first, 1)
+	assert.Len(t, log.ticks, first+4, "returned on the (MaxErrors+1)th error tick")
+	assert.Equal(t, 4, log.ticks[len(log.ticks)-1].Errors)
+}
+
+func TestMonitorZeroTolerance(t *testing.T) {
+	t.Parallel()
+	srv, _ := degrading(t, 0)
+	sum, err := health.Monitor{Probe: &health.HTTPProbe{URL: srv.URL}, Window: time.Second, Interval: 10 * time.Millisecond}.Run(context.Background())
+	assert.ErrorIs(t, err, health.ErrBudgetExceeded)
+	assert.Equal(t, 1, sum.Checks)
+}
+
+func TestMonitorCancel(t *testing.T) {
+	t.Parallel()
+	srv, _ := degrading(t, 1<<30)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(60*time.Millisecond, cancel)
+	start := time.Now()
+	sum, err := health.Monitor{Probe: &health.HTTPProbe{URL: srv.URL}, Window: time.Minute, Interval: 20 * time.Millisecond, MaxErrors: 3}.Run(ctx)
+	assert.Less(t, time.Since(start), time.Second)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, health.ErrBudgetExceeded)
+	assert.GreaterOrEqual(t, sum.Checks, 2)
+	assert.Zero(t, sum.Errors)
+}
+
+func TestMonitorConfigErrors(t *testing.T) {
+	t.Parallel()
+	_, err := health.Monitor{}.Run(context.Background())
+	assert.EqualError(t, err, "monitor: no probe")
+	_, err = health.Monitor{Probe: &scripted{}, MaxErrors: -1}.Run(context.Background())
+	assert.EqualError(t, err, "monitor: max_errors: must be >= 0")
+}
+
+func TestMonitorNonHTTPProbe(t *testing.T) {
+	t.Parallel()
+	p := &scripted{errs: []error{nil, errDown, nil}}
+	sum, err := health.Monitor{Probe: p, Window: 50 * time.Millisecond, Interval: 10 * time.Millisecond, MaxErrors: 1}.Run(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 5, sum.Checks)
+	assert.Equal(t, 1, sum.Errors)
+	assert.Equal(t, map[int]int{0: 5}, sum.Statuses)
+	assert.ErrorIs(t, sum.LastError, errDown)
+	assert.Regexp(t, `(?m)^statuses +no-status×5$`, sum.Table())
+	assert.Regexp(t, `(?m)^last error +scripted: check failed: backend down$`, sum.Table())
+	assert.InDelta(t, 0.2, sum.ErrRate(), 1e-9)
+}
