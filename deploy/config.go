@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 // DefaultConfigFile is the configuration file Load reads when DEPLOY_CONFIG
@@ -115,6 +118,9 @@ type HostConfig struct {
 	SSHKeyFile string `yaml:"ssh_key_file" json:"ssh_key_file"`
 	// Passphrase decrypts the private key. Optional.
 	Passphrase Secret `yaml:"passphrase" json:"passphrase"`
+	// UseAgent also offers the keys of the ssh-agent at $SSH_AUTH_SOCK.
+	// Default false.
+	UseAgent bool `yaml:"use_agent" json:"use_agent"`
 	// KnownHosts is the known_hosts file host keys are checked against.
 	// Default "~/.ssh/known_hosts".
 	KnownHosts string `yaml:"known_hosts" json:"known_hosts"`
@@ -129,6 +135,41 @@ type HostConfig struct {
 
 // IsLocal reports whether the environment runs on this machine.
 func (h HostConfig) IsLocal() bool { return h.Address == "local" }
+
+// SSHConfig returns the settings host.NewSSH connects with; the handshake
+// is bounded by ConnectTimeout as well. logger nil discards.
+func (h HostConfig) SSHConfig(logger *slog.Logger) host.SSHConfig {
+	c := host.SSHConfig{
+		Addr:              h.Address,
+		User:              h.User,
+		PrivateKeyFile:    h.SSHKeyFile,
+		Passphrase:        h.Passphrase.Reveal(),
+		UseAgent:          h.UseAgent,
+		KnownHostsFile:    h.KnownHosts,
+		PinnedHostKey:     h.HostKey,
+		ConnectTimeout:    h.ConnectTimeout,
+		HandshakeTimeout:  h.ConnectTimeout,
+		KeepaliveInterval: h.Keepalive,
+		Logger:            logger,
+	}
+	if h.SSHKey != "" {
+		c.PrivateKeyPEM = []byte(h.SSHKey.Reveal())
+	}
+	return c
+}
+
+// Connect reaches the host: host.NewLocal for "local", host.NewSSH
+// otherwise. The caller closes the returned Host. logger nil discards.
+func (h HostConfig) Connect(ctx context.Context, logger *slog.Logger) (host.Host, error) {
+	if h.IsLocal() {
+		return host.NewLocal(), nil
+	}
+	c, err := host.NewSSH(ctx, h.SSHConfig(logger))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s@%s: %w", h.User, h.Address, err)
+	}
+	return c, nil
+}
 
 // ServicesConfig sorts the Compose file's services.
 type ServicesConfig struct {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -535,4 +539,69 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("MaskedYAML: %v", err)
 		}
 	})
+}
+
+// TestConnect reaches a real sshd with settings that come from deploy.yml
+// and the environment the way a deployment gets them: the key from
+// PRODUCTION_SSH_KEY, known_hosts relative to the file, or a pinned key.
+func TestConnect(t *testing.T) {
+	sshd := hosttest.StartSSHD(t, hosttest.SSHDOptions{})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(strings.Join(sshd.KnownHostsLines(), "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := env{"PRODUCTION_HOST": sshd.Addr, "PRODUCTION_USER": sshd.User, "PRODUCTION_SSH_KEY": string(sshd.ClientKeyPEM), "HOME": dir}.get
+	load := func(hostYAML string) *Environment {
+		t.Helper()
+		path := filepath.Join(dir, "deploy.yml")
+		yml := "app: demo\nenvironments:\n  production:\n    host: " + hostYAML + "\n    path: /opt/demo\n" +
+			"    services: {stateless: [web]}\n    ports: {web: {container: 80, blue: 8001, green: 8002}}\n"
+		if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path, getenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := c.Env("production")
+		return e
+	}
+	ctx := context.Background()
+	run := func(e *Environment) error {
+		h, err := e.Host.Connect(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		out, err := host.Output(ctx, h, "echo", "connected")
+		if err == nil && string(out) != "connected\n" {
+			t.Errorf("output %q", out)
+		}
+		return err
+	}
+
+	e := load("{known_hosts: known_hosts}")
+	if e.Host.KnownHosts != filepath.Join(dir, "known_hosts") {
+		t.Errorf("known_hosts resolved to %q", e.Host.KnownHosts)
+	}
+	if err := run(e); err != nil {
+		t.Errorf("known_hosts next to deploy.yml: %v", err)
+	}
+	if err := run(load("{known_hosts: ~/nonexistent, host_key: '" + sshd.HostKeyFingerprint("ssh-ed25519") + "'}")); err != nil {
+		t.Errorf("pinned host key: %v", err)
+	}
+	err := run(load("{host_key: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'}"))
+	if !errors.Is(err, host.ErrHostKeyMismatch) || !strings.Contains(err.Error(), "connect to "+sshd.User+"@"+sshd.Addr) {
+		t.Errorf("wrong pinned key: %v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "PRIVATE KEY") {
+		t.Error("error shows the private key")
+	}
+
+	local := load("{address: local}")
+	h, err := local.Host.Connect(ctx, nil)
+	if err != nil || h.Name() != "local" {
+		t.Fatalf("local: %v", err)
+	}
+	h.Close()
 }
