@@ -1,11 +1,3 @@
-// Package host reaches one machine, locally or over SSH, in one way: run a
-// command given as argv, dial a tcp or unix address as seen from that machine,
-// and talk to its Docker Engine through that dialer.
-//
-// Every other blueshift package reaches a server only through the small
-// interfaces here, so a probe, a backup or a traffic switch written once works
-// on the local machine and on a production server alike, and tests can hand a
-// phase a fake.
 package host
 
 import (

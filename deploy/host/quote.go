@@ -1,8 +1,12 @@
 package host
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // ShellQuote joins argv into one POSIX shell command line in which every
@@ -45,9 +49,11 @@ func isBare(w string) bool {
 	return true
 }
 
-// remoteCommand is the shell line SSH runs for cmd: an optional cd, then
-// exec (so a signal or a kill reaches the program itself, not a shell
-// waiting for it) of env with the extra variables, then argv.
+// remoteCommand is the shell line SSH runs for cmd: print the shell's PID
+// as the first line of stderr (Run strips it and uses it to kill the
+// program's process group when ctx is cancelled), an optional cd, then
+// exec (so the program takes over that PID) of env with the extra
+// variables, then argv.
 func remoteCommand(cmd Cmd) (string, error) {
 	if len(cmd.Argv) == 0 {
 		return "", fmt.Errorf("run: empty argv")
@@ -67,11 +73,73 @@ func remoteCommand(cmd Cmd) (string, error) {
 		words = append(words, cmd.Env...)
 	}
 	words = append(words, cmd.Argv...)
-	line := "exec " + ShellQuote(words)
+	line := pidLinePrefix + "exec " + ShellQuote(words)
 	if cmd.Dir != "" {
-		line = "cd " + quoteWord(cmd.Dir) + " && " + line
+		line = pidLinePrefix + "cd " + quoteWord(cmd.Dir) + " && exec " + ShellQuote(words)
 	}
 	return line, nil
+}
+
+// pidLinePrefix makes the remote shell report its PID on stderr.
+const pidLinePrefix = "echo $$ >&2 && "
+
+// pidWriter takes the first line of a remote command's stderr, the PID
+// written by pidLinePrefix, and passes the rest on.
+type pidWriter struct {
+	mu   sync.Mutex
+	next io.Writer
+	line []byte
+	done bool
+	pid  int
+}
+
+func (w *pidWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	if w.done {
+		w.mu.Unlock()
+		return w.next.Write(p)
+	}
+	n := len(p)
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 && len(w.line)+len(p) < 32 {
+		w.line = append(w.line, p...)
+		w.mu.Unlock()
+		return n, nil
+	}
+	w.done = true
+	var rest []byte
+	if i >= 0 {
+		line := append(w.line, p[:i]...)
+		if pid, err := strconv.Atoi(string(line)); err == nil && pid > 1 {
+			w.pid = pid
+			rest = p[i+1:]
+		} else {
+			rest = append(w.line, p...) // not a PID line: pass it on
+		}
+	} else {
+		rest = append(w.line, p...)
+	}
+	w.line = nil
+	w.mu.Unlock()
+	if len(rest) > 0 {
+		if _, err := w.next.Write(rest); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// PID is the remote program's PID, or 0 when not known yet.
+func (w *pidWriter) PID() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pid
+}
+
+// killArgv kills the process group led by pid (sshd starts each session's
+// program in its own session) and pid itself.
+func killArgv(pid int) []string {
+	return []string{"kill", "-s", "KILL", "--", "-" + strconv.Itoa(pid), strconv.Itoa(pid)}
 }
 
 func validEnvName(k string) bool {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -95,6 +96,7 @@ const (
 // It is safe for concurrent use.
 type SSH struct {
 	name      string
+	user      string
 	client    *ssh.Client
 	log       *slog.Logger
 	agentConn net.Conn
@@ -155,6 +157,7 @@ func NewSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 	}
 	s := &SSH{
 		name:      name,
+		user:      cfg.User,
 		client:    client,
 		log:       log,
 		agentConn: auth.agentConn,
@@ -185,6 +188,12 @@ func connect(ctx context.Context, cfg SSHConfig, addr string, v *hostKeyVerifier
 		if v.retry {
 			v.retry = false
 			continue
+		}
+		var noAlgo *ssh.AlgorithmNegotiationError
+		if errors.As(err, &noAlgo) && v.lastErr != nil {
+			// The server has no key of the types left to try: the key
+			// it did show was the wrong one.
+			return nil, v.lastErr
 		}
 		return nil, err
 	}
@@ -374,11 +383,11 @@ func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 	tail := &tailBuffer{n: stderrTailSize}
 	sess.Stdin = cmd.Stdin
 	sess.Stdout = cmd.Stdout
+	pid := &pidWriter{next: tail}
 	if cmd.Stderr != nil {
-		sess.Stderr = io.MultiWriter(cmd.Stderr, tail)
-	} else {
-		sess.Stderr = tail
+		pid.next = io.MultiWriter(cmd.Stderr, tail)
 	}
+	sess.Stderr = pid
 	if err := sess.Start(line); err != nil {
 		return s.runErr(cmd, s.connErr(fmt.Errorf("start: %w", err)))
 	}
@@ -387,12 +396,15 @@ func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
+		// OpenSSH honours the signal only for sessions under privilege
+		// separation (not for root logins), so also kill the program's
+		// process group from a second session. sshd keeps the channel
+		// until the program exits: do not wait for it.
 		_ = sess.Signal(ssh.SIGKILL)
-		sess.Close()
-		select {
-		case <-waited:
-		case <-time.After(2 * time.Second):
+		if p := pid.PID(); p > 0 {
+			s.kill(p)
 		}
+		sess.Close()
 		return s.runErr(cmd, ctx.Err())
 	case <-s.done:
 		return s.runErr(cmd, s.lost())
@@ -412,6 +424,25 @@ func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 	}
 }
 
+// kill kills the remote process group of a cancelled command.
+func (s *SSH) kill(pid int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return
+	}
+	defer sess.Close()
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(ShellQuote(killArgv(pid))) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.log.Debug("ssh: killed cancelled command", "host", s.name, "pid", pid, "err", err)
+}
+
 func (s *SSH) runErr(cmd Cmd, err error) error {
 	return fmt.Errorf("%s: run %s: %w", s.name, strings.Join(cmd.Argv, " "), err)
 }
@@ -424,23 +455,33 @@ func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	if err := s.usable(); err != nil {
 		return nil, fmt.Errorf("%s: dial %s %s: %w", s.name, network, addr, err)
 	}
-	var option string
+	var hint string
 	switch network {
 	case "tcp", "tcp4", "tcp6":
-		option = "AllowTcpForwarding"
+		hint = "set `AllowTcpForwarding yes` (and no `DisableForwarding yes`, `PermitOpen` allowing it)"
 	case "unix":
-		option = "AllowStreamLocalForwarding"
+		// OpenSSH checks AllowTcpForwarding's permissions for unix
+		// sockets too.
+		hint = "set `AllowStreamLocalForwarding yes` and `AllowTcpForwarding yes` (and no `DisableForwarding yes`)"
 	default:
 		return nil, fmt.Errorf("%s: dial %s %s: network must be tcp or unix", s.name, network, addr)
 	}
+	hint += " in the server's /etc/ssh/sshd_config (or a Match block for user " + s.user + "), then reload sshd"
 	c, err := s.client.DialContext(ctx, network, addr)
 	if err != nil {
 		var oce *ssh.OpenChannelError
-		if errors.As(err, &oce) && oce.Reason == ssh.Prohibited {
-			return nil, fmt.Errorf("%s: dial %s %s: %w (%s): set `%s yes` (and no `DisableForwarding yes`) in the server's /etc/ssh/sshd_config, or in a Match block for user %s, then reload sshd",
-				s.name, network, addr, ErrForwardingDisabled, oce.Message, option, strings.SplitN(s.name, "@", 2)[0])
-		}
-		if ctx.Err() == nil && oce == nil {
+		switch {
+		case errors.As(err, &oce) && oce.Reason == ssh.Prohibited:
+			return nil, fmt.Errorf("%s: dial %s %s: %w (%s): %s", s.name, network, addr, ErrForwardingDisabled, oce.Message, hint)
+		case oce != nil && network == "unix":
+			// sshd answers "open failed" both for a missing socket and for
+			// forwarding it refuses: look at the socket to tell which.
+			if ok, _ := Exists(ctx, s, addr); !ok {
+				return nil, fmt.Errorf("%s: dial unix %s: no such socket on the host (is the service running?): %w", s.name, addr, fs.ErrNotExist)
+			}
+			return nil, fmt.Errorf("%s: dial unix %s: sshd refused to connect to the socket, which exists: %w (or nothing listens on it): %s",
+				s.name, addr, ErrForwardingDisabled, hint)
+		case ctx.Err() == nil && oce == nil:
 			err = s.connErr(err)
 		}
 		return nil, fmt.Errorf("%s: dial %s %s: %w", s.name, network, addr, err)

@@ -205,6 +205,9 @@ LogLevel VERBOSE
 MaxSessions 64
 MaxStartups 64
 ClientAliveInterval 0
+# bash reads ~/.bashrc for commands run by sshd unless SHLVL says it is
+# nested; a slow .bashrc (pyenv, nvm) would cost every test command.
+SetEnv SHLVL=1
 `)
 	fmt.Fprintf(&b, "AllowTcpForwarding %s\n", yesNo(!opts.DisableTCPForwarding))
 	fmt.Fprintf(&b, "AllowStreamLocalForwarding %s\n", yesNo(!opts.DisableStreamLocalForwarding))

@@ -1,0 +1,460 @@
+package host_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
+)
+
+// TestConformance runs one table of behaviours against every Host
+// implementation: what passes on Local must pass over SSH.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	impls := []struct {
+		name string
+		new  func(t *testing.T) host.Host
+	}{
+		{"local", func(*testing.T) host.Host { return host.NewLocal() }},
+		{"ssh", func(t *testing.T) host.Host { return hosttest.NewSSHHost(t) }},
+	}
+	for _, impl := range impls {
+		t.Run(impl.name, func(t *testing.T) {
+			t.Parallel()
+			h := impl.new(t)
+			for _, tc := range conformanceCases {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.run(t, h)
+				})
+			}
+		})
+	}
+}
+
+type conformanceCase struct {
+	name string
+	run  func(t *testing.T, h host.Host)
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var conformanceCases = []conformanceCase{
+	{"exit 0", func(t *testing.T, h host.Host) {
+		out, err := host.Output(testCtx(t), h, "echo", "hello", "wide world")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != "hello wide world\n" {
+			t.Errorf("stdout = %q", out)
+		}
+	}},
+	{"exit 3 with stderr tail", func(t *testing.T, h host.Host) {
+		var stderr bytes.Buffer
+		script := `for i in $(seq 1 2000); do echo "noise line $i" >&2; done; echo "the last words" >&2; exit 3`
+		err := h.Run(testCtx(t), host.Cmd{Argv: []string{"sh", "-c", script}, Stderr: &stderr})
+		var exit *host.ExitError
+		if !errors.As(err, &exit) {
+			t.Fatalf("err = %v, want *ExitError", err)
+		}
+		if exit.Code != 3 {
+			t.Errorf("code = %d, want 3", exit.Code)
+		}
+		if exit.Host != h.Name() {
+			t.Errorf("host = %q, want %q", exit.Host, h.Name())
+		}
+		if !strings.HasSuffix(exit.StderrTail, "the last words") || len(exit.StderrTail) > 4096 {
+			t.Errorf("stderr tail (%d bytes) ends %q", len(exit.StderrTail), exit.StderrTail[max(0, len(exit.StderrTail)-40):])
+		}
+		if !strings.Contains(stderr.String(), "noise line 1\n") {
+			t.Errorf("caller's Stderr did not get the whole stream")
+		}
+	}},
+	{"exit 127 command not found", func(t *testing.T, h host.Host) {
+		err := h.Run(testCtx(t), host.Cmd{Argv: []string{"blueshift-no-such-command", "x"}})
+		var exit *host.ExitError
+		if !errors.As(err, &exit) || exit.Code != 127 {
+			t.Fatalf("err = %v, want *ExitError code 127", err)
+		}
+		if !errors.Is(err, host.ErrCommandNotFound) {
+			t.Errorf("errors.Is(err, ErrCommandNotFound) = false for %v", err)
+		}
+	}},
+	{"stdin streamed 8MiB", func(t *testing.T, h host.Host) {
+		data := make([]byte, 8<<20)
+		rand.Read(data)
+		sum := sha256.Sum256(data)
+		var out bytes.Buffer
+		err := h.Run(testCtx(t), host.Cmd{Argv: []string{"sha256sum"}, Stdin: bytes.NewReader(data), Stdout: &out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Fields(out.String())[0], hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("remote sha256 = %s, want %s", got, want)
+		}
+	}},
+	{"stdin closed at EOF", func(t *testing.T, h host.Host) {
+		out, err := runOut(t, h, host.Cmd{Argv: []string{"wc", "-c"}, Stdin: strings.NewReader("12345")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(out) != "5" {
+			t.Errorf("wc -c = %q", out)
+		}
+	}},
+	{"large output 20MiB", func(t *testing.T, h host.Host) {
+		n, err := countingRun(t, h, []string{"head", "-c", "20971520", "/dev/zero"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 20<<20 {
+			t.Errorf("got %d bytes, want %d", n, 20<<20)
+		}
+	}},
+	{"dir and env with tricky values", func(t *testing.T, h host.Host) {
+		dir := t.TempDir()
+		sub := filepath.Join(dir, "it's a $dir")
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tricky := "it's \"quoted\" $HOME `x` \\ ;&|\nsecond line"
+		out, err := runOut(t, h, host.Cmd{
+			Argv: []string{"sh", "-c", `pwd; printf '%s|%s' "$BLUESHIFT_A" "$BLUESHIFT_EMPTY"`},
+			Dir:  sub,
+			Env:  []string{"BLUESHIFT_A=" + tricky, "BLUESHIFT_EMPTY="},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := sub + "\n" + tricky + "|"; out != want {
+			t.Errorf("got %q, want %q", out, want)
+		}
+	}},
+	{"argv passed verbatim", func(t *testing.T, h host.Host) {
+		args := []string{"", "a b", "it's", "$HOME", "*", "~", "#x", "a=b", "line\nbreak", "-n", `\`, "'"}
+		out, err := runOut(t, h, host.Cmd{Argv: append([]string{"printf", "[%s]"}, args...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want strings.Builder
+		for _, a := range args {
+			want.WriteString("[" + a + "]")
+		}
+		if out != want.String() {
+			t.Errorf("got %q, want %q", out, want.String())
+		}
+	}},
+	{"context cancel stops sleep", func(t *testing.T, h host.Host) {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		// A unique argument finds the process afterwards (the SSH host is
+		// this machine too).
+		arg := fmt.Sprintf("30.%d", time.Now().UnixNano()%1e9)
+		start := time.Now()
+		err := h.Run(ctx, host.Cmd{Argv: []string{"sleep", arg}})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Run returned after %s", d)
+		}
+		for i := 0; ; i++ {
+			err := exec.Command("pgrep", "-f", "sleep "+arg).Run()
+			if err != nil {
+				break // exit 1: no such process
+			}
+			if i == 50 {
+				t.Fatalf("sleep %s still runs 5s after Run returned", arg)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}},
+	{"tcp dial", func(t *testing.T, h host.Host) {
+		addr := echoServer(t, "tcp", "127.0.0.1:0")
+		c, err := h.DialContext(testCtx(t), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		checkEcho(t, c)
+	}},
+	{"unix dial", func(t *testing.T, h host.Host) {
+		dir, err := os.MkdirTemp("", "bs-sock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		addr := echoServer(t, "unix", filepath.Join(dir, "echo.sock"))
+		c, err := h.DialContext(testCtx(t), "unix", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		checkEcho(t, c)
+	}},
+	{"unix dial missing socket", func(t *testing.T, h host.Host) {
+		c, err := h.DialContext(testCtx(t), "unix", filepath.Join(t.TempDir(), "none.sock"))
+		if err == nil {
+			c.Close()
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("err = %v, want fs.ErrNotExist", err)
+		}
+	}},
+	{"dial refused", func(t *testing.T, h host.Host) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		c, err := h.DialContext(testCtx(t), "tcp", addr)
+		if err == nil {
+			c.Close()
+			t.Fatal("dial to a closed port succeeded")
+		}
+		if errors.Is(err, host.ErrForwardingDisabled) || errors.Is(err, host.ErrConnectionLost) {
+			t.Errorf("refused dial reported as %v", err)
+		}
+	}},
+	{"conn read deadline", func(t *testing.T, h host.Host) {
+		addr := silentServer(t)
+		c, err := h.DialContext(testCtx(t), "tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.SetReadDeadline(time.Now().Add(100 * time.Millisecond)); err != nil {
+			t.Fatalf("SetReadDeadline: %v", err)
+		}
+		start := time.Now()
+		_, err = c.Read(make([]byte, 10))
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("read err = %v, want a timeout net.Error", err)
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("read err = %v, want os.ErrDeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("read returned after %s", d)
+		}
+		// A later deadline makes the conn usable again.
+		if err := c.SetDeadline(time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Errorf("write after timeout: %v", err)
+		}
+	}},
+	{"file helpers round trip", func(t *testing.T, h host.Host) {
+		ctx := testCtx(t)
+		dir := t.TempDir()
+		p := filepath.Join(dir, "nested", "dir", "secret.env")
+		if err := host.MkdirAll(ctx, h, filepath.Dir(p), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := host.WriteFileAtomic(ctx, h, p, strings.NewReader("OLD=1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		content := "TOKEN=it's $secret\n" + strings.Repeat("x", 100000)
+		if err := host.WriteFileAtomic(ctx, h, p, strings.NewReader(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("mode = %o, want 600", fi.Mode().Perm())
+		}
+		got, err := host.ReadFile(ctx, h, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != content {
+			t.Errorf("read back %d bytes, want %d", len(got), len(content))
+		}
+		entries, _ := os.ReadDir(filepath.Dir(p))
+		if len(entries) != 1 {
+			t.Errorf("directory holds %d entries, want only the file (temporary files left?)", len(entries))
+		}
+		if ok, err := host.Exists(ctx, h, p); err != nil || !ok {
+			t.Errorf("Exists = %v, %v", ok, err)
+		}
+		if err := host.Remove(ctx, h, p); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := host.Exists(ctx, h, p); err != nil || ok {
+			t.Errorf("Exists after Remove = %v, %v", ok, err)
+		}
+		_, err = host.ReadFile(ctx, h, p)
+		if !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("ReadFile(missing) = %v, want fs.ErrNotExist", err)
+		}
+		if err := host.RemoveAll(ctx, h, filepath.Join(dir, "nested")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "nested")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("RemoveAll left %v", err)
+		}
+	}},
+	{"atomic write to missing dir fails cleanly", func(t *testing.T, h host.Host) {
+		p := filepath.Join(t.TempDir(), "missing", "f")
+		err := host.WriteFileAtomic(testCtx(t), h, p, strings.NewReader("x"), 0o600)
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("err = %v, want an error naming %s", err, p)
+		}
+	}},
+	{"free disk and memory", func(t *testing.T, h host.Host) {
+		ctx := testCtx(t)
+		free, err := host.FreeDisk(ctx, h, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if free == 0 {
+			t.Error("FreeDisk = 0")
+		}
+		m, err := host.Memory(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Total == 0 || m.Available == 0 || m.Available > m.Total {
+			t.Errorf("Memory = %+v", m)
+		}
+	}},
+	{"docker ping", func(t *testing.T, h host.Host) {
+		_, err := os.Stat(host.DefaultDockerSocket)
+		hosttest.Require(t, "Docker Engine", err)
+		c, err := host.NewDockerClient(h, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx := testCtx(t)
+		ping, err := c.Ping(ctx)
+		hosttest.Require(t, "Docker Engine", err)
+		if ping.APIVersion == "" {
+			t.Error("ping: empty API version")
+		}
+		v, err := c.ServerVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Version == "" || v.APIVersion == "" {
+			t.Errorf("server version %+v", v)
+		}
+	}},
+}
+
+func runOut(t *testing.T, h host.Host, cmd host.Cmd) (string, error) {
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := h.Run(testCtx(t), cmd)
+	return out.String(), err
+}
+
+type countWriter struct{ n int }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	for _, b := range p {
+		if b != 0 {
+			return 0, errors.New("non-zero byte")
+		}
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
+func countingRun(t *testing.T, h host.Host, argv []string) (int, error) {
+	w := &countWriter{}
+	err := h.Run(testCtx(t), host.Cmd{Argv: argv, Stdout: w})
+	return w.n, err
+}
+
+// echoServer listens on network/addr and echoes every connection.
+func echoServer(t *testing.T, network, addr string) string {
+	t.Helper()
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(c, c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// silentServer accepts connections and never writes.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// checkEcho writes through c, half-closes it and reads everything back.
+func checkEcho(t *testing.T, c net.Conn) {
+	t.Helper()
+	msg := bytes.Repeat([]byte("blueshift "), 50000)
+	go func() {
+		c.Write(msg)
+		if cw, ok := c.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		} else {
+			t.Errorf("%T has no CloseWrite", c)
+		}
+	}()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read echo: %v", err)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Errorf("echo returned %d bytes, want %d", len(got), len(msg))
+	}
+}
