@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func (o Options) BackupsDir() string {
 	if o.Dir != "" {
 		return o.Dir
 	}
-	return joinPath(o.AppDir, "backups")
+	return path.Join(o.AppDir, "backups")
 }
 
 func (o Options) now() time.Time {
@@ -207,8 +208,8 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	started := p.now()
 	id := BackupID(prefix, p.Version, started)
 	dir := p.BackupsDir()
-	final := joinPath(dir, id)
-	tmp := joinPath(dir, TempPrefix+id)
+	final := path.Join(dir, id)
+	tmp := path.Join(dir, TempPrefix+id)
 
 	if ok, err := host.Exists(ctx, r, final); err != nil {
 		return Result{}, fmt.Errorf("backup %s: %w", id, err)
@@ -263,19 +264,35 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	if err != nil {
 		return Result{}, fmt.Errorf("backup %s: encode manifest: %w", id, err)
 	}
-	if err := writeJSON(ctx, r, joinPath(tmp, ManifestFile), append(data, '\n')); err != nil {
+	if err := writeJSON(ctx, r, path.Join(tmp, ManifestFile), append(data, '\n')); err != nil {
 		return Result{}, fmt.Errorf("backup %s: %w", id, err)
 	}
 	// Make the data durable before the rename makes it a backup.
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"sync"}}); err != nil {
+	if err := r.Run(ctx, host.Cmd{Argv: syncArgv(tmp, m.Artifacts), Dir: tmp}); err != nil {
 		return Result{}, fmt.Errorf("backup %s: sync: %w", id, err)
 	}
 	if err := r.Run(ctx, host.Cmd{Argv: []string{"mv", "-T", "--", tmp, final}}); err != nil {
 		return Result{}, fmt.Errorf("backup %s: rename %s to %s: %w", id, tmp, final, err)
 	}
+	_ = r.Run(ctx, host.Cmd{Argv: []string{"sync", "--", dir}}) // the rename; best effort
 	p.emit(Event{Step: "rename", Done: true})
 	log.Debug("backup: complete", "id", id, "artifacts", len(m.Artifacts))
 	return Result{ID: id, Path: final, Manifest: m}, nil
+}
+
+// syncArgv fsyncs the artifacts, the manifest and the backup directory
+// (run in that directory).
+func syncArgv(dir string, arts []Artifact) []string {
+	argv := []string{"sync", "--"}
+	seen := map[string]bool{}
+	for _, a := range arts {
+		argv = append(argv, a.Path)
+		if i := strings.LastIndex(a.Path, "/"); i > 0 && !seen[a.Path[:i]] {
+			seen[a.Path[:i]] = true
+			argv = append(argv, a.Path[:i])
+		}
+	}
+	return append(argv, ManifestFile, dir)
 }
 
 // checksum fills Size and SHA256 of every artifact, computed on the host.
@@ -376,18 +393,18 @@ func fileSizes(ctx context.Context, r host.Runner, dir string, arts []Artifact) 
 	return sizes, nil
 }
 
-// ReadManifest reads and decodes manifest.json of the backup at path.
-func ReadManifest(ctx context.Context, r host.Runner, path string) (Manifest, error) {
-	data, err := host.ReadFile(ctx, r, joinPath(path, ManifestFile))
+// ReadManifest reads and decodes manifest.json of the backup directory dir.
+func ReadManifest(ctx context.Context, r host.Runner, dir string) (Manifest, error) {
+	data, err := host.ReadFile(ctx, r, path.Join(dir, ManifestFile))
 	if err != nil {
-		return Manifest{}, fmt.Errorf("%w: %s has no readable manifest: %w", ErrIncomplete, path, err)
+		return Manifest{}, fmt.Errorf("%w: %s has no readable manifest: %w", ErrIncomplete, dir, err)
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return Manifest{}, fmt.Errorf("%w: %s: decode manifest: %w", ErrIncomplete, path, err)
+		return Manifest{}, fmt.Errorf("%w: %s: decode manifest: %w", ErrIncomplete, dir, err)
 	}
 	if !m.Complete {
-		return m, fmt.Errorf("%w: %s: manifest lacks \"complete\": true", ErrIncomplete, path)
+		return m, fmt.Errorf("%w: %s: manifest lacks \"complete\": true", ErrIncomplete, dir)
 	}
 	return m, nil
 }

@@ -46,6 +46,8 @@ func TestPostgresCommands(t *testing.T) {
 		{"container version", noPw.versionArgv(), []string{"docker", "exec", "db", "pg_dump", "--version"}},
 		{"list on host", listArgv("", "/b/d"), []string{"pg_restore", "--list", "--", "/b/d"}},
 		{"list in container", listArgv("db", "/b/d"), []string{"sh", "-c", `in=$1; shift; exec "$@" <"$in"`, "sh", "/b/d", "docker", "exec", "-i", "db", "pg_restore", "--list"}},
+		{"sync", syncArgv("/b/t", []Artifact{{Path: "database.dump"}, {Path: "compose/a.yml"}, {Path: "compose/b.yml"}}),
+			[]string{"sync", "--", "database.dump", "compose/a.yml", "compose", "compose/b.yml", "manifest.json", "/b/t"}},
 		{"sha256", sha256Argv([]string{"a.dump", "compose/x.yml"}), []string{"sha256sum", "--binary", "--", "a.dump", "compose/x.yml"}},
 	}
 	for _, c := range cases {
@@ -220,5 +222,43 @@ func TestPlanValidation(t *testing.T) {
 	}
 	if got := BackupID(PrefixPreDeploy, "", testTime); got != "pre-deploy-unknown-20261125_180000" {
 		t.Errorf("BackupID = %s", got)
+	}
+}
+
+// TestOddAppPath backs up into an app directory whose path a shell would
+// mangle if anything were quoted into a script.
+func TestOddAppPath(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	app := filepath.Join(t.TempDir(), `-odd dir 'q' "d" $HOME *`)
+	media := filepath.Join(app, "média files")
+	if err := os.MkdirAll(media, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(media, "a b"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := &Plan{Options: Options{AppDir: app, Version: "v1"}, Runner: host.NewLocal(), Sources: []Source{
+		&Media{Path: media}, &Release{},
+		&Command{Artifact: "cmd", Argv: []string{"echo", "hello"}, Env: []string{"A=1"}},
+	}}
+	res, err := plan.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(ctx, plan.Runner, res.Path); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(res.Path, "cmd.out")); string(data) != "hello\n" {
+		t.Errorf("cmd.out = %q", data)
+	}
+	if err := os.WriteFile(filepath.Join(media, "a b"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Restore(ctx, RestoreOptions{ID: res.ID, Confirm: true}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(media, "a b")); string(data) != "x" {
+		t.Errorf("after restore %q", data)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,7 +39,7 @@ type blockingSource struct{}
 func (blockingSource) Name() string { return "slow" }
 
 func (blockingSource) Backup(ctx context.Context, r host.Runner, dir string) ([]Artifact, error) {
-	err := r.Run(ctx, host.Cmd{Argv: stdoutToFile(joinPath(dir, "slow.bin"), "head", "-c", "100000", "/dev/urandom")})
+	err := r.Run(ctx, host.Cmd{Argv: stdoutToFile(path.Join(dir, "slow.bin"), "head", "-c", "100000", "/dev/urandom")})
 	if err != nil {
 		return nil, err
 	}

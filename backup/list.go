@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -75,7 +76,7 @@ func List(ctx context.Context, r host.Runner, dir string) ([]Info, error) {
 			continue
 		}
 		mt := time.Unix(0, int64(sec*1e9)).UTC()
-		infos = append(infos, Info{ID: name, Path: joinPath(dir, name), ModTime: mt, Created: mt, Temp: strings.HasPrefix(name, TempPrefix)})
+		infos = append(infos, Info{ID: name, Path: path.Join(dir, name), ModTime: mt, Created: mt, Temp: strings.HasPrefix(name, TempPrefix)})
 	}
 	if len(infos) == 0 {
 		return nil, nil
@@ -101,7 +102,7 @@ func List(ctx context.Context, r host.Runner, dir string) ([]Info, error) {
 			in.Created = m.Started
 		}
 		if in.Complete {
-			if data, err := host.ReadFile(ctx, r, joinPath(in.Path, VerifiedFile)); err == nil {
+			if data, err := host.ReadFile(ctx, r, path.Join(in.Path, VerifiedFile)); err == nil {
 				var v Verification
 				if json.Unmarshal(data, &v) == nil {
 					in.Verified, in.VerifiedAt = true, v.VerifiedAt
@@ -218,7 +219,7 @@ func (rt Retention) Prune(ctx context.Context, r host.Runner, dir string) ([]str
 	}
 	var pruned []string
 	for _, id := range doomed {
-		if err := host.RemoveAll(ctx, r, joinPath(dir, id)); err != nil {
+		if err := host.RemoveAll(ctx, r, path.Join(dir, id)); err != nil {
 			return pruned, fmt.Errorf("prune %s: %w", id, err)
 		}
 		pruned = append(pruned, id)

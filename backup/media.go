@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -128,7 +129,7 @@ func (m *Media) Backup(ctx context.Context, r host.Runner, dir string) ([]Artifa
 	if err != nil {
 		return nil, err
 	}
-	out := joinPath(dir, m.file())
+	out := path.Join(dir, m.file())
 	argv := tarCreateArgv(loc.path, out)
 	if loc.container != "" {
 		argv = containerTarCreateArgv(loc.container, loc.path, out)
@@ -167,7 +168,7 @@ func (m *Media) Restore(ctx context.Context, r host.Runner, dir string, arts []A
 	if err != nil {
 		return err
 	}
-	archive := joinPath(dir, a.Path)
+	archive := path.Join(dir, a.Path)
 	loc, err := m.locate(ctx, r)
 	if err != nil {
 		return err
@@ -183,7 +184,7 @@ func (m *Media) Restore(ctx context.Context, r host.Runner, dir string, arts []A
 	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-p", "--", loc.path}}); err != nil {
 		return fmt.Errorf("restore %s: %w", m.describe(loc), err)
 	}
-	staging, err := output(ctx, r, "mktemp", "-d", "--tmpdir="+parentDir(loc.path), ".blueshift-restore-XXXXXX")
+	staging, err := output(ctx, r, "mktemp", "-d", "--tmpdir="+path.Dir(loc.path), ".blueshift-restore-XXXXXX")
 	if err != nil {
 		return fmt.Errorf("restore %s: create staging dir beside it: %w", m.describe(loc), err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -172,7 +173,7 @@ func (p *Postgres) Backup(ctx context.Context, r host.Runner, dir string) ([]Art
 	if err != nil {
 		return nil, err
 	}
-	out := joinPath(dir, p.file())
+	out := path.Join(dir, p.file())
 	if err := runSecret(ctx, r, host.Cmd{Argv: t.dumpArgv(out), Env: t.env}); err != nil {
 		return nil, fmt.Errorf("pg_dump %s: %w", p.where(), err)
 	}
@@ -191,7 +192,7 @@ func (p *Postgres) Restore(ctx context.Context, r host.Runner, dir string, arts 
 	if err != nil {
 		return err
 	}
-	if err := runSecret(ctx, r, host.Cmd{Argv: t.restoreArgv(joinPath(dir, a.Path)), Env: t.env}); err != nil {
+	if err := runSecret(ctx, r, host.Cmd{Argv: t.restoreArgv(path.Join(dir, a.Path)), Env: t.env}); err != nil {
 		return fmt.Errorf("pg_restore %s: %w", p.where(), err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
@@ -33,10 +34,10 @@ func CheckSpace(free, estimate int64, margin float64) error {
 	return nil
 }
 
-// FreeSpace returns the bytes available on the filesystem holding path on
-// the host (or its nearest existing parent).
-func FreeSpace(ctx context.Context, r host.Runner, path string) (int64, error) {
-	p := path
+// FreeSpace returns the bytes available on the host's filesystem holding
+// dir (or its nearest existing parent).
+func FreeSpace(ctx context.Context, r host.Runner, dir string) (int64, error) {
+	p := dir
 	for {
 		ok, err := host.Exists(ctx, r, p)
 		if err != nil {
@@ -45,7 +46,7 @@ func FreeSpace(ctx context.Context, r host.Runner, path string) (int64, error) {
 		if ok || p == "/" || p == "." {
 			break
 		}
-		p = parentDir(p)
+		p = path.Dir(p)
 	}
 	free, err := host.FreeDisk(ctx, r, p)
 	if err != nil {

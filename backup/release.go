@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ func (rl *Release) Backup(ctx context.Context, r host.Runner, dir string) ([]Art
 		return nil, fmt.Errorf("release info: encode: %w", err)
 	}
 	file := rl.Name() + ".json"
-	if err := writeJSON(ctx, r, joinPath(dir, file), append(data, '\n')); err != nil {
+	if err := writeJSON(ctx, r, path.Join(dir, file), append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("release info: %w", err)
 	}
 	return []Artifact{{Path: file, Kind: KindJSON}}, nil
@@ -86,7 +87,7 @@ func (c *Command) Backup(ctx context.Context, r host.Runner, dir string) ([]Arti
 	if err := checkName("command source file", file); err != nil {
 		return nil, err
 	}
-	if err := runSecret(ctx, r, host.Cmd{Argv: c.argv(joinPath(dir, file)), Env: c.Env}); err != nil {
+	if err := runSecret(ctx, r, host.Cmd{Argv: c.argv(path.Join(dir, file)), Env: c.Env}); err != nil {
 		return nil, fmt.Errorf("dump command %s: %w", c.Name(), err)
 	}
 	return []Artifact{{Path: file, Kind: KindFile}}, nil

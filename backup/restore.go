@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"slices"
 	"time"
 
@@ -55,7 +56,7 @@ func (p *Plan) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, er
 		return RestoreResult{}, fmt.Errorf("restore %s: %w: it replaces live data; set %s=%s or pass -confirm", o.ID, ErrNotConfirmed, ConfirmEnv, o.ID)
 	}
 	r := p.Runner
-	dir := joinPath(p.BackupsDir(), o.ID)
+	dir := path.Join(p.BackupsDir(), o.ID)
 	if ok, err := host.Exists(ctx, r, dir); err != nil {
 		return RestoreResult{}, fmt.Errorf("restore %s: %w", o.ID, err)
 	} else if !ok {

@@ -37,7 +37,7 @@ func stdinFromFile(in string, argv ...string) []string {
 	return append([]string{"sh", "-c", stdinFromFileScript, "sh", in}, argv...)
 }
 
-// maxSmallFile bounds what readFile accepts: manifests and markers only.
+// maxSmallFile bounds command output kept in memory (IDs, JSON from docker).
 const maxSmallFile = 4 << 20
 
 // errTooLarge is returned by boundedBuffer past its limit.
@@ -64,45 +64,6 @@ func outputEnv(ctx context.Context, r host.Runner, env []string, argv ...string)
 	buf := &boundedBuffer{limit: maxSmallFile}
 	err := runSecret(ctx, r, host.Cmd{Argv: argv, Env: env, Stdout: buf})
 	return strings.TrimSpace(buf.String()), err
-}
-
-// joinPath joins host paths with "/" (the host is a Unix machine whatever
-// blueshift runs on).
-func joinPath(elem ...string) string {
-	var parts []string
-	for i, e := range elem {
-		if e == "" {
-			continue
-		}
-		if i > 0 {
-			e = strings.TrimPrefix(e, "/")
-		}
-		if len(parts) > 0 {
-			parts[len(parts)-1] = strings.TrimSuffix(parts[len(parts)-1], "/")
-		}
-		parts = append(parts, e)
-	}
-	return strings.Join(parts, "/")
-}
-
-// parentDir returns the parent of a host path.
-func parentDir(p string) string {
-	p = strings.TrimSuffix(p, "/")
-	i := strings.LastIndex(p, "/")
-	switch {
-	case i < 0:
-		return "."
-	case i == 0:
-		return "/"
-	default:
-		return p[:i]
-	}
-}
-
-// baseName returns the last element of a host path.
-func baseName(p string) string {
-	p = strings.TrimSuffix(p, "/")
-	return p[strings.LastIndex(p, "/")+1:]
 }
 
 // writeJSON writes small, tool-generated data to path on the host,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -158,7 +159,7 @@ func (d *DockerState) Snapshot(ctx context.Context, r host.Runner) (Snapshot, er
 func (d *DockerState) Backup(ctx context.Context, r host.Runner, dir string) ([]Artifact, error) {
 	seen := map[string]bool{}
 	for _, f := range d.ComposeFiles {
-		b := baseName(f)
+		b := path.Base(f)
 		if err := checkName("compose file", b); err != nil {
 			return nil, fmt.Errorf("docker state: %w", err)
 		}
@@ -176,19 +177,19 @@ func (d *DockerState) Backup(ctx context.Context, r host.Runner, dir string) ([]
 		return nil, fmt.Errorf("docker state: encode: %w", err)
 	}
 	file := d.Name() + ".json"
-	if err := writeJSON(ctx, r, joinPath(dir, file), append(data, '\n')); err != nil {
+	if err := writeJSON(ctx, r, path.Join(dir, file), append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("docker state: %w", err)
 	}
 	arts := []Artifact{{Path: file, Kind: KindJSON}}
 	if len(d.ComposeFiles) == 0 {
 		return arts, nil
 	}
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-p", "--", joinPath(dir, "compose")}}); err != nil {
+	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-p", "--", path.Join(dir, "compose")}}); err != nil {
 		return nil, fmt.Errorf("docker state: %w", err)
 	}
 	for _, f := range d.ComposeFiles {
-		rel := "compose/" + baseName(f)
-		if err := r.Run(ctx, host.Cmd{Argv: []string{"cp", "--", f, joinPath(dir, rel)}}); err != nil {
+		rel := "compose/" + path.Base(f)
+		if err := r.Run(ctx, host.Cmd{Argv: []string{"cp", "--", f, path.Join(dir, rel)}}); err != nil {
 			return nil, fmt.Errorf("docker state: copy compose file %s: %w", f, err)
 		}
 		arts = append(arts, Artifact{Path: rel, Kind: KindFile})

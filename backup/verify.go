@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -43,7 +44,7 @@ func Verify(ctx context.Context, r host.Runner, dir string) error {
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	id := baseName(dir)
+	id := path.Base(dir)
 	got := make([]Artifact, len(m.Artifacts))
 	copy(got, m.Artifacts)
 	if err := checksum(ctx, r, dir, got); err != nil {
@@ -55,13 +56,13 @@ func Verify(ctx context.Context, r host.Runner, dir string) error {
 		}
 	}
 	for _, a := range m.Artifacts {
-		path := joinPath(dir, a.Path)
+		file := path.Join(dir, a.Path)
 		var argv []string
 		switch a.Kind {
 		case KindPostgres:
-			argv = listArgv(a.Container, path)
+			argv = listArgv(a.Container, file)
 		case KindTarGz:
-			argv = tarListArgv(path)
+			argv = tarListArgv(file)
 		default:
 			continue
 		}
@@ -73,7 +74,7 @@ func Verify(ctx context.Context, r host.Runner, dir string) error {
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", id, err)
 	}
-	if err := writeJSON(ctx, r, joinPath(dir, VerifiedFile), append(data, '\n')); err != nil {
+	if err := writeJSON(ctx, r, path.Join(dir, VerifiedFile), append(data, '\n')); err != nil {
 		return fmt.Errorf("verify %s: record result: %w", id, err)
 	}
 	return nil
