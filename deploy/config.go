@@ -406,10 +406,15 @@ type BackupMedia struct {
 // NotifyConfig says who hears about deployments. Each channel is used when
 // its required fields are set.
 type NotifyConfig struct {
+	// Telegram announces to chats; default on when $TELEGRAM_BOT_TOKEN is set.
 	Telegram TelegramConfig `yaml:"telegram" json:"telegram"`
-	GitHub   GitHubConfig   `yaml:"github" json:"github"`
-	Email    EmailConfig    `yaml:"email" json:"email"`
-	Webhook  WebhookConfig  `yaml:"webhook" json:"webhook"`
+	// GitHub records deployments; default on when $GITHUB_TOKEN and the
+	// repository ($GITHUB_REPOSITORY) are known.
+	GitHub GitHubConfig `yaml:"github" json:"github"`
+	// Email sends mail; default off.
+	Email EmailConfig `yaml:"email" json:"email"`
+	// Webhook posts JSON; default off.
+	Webhook WebhookConfig `yaml:"webhook" json:"webhook"`
 }
 
 // TelegramConfig posts to Telegram chats through a bot.
@@ -866,6 +871,9 @@ type decoder struct {
 }
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
+	if path == "" {
+		path = "(document)"
+	}
 	d.problems = append(d.problems, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...), Line: n.Line})
 }
 
