@@ -8,6 +8,9 @@
 //	testserver env NAME         print the value of $NAME
 //	testserver cat PATH         print the file at PATH
 //	testserver log N            print N numbered lines to stdout, then serve
+//	testserver get URL          print the body of URL; exit 1 unless it answers 200
+//
+// The server also answers /hostname with the container's hostname.
 package main
 
 import (
@@ -15,7 +18,9 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -53,6 +58,17 @@ func main() {
 			os.Exit(1)
 		}
 		io.Copy(os.Stdout, f)
+	case "get":
+		c := http.Client{Timeout: 5 * time.Second}
+		resp, err := c.Get(os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		io.Copy(os.Stdout, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			os.Exit(1)
+		}
 	case "log":
 		n, _ := strconv.Atoi(os.Args[2])
 		for i := 1; i <= n; i++ {
@@ -73,7 +89,16 @@ func port() string {
 }
 
 func serve() {
+	// As PID 1 in a container, SIGTERM is ignored unless handled: exit at
+	// once so `docker stop` and `compose down` need not wait 10 seconds.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	go func() { <-sig; os.Exit(0) }()
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	http.HandleFunc("/hostname", func(w http.ResponseWriter, r *http.Request) {
+		h, _ := os.Hostname()
+		fmt.Fprint(w, h)
+	})
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, os.Getenv("MESSAGE")) })
 	if err := http.ListenAndServe(":"+port(), nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
