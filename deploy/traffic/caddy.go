@@ -92,8 +92,9 @@ func NewCaddy(cfg CaddyConfig) (*Caddy, error) {
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return dialer.DialContext(ctx, network, addr)
 			},
-			MaxIdleConns:    2,
-			IdleConnTimeout: 30 * time.Second,
+			// Caddy restarts its admin endpoint after every config change
+			// and closes kept-alive connections: use a fresh one each time.
+			DisableKeepAlives: true,
 		},
 	}
 	return &Caddy{cfg: cfg, log: log, client: client, base: base}, nil

@@ -10,16 +10,18 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
+// Caddy listening on an inherited socket: every configuration shares it, so
+// switches drop nothing (see CaddySite.Listen).
 func TestCaddyConformance(t *testing.T) {
-	t.Parallel()
-	env := startCaddy(t)
+	// Not parallel: the two load runs would compete for the cores.
+	env := startCaddy(t, true)
 	testSwitcher(t, env.sw, env.url)
 }
 
 func TestCaddyErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := startCaddy(t)
+	env := startCaddy(t, false)
 	local := host.NewLocal()
 
 	// An @id that does not exist.

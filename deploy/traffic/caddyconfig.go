@@ -11,7 +11,14 @@ type CaddySite struct {
 	// App names the HTTP server in Caddy's configuration. Required.
 	App string
 	// Listen are the addresses the site listens on (":80",
-	// "127.0.0.1:8080"). Required.
+	// "127.0.0.1:8080", or "fd/3" for a socket Caddy inherits, as with
+	// systemd socket activation). Required.
+	//
+	// On Linux Caddy binds a fresh SO_REUSEPORT socket for every
+	// configuration change and closes the old one; connections still
+	// queued on the old socket are reset. Under load a switch can
+	// therefore drop a few new connections. An inherited socket ("fd/N")
+	// is shared by every configuration, and a switch drops nothing.
 	Listen []string
 	// Hosts, if set, restricts the route to these Host headers.
 	Hosts []string

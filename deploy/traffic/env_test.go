@@ -182,8 +182,9 @@ type caddyEnv struct {
 }
 
 // startCaddy runs Caddy with CaddyInitialConfig's configuration for a demo
-// app, blue live.
-func startCaddy(t *testing.T) *caddyEnv {
+// app, blue live. With inherit, Caddy listens on a socket it inherits as fd
+// 3 (as from systemd socket activation) instead of binding its own.
+func startCaddy(t *testing.T, inherit bool) *caddyEnv {
 	t.Helper()
 	bin := caddyBinary()
 	_, err := os.Stat(bin)
@@ -191,10 +192,26 @@ func startCaddy(t *testing.T) *caddyEnv {
 	dir := t.TempDir()
 	port, adminPort := freePort(t), freePort(t)
 	admin := fmt.Sprintf("127.0.0.1:%d", adminPort)
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	var inherited *os.File
+	if inherit {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		inherited, err = l.(*net.TCPListener).File()
+		l.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer inherited.Close()
+		listen = "fd/3"
+	}
 	route := Route{Name: "demo_backend", Upstreams: Upstreams{Blue: {backend(t, Blue)}, Green: {backend(t, Green)}}}
 	cfg, err := CaddyInitialConfig(CaddySite{
 		App:    "demo",
-		Listen: []string{fmt.Sprintf("127.0.0.1:%d", port)},
+		Listen: []string{listen},
 		Route:  route,
 		Colour: Blue,
 		Admin:  admin,
@@ -214,6 +231,9 @@ func startCaddy(t *testing.T) *caddyEnv {
 	proc := exec.Command(bin, "run", "--config", file)
 	proc.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir+"/config", "XDG_DATA_HOME="+dir+"/data")
 	proc.Stdout, proc.Stderr = logw, logw
+	if inherited != nil {
+		proc.ExtraFiles = []*os.File{inherited}
+	}
 	if err := proc.Start(); err != nil {
 		t.Fatal(err)
 	}

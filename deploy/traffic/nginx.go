@@ -204,7 +204,7 @@ func (n *Nginx) Switch(ctx context.Context, colour string) error {
 		if existed {
 			return writeHostFileAtomic(ctx, n.cfg.Runner, file, old, 0o644)
 		}
-		return n.cfg.Runner.Run(ctx, host.Cmd{Argv: removeArgv(file)})
+		return host.Remove(ctx, n.cfg.Runner, file)
 	}
 	var stderr strings.Builder
 	if err := n.cfg.Runner.Run(ctx, host.Cmd{Argv: n.TestArgv(), Stderr: &stderr}); err != nil {
