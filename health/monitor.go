@@ -27,7 +27,8 @@ type Monitor struct {
 	// Window is how long to watch; zero means DefaultMonitorWindow (5m).
 	Window time.Duration
 	// Interval is the time between the starts of two checks, the first
-	// check being immediate; zero means DefaultMonitorInterval (10s).
+	// check being immediate; a check that overruns it is followed at once.
+	// Zero means DefaultMonitorInterval (10s).
 	Interval time.Duration
 	// Timeout bounds each check; zero means Interval.
 	Timeout time.Duration
@@ -160,10 +161,18 @@ func (m Monitor) Run(ctx context.Context) (Summary, error) {
 	}
 	st := m.newStats(window)
 	end := st.start.Add(window)
+	due := st.start
 	for n := 1; ; n++ {
-		due := st.start.Add(time.Duration(n-1) * interval)
-		if n > 1 && !due.Before(end) {
-			break
+		if n > 1 {
+			// Keep to the schedule, but follow a check that overran it at
+			// once rather than with a burst.
+			due = due.Add(interval)
+			if now := time.Now(); now.After(due) {
+				due = now
+			}
+			if !due.Before(end) {
+				break
+			}
 		}
 		if err := sleepUntil(ctx, due); err != nil {
 			return st.summary(), fmt.Errorf("monitor: %s: %w", st.probe, err)
