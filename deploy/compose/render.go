@@ -504,11 +504,17 @@ func (r *renderer) hostPath(p string) string {
 // "ghcr.io/acme/web:latest" -> "ghcr.io/acme/web:v1.0.1". A registry port
 // ("localhost:5000/web") is not mistaken for a tag.
 func WithTag(image, tag string) string {
+	return Repository(image) + ":" + tag
+}
+
+// Repository returns image without its tag and digest:
+// "ghcr.io/acme/web:v1@sha256:..." -> "ghcr.io/acme/web".
+func Repository(image string) string {
 	repo, _, _ := strings.Cut(image, "@")
 	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
 		repo = repo[:i]
 	}
-	return repo + ":" + tag
+	return repo
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -123,13 +123,7 @@ func ImageDigest(ctx context.Context, cli Engine, ref string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("image digest of %s: %w", ref, err)
 	}
-	repo := ref
-	if i := strings.LastIndex(repo, "@"); i >= 0 {
-		repo = repo[:i]
-	}
-	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-		repo = repo[:i]
-	}
+	repo := compose.Repository(ref)
 	for _, d := range img.RepoDigests {
 		if r, _, _ := strings.Cut(d, "@"); r == repo || strings.HasSuffix(r, "/"+repo) {
 			return d, nil
