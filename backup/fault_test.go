@@ -166,7 +166,7 @@ func TestDiskTooSmall(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dsn := testDB(t)
-	seedDB(t, dsn, 4000, 1000) // ~4 MB of random bytes
+	fillRandom(t, dsn, 4) // 4 MiB of random bytes
 	small := filepath.Join(t.TempDir(), "small")
 	if err := os.Mkdir(small, 0o755); err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestDiskTooSmall(t *testing.T) {
 	plan := &Plan{Options: Options{Dir: dir, Version: "v1"}, Runner: host.NewLocal(), Sources: []Source{&Postgres{DSN: dsn}}}
 	est, free, err := plan.Preflight(ctx, 0.1)
 	var se *SpaceError
-	if !errors.Is(err, ErrInsufficientSpace) || !errors.As(err, &se) || se.Free != free || se.Free > 2<<20 || est < 4_000_000 {
+	if !errors.Is(err, ErrInsufficientSpace) || !errors.As(err, &se) || se.Free != free || se.Free > 2<<20 || est < 4<<20 {
 		t.Errorf("Preflight = %d, %d, %v: want ErrInsufficientSpace with the numbers", est, free, err)
 	}
 	t.Logf("preflight: %v", err)
