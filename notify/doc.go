@@ -1,0 +1,15 @@
+// Package notify tells people and systems about a deployment: Telegram
+// chats, GitHub deployments, email and generic (Slack-compatible) webhooks.
+//
+// A deployment describes what happened as an [Event] (started, succeeded,
+// failed, rolled back) and hands it to a [Dispatcher], which sends it to every
+// configured [Notifier] concurrently, each bounded by a timeout and retried
+// on temporary errors. Notifications never decide a deployment's outcome:
+// Send returns per-notifier [Result]s for the summary, never an error.
+//
+// Secrets (the Telegram bot token, the GitHub token, the SMTP password, a
+// webhook URL) never appear in errors or logs: errors that would carry a URL
+// holding a secret are rewritten with the secret redacted.
+//
+// Package notify does not import package deploy.
+package notify

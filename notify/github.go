@@ -1,0 +1,190 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v75/github"
+)
+
+// GitHubDescriptionMax is the longest deployment status description GitHub
+// accepts, in characters.
+const GitHubDescriptionMax = 140
+
+// GitHub records deployments in a repository's GitHub Deployments: Started
+// creates a deployment and marks it in_progress, Succeeded marks it success
+// (earlier deployments to the environment become inactive), Failed and
+// RolledBack mark it failure. The deployment's ID is kept between events,
+// keyed by the event's DeploymentID; a Succeeded or Failed without an
+// earlier Started creates the deployment first.
+type GitHub struct {
+	client      *github.Client
+	owner, repo string
+	token       string
+
+	mu  sync.Mutex
+	ids map[string]int64
+}
+
+// GitHubConfig configures NewGitHub.
+type GitHubConfig struct {
+	// Token authenticates (GITHUB_TOKEN); it needs the deployments
+	// permission. It is sent only in the Authorization header.
+	Token string
+	// Repository is "owner/name" (GITHUB_REPOSITORY).
+	Repository string
+	// BaseURL is the API root; default "https://api.github.com/". A
+	// trailing slash is added when missing.
+	BaseURL string
+	// HTTPClient sends the requests; default http.DefaultClient.
+	HTTPClient *http.Client
+}
+
+// ErrGitHubConfig is wrapped by NewGitHub's errors.
+var ErrGitHubConfig = errors.New("github notifier: invalid configuration")
+
+// NewGitHub returns a GitHub deployments notifier.
+func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
+	owner, repo, ok := strings.Cut(cfg.Repository, "/")
+	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+		return nil, fmt.Errorf("%w: repository %q: want owner/name (GITHUB_REPOSITORY)", ErrGitHubConfig, cfg.Repository)
+	}
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("%w: token is empty (set GITHUB_TOKEN)", ErrGitHubConfig)
+	}
+	c := github.NewClient(cfg.HTTPClient).WithAuthToken(cfg.Token)
+	if cfg.BaseURL != "" {
+		base := cfg.BaseURL
+		if !strings.HasSuffix(base, "/") {
+			base += "/"
+		}
+		u, err := c.BaseURL.Parse(base)
+		if err != nil {
+			return nil, fmt.Errorf("%w: base url: %w", ErrGitHubConfig, err)
+		}
+		c.BaseURL = u
+	}
+	return &GitHub{client: c, owner: owner, repo: repo, token: cfg.Token, ids: map[string]int64{}}, nil
+}
+
+// Name returns "github".
+func (g *GitHub) Name() string { return "github" }
+
+// DeploymentPayload is the payload attached to each GitHub deployment.
+type DeploymentPayload struct {
+	Version      string `json:"version"`
+	DeploymentID string `json:"deployment_id"`
+}
+
+// Notify creates the deployment or adds a status to it.
+func (g *GitHub) Notify(ctx context.Context, ev Event) error {
+	id, err := g.deployment(ctx, ev)
+	if err != nil {
+		return err
+	}
+	req := &github.DeploymentStatusRequest{
+		State:       github.Ptr(githubState(ev.Kind)),
+		Description: github.Ptr(truncateRunes(githubDescription(ev), GitHubDescriptionMax)),
+		Environment: github.Ptr(environment(ev)),
+	}
+	if ev.PublicURL != "" {
+		req.EnvironmentURL = github.Ptr(ev.PublicURL)
+	}
+	if ev.LogURL != "" {
+		req.LogURL = github.Ptr(ev.LogURL)
+	}
+	if ev.Kind == Succeeded {
+		req.AutoInactive = github.Ptr(true)
+	}
+	if _, _, err := g.client.Repositories.CreateDeploymentStatus(ctx, g.owner, g.repo, id, req); err != nil {
+		return fmt.Errorf("github: set deployment %d status %s: %w", id, *req.State, g.redact(err))
+	}
+	return nil
+}
+
+// deployment returns the GitHub deployment of ev, creating it when this
+// notifier has not created it yet.
+func (g *GitHub) deployment(ctx context.Context, ev Event) (int64, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if id, ok := g.ids[ev.DeploymentID]; ok {
+		return id, nil
+	}
+	ref := ev.Ref
+	if ref == "" {
+		ref = ev.Commit
+	}
+	if ref == "" {
+		ref = ev.Version
+	}
+	if ref == "" {
+		return 0, fmt.Errorf("github: create deployment: event has no ref, commit or version")
+	}
+	d, _, err := g.client.Repositories.CreateDeployment(ctx, g.owner, g.repo, &github.DeploymentRequest{
+		Ref:                   github.Ptr(ref),
+		Environment:           github.Ptr(environment(ev)),
+		Payload:               DeploymentPayload{Version: ev.Version, DeploymentID: ev.DeploymentID},
+		RequiredContexts:      &[]string{},
+		AutoMerge:             github.Ptr(false),
+		Description:           github.Ptr(truncateRunes("Deploy "+ev.Version+" ("+ev.DeploymentID+")", GitHubDescriptionMax)),
+		ProductionEnvironment: github.Ptr(environment(ev) == "production"),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("github: create deployment of %s to %s in %s/%s: %w", ref, environment(ev), g.owner, g.repo, g.redact(err))
+	}
+	g.ids[ev.DeploymentID] = d.GetID()
+	return d.GetID(), nil
+}
+
+// redact makes sure no error text carries the token.
+func (g *GitHub) redact(err error) error {
+	return redactURLError(err, replacer(g.token))
+}
+
+func environment(ev Event) string {
+	if ev.Environment == "" {
+		return "production"
+	}
+	return ev.Environment
+}
+
+func githubState(k Kind) string {
+	switch k {
+	case Started:
+		return "in_progress"
+	case Succeeded:
+		return "success"
+	}
+	return "failure"
+}
+
+func githubDescription(ev Event) string {
+	switch ev.Kind {
+	case Started:
+		return "Deploying " + ev.Version
+	case Succeeded:
+		return "Deployed " + ev.Version
+	}
+	d := ev.Title()
+	if ev.Phase != "" {
+		d += " in " + ev.Phase
+	}
+	if ev.Err != nil {
+		d += ": " + ev.Err.Error()
+	}
+	return d
+}
+
+// truncateRunes cuts s to at most n characters, ending with "…" when cut.
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
