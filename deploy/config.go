@@ -65,8 +65,9 @@ type Environment struct {
 	// file, backups, blueshift's state). Required; absolute. Falls back to
 	// $<ENV>_PATH (PRODUCTION_PATH for production).
 	Path string `yaml:"path" json:"path"`
-	// ComposeFile is the application's Compose file, relative to the
-	// directory holding deploy.yml. Default "docker-compose.yml".
+	// ComposeFile is the application's Compose file on this machine;
+	// relative paths start at the directory holding deploy.yml, and Load
+	// makes them absolute. Default "docker-compose.yml".
 	ComposeFile string `yaml:"compose_file" json:"compose_file"`
 	// EnvFile is the environment file the services read, relative to Path
 	// on the host. Default ".env.production" for production, ".env.<name>"
@@ -229,9 +230,10 @@ type NginxConfig struct {
 	// Container is the container nginx runs in; empty means nginx runs on
 	// the host. Default "".
 	Container string `yaml:"container" json:"container"`
-	// ReloadCmd reloads nginx gracefully. Default empty, meaning
-	// ["nginx", "-s", "reload"] (inside Container when set).
-	ReloadCmd []string `yaml:"reload_cmd" json:"reload_cmd"`
+	// Command invokes nginx (on the host, or inside container), before the
+	// "-t" and "-s reload" arguments blueshift adds. Default [nginx]; for
+	// example [sudo, -n, nginx] for a deploy user without root.
+	Command []string `yaml:"command" json:"command"`
 }
 
 // CaddyConfig says how to reach Caddy's admin API.
@@ -485,8 +487,9 @@ type TestsConfig struct {
 	// Command is the argv run locally ("go", "test", "./..."). Empty
 	// disables the phase.
 	Command []string `yaml:"command" json:"command"`
-	// Dir is the directory it runs in, relative to the directory holding
-	// deploy.yml. Default ".".
+	// Dir is the directory it runs in; relative paths start at the
+	// directory holding deploy.yml, and Load makes them absolute. Default
+	// ".".
 	Dir string `yaml:"dir" json:"dir"`
 }
 
@@ -633,6 +636,8 @@ func (e *Environment) defaults(app string, getenv func(string) string, dir, home
 	}
 	e.Host.KnownHosts = localPath(e.Host.KnownHosts, dir, home)
 	e.Host.SSHKeyFile = localPath(e.Host.SSHKeyFile, dir, home)
+	e.ComposeFile = localPath(e.ComposeFile, dir, home)
+	e.Tests.Dir = localPath(e.Tests.Dir, dir, home)
 
 	if e.Proxy.Nginx.UpstreamFile == "" {
 		e.Proxy.Nginx.UpstreamFile = "/etc/nginx/blueshift/" + app + "-" + e.Name + ".conf"
@@ -787,7 +792,11 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	c, err := parse(data, getenv, filepath.Dir(path), home)
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("load configuration %s: %w", path, err)
+	}
+	c, err := parse(data, getenv, dir, home)
 	if err == nil {
 		c.File = path
 		err = c.Validate()

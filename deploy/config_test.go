@@ -95,6 +95,9 @@ func TestLoadExample(t *testing.T) {
 		s.Health.Frontend.Enabled() || s.Hooks.MigrateService != "backend" || s.Proxy.Nginx.UpstreamFile != "/etc/nginx/blueshift/the-bot-staging.conf" {
 		t.Errorf("staging defaults wrong: %+v", s)
 	}
+	if abs, _ := filepath.Abs("../examples/docker-compose.yml"); p.ComposeFile != abs {
+		t.Errorf("compose_file resolved to %q, want %q", p.ComposeFile, abs)
+	}
 	if len(s.Smoke.Endpoints) != 1 || s.Smoke.Endpoints[0].Expect[0] != 200 {
 		t.Errorf("staging smoke = %+v", s.Smoke)
 	}
@@ -140,6 +143,8 @@ func TestDefaults(t *testing.T) {
 	// Fields that depend on the file or the environment.
 	want.Host.Address, want.Host.User, want.Host.KnownHosts = "203.0.113.7:2222", "ops", "/root/.ssh/known_hosts"
 	want.Path = "/opt/demo"
+	abs, _ := filepath.Abs("testdata/config")
+	want.ComposeFile, want.Tests.Dir = filepath.Join(abs, "docker-compose.yml"), abs
 	want.Services.Stateless = []string{"web"}
 	want.Ports = map[string]PortsConfig{"web": {Container: 8000, Blue: 8001, Green: 8002}}
 	want.Proxy.Nginx.UpstreamFile = "/etc/nginx/blueshift/demo-production.conf"
