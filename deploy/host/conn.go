@@ -101,6 +101,9 @@ func (c *deadlineConn) Read(p []byte) (int, error) {
 func (c *deadlineConn) Write(p []byte) (int, error) {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if isClosedChan(c.closed) {
+		return 0, net.ErrClosed
+	}
 	// A write that timed out earlier may still be in flight: wait for it
 	// so bytes are never reordered.
 	if c.writeDone != nil {
@@ -115,11 +118,6 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 		case <-c.closed:
 			return 0, net.ErrClosed
 		}
-	}
-	select {
-	case <-c.closed:
-		return 0, net.ErrClosed
-	default:
 	}
 	if c.wdl.expired() {
 		return 0, os.ErrDeadlineExceeded

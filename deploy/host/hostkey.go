@@ -25,9 +25,10 @@ type hostKeyVerifier struct {
 	addr string // host:port as dialled
 
 	// known_hosts mode
-	file  string
-	known ssh.HostKeyCallback
-	algos []string // from the entries for addr; nil = library default
+	file    string
+	known   ssh.HostKeyCallback
+	algos   []string // from the entries for addr; nil = library default
+	missing bool     // the file does not exist
 
 	// pinned mode
 	pinKeys  []ssh.PublicKey
@@ -79,21 +80,22 @@ func newHostKeyVerifier(cfg SSHConfig, addr string) (*hostKeyVerifier, error) {
 	}
 
 	v.file = cfg.KnownHostsFile
-	explicit := v.file != ""
-	if !explicit {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return nil, fmt.Errorf("known_hosts: no home directory (set KnownHostsFile or PinnedHostKey): %w", err)
-		}
-		v.file = filepath.Join(home, ".ssh", "known_hosts")
+	if v.file == "" {
+		v.file = "~/.ssh/known_hosts"
 	}
+	file, err := expandHome(v.file)
+	if err != nil {
+		return nil, fmt.Errorf("known_hosts: %w (set KnownHostsFile to an absolute path, or PinnedHostKey)", err)
+	}
+	v.file = file
 	cb, err := knownhosts.New(v.file)
 	switch {
 	case err == nil:
 		v.known = cb
-	case !explicit && errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist):
 		// No known_hosts yet: every host is unknown, and the error says
-		// how to add it.
+		// how to add it (which creates the file).
+		v.missing = true
 		v.known = func(string, net.Addr, ssh.PublicKey) error { return &knownhosts.KeyError{} }
 	default:
 		return nil, fmt.Errorf("known_hosts: %w", err)
@@ -179,8 +181,12 @@ func (v *hostKeyVerifier) verify(remote net.Addr, key ssh.PublicKey) error {
 			return fmt.Errorf("%w: %s offered %s, which %s marks @revoked (line %d): the server must get a new host key",
 				ErrHostKeyMismatch, v.addr, got, re.Revoked.Filename, re.Revoked.Line)
 		case errors.As(err, &ke) && len(ke.Want) == 0:
-			return fmt.Errorf("%w: %s offered %s, which %s does not list: if that is the server's key (compare `ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub` on the server), add it with `%s >> %s` or pin it in deploy.yml host.host_key",
-				ErrUnknownHostKey, v.addr, got, v.file, keyFileKind(key), v.keyscan(), v.file)
+			which := v.file + " does not list"
+			if v.missing {
+				which = v.file + " (which does not exist) does not list"
+			}
+			return fmt.Errorf("%w: %s offered %s, which %s: if that is the server's key (compare `ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub` on the server), add it with `%s >> %s` or pin it in deploy.yml host.host_key",
+				ErrUnknownHostKey, v.addr, got, which, keyFileKind(key), v.keyscan(), v.file)
 		case errors.As(err, &ke):
 			var want []string
 			for _, k := range ke.Want {
@@ -240,6 +246,18 @@ func keyFileKind(key ssh.PublicKey) string {
 	default:
 		return "*"
 	}
+}
+
+// expandHome replaces a leading "~/" with the user's home directory.
+func expandHome(p string) (string, error) {
+	if p != "~" && !strings.HasPrefix(p, "~/") {
+		return p, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("expand %s: %w", p, err)
+	}
+	return filepath.Join(home, p[1:]), nil
 }
 
 func abbreviate(s string) string {

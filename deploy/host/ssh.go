@@ -49,7 +49,8 @@ type SSHConfig struct {
 	// PrivateKeyPEM is a private key in PEM/OpenSSH format, e.g. from the
 	// PRODUCTION_SSH_KEY environment variable. Default: none.
 	PrivateKeyPEM []byte
-	// PrivateKeyFile is a path to a private key file. Default: none.
+	// PrivateKeyFile is a path to a private key file; a leading ~/ is the
+	// home directory. Default: none.
 	PrivateKeyFile string
 	// Passphrase decrypts an encrypted PrivateKeyPEM or PrivateKeyFile.
 	Passphrase string
@@ -60,8 +61,8 @@ type SSHConfig struct {
 	AgentSocket string
 
 	// KnownHostsFile lists the accepted host keys in OpenSSH known_hosts
-	// format. Default: ~/.ssh/known_hosts. Ignored when PinnedHostKey is
-	// set.
+	// format; a leading ~/ is the home directory. A missing file holds no
+	// keys. Default: ~/.ssh/known_hosts. Ignored when PinnedHostKey is set.
 	KnownHostsFile string
 	// PinnedHostKey accepts exactly the given host keys, one per line,
 	// each either a public key in authorized_keys format ("ssh-ed25519
@@ -514,7 +515,11 @@ func newAuth(cfg SSHConfig) (*sshAuth, error) {
 		a.keys = append(a.keys, k)
 	}
 	if cfg.PrivateKeyFile != "" {
-		pem, err := os.ReadFile(cfg.PrivateKeyFile)
+		file, err := expandHome(cfg.PrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("private key file: %w", err)
+		}
+		pem, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("private key file: %w", err)
 		}

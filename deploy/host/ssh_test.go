@@ -53,6 +53,14 @@ func TestSSHUnknownHostKey(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(d.Addr)
 	mustContain(t, err, "ssh-keyscan -p "+port+" 127.0.0.1 >> "+cfg.KnownHostsFile, "host.host_key", "SHA256:")
+
+	// A known_hosts file that does not exist yet holds no keys.
+	cfg.KnownHostsFile = filepath.Join(t.TempDir(), "known_hosts")
+	err = connectErr(t, cfg)
+	if !errors.Is(err, host.ErrUnknownHostKey) {
+		t.Fatalf("missing file: err = %v, want ErrUnknownHostKey", err)
+	}
+	mustContain(t, err, "does not exist", ">> "+cfg.KnownHostsFile)
 }
 
 func TestSSHHostKeyMismatch(t *testing.T) {
@@ -215,12 +223,11 @@ func TestSSHConfigErrors(t *testing.T) {
 		cfg  host.SSHConfig
 		want string
 	}{
-		"no addr":        {host.SSHConfig{User: "u", PrivateKeyPEM: []byte("x")}, "PRODUCTION_HOST"},
-		"no user":        {host.SSHConfig{Addr: "example.invalid", PrivateKeyPEM: []byte("x")}, "PRODUCTION_USER"},
-		"no credentials": {host.SSHConfig{Addr: "example.invalid", User: "u", PinnedHostKey: "SHA256:x"}, "PRODUCTION_SSH_KEY"},
-		"garbage key":    {host.SSHConfig{Addr: "example.invalid", User: "u", PinnedHostKey: "SHA256:x", PrivateKeyPEM: []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n-----END OPENSSH PRIVATE KEY-----\n")}, "not a usable private key"},
-		"missing known_hosts": {host.SSHConfig{Addr: "example.invalid", User: "u", PrivateKeyPEM: mustKey(t),
-			KnownHostsFile: "/nonexistent/known_hosts"}, "known_hosts"},
+		"no addr":          {host.SSHConfig{User: "u", PrivateKeyPEM: []byte("x")}, "PRODUCTION_HOST"},
+		"no user":          {host.SSHConfig{Addr: "example.invalid", PrivateKeyPEM: []byte("x")}, "PRODUCTION_USER"},
+		"no credentials":   {host.SSHConfig{Addr: "example.invalid", User: "u", PinnedHostKey: "SHA256:x"}, "PRODUCTION_SSH_KEY"},
+		"garbage key":      {host.SSHConfig{Addr: "example.invalid", User: "u", PinnedHostKey: "SHA256:x", PrivateKeyPEM: []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0\n-----END OPENSSH PRIVATE KEY-----\n")}, "not a usable private key"},
+		"missing key file": {host.SSHConfig{Addr: "example.invalid", User: "u", PinnedHostKey: "SHA256:x", PrivateKeyFile: "/nonexistent/id_ed25519"}, "/nonexistent/id_ed25519"},
 	}
 	for name, tc := range cases {
 		err := connectErr(t, tc.cfg)
