@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,10 @@ type VerifyOptions struct {
 	// Header is the response header naming the colour that answered.
 	// Default ColourHeader ("X-Blueshift-Colour").
 	Header string
+	// JSONField, if set, reads the colour from this top-level field of a
+	// JSON response body instead of a header: for a version endpoint such
+	// as the demo app's /api/version ({"colour":"green",...}).
+	JSONField string
 	// Host, if set, is sent as the Host header (a public name served by a
 	// proxy reached by IP).
 	Host string
@@ -63,6 +68,9 @@ func VerifyPublic(ctx context.Context, url, wantColour string, opts VerifyOption
 	for attempt := 1; ; attempt++ {
 		got, status, err := fetchColour(ctx, opts, url)
 		switch {
+		case err != nil && ctx.Err() != nil && last != "":
+			// The check's own deadline cut this attempt short: report
+			// the last real answer.
 		case err != nil:
 			inRow, last = 0, "error: "+err.Error()
 		case status >= 400:
@@ -97,6 +105,17 @@ func fetchColour(ctx context.Context, opts VerifyOptions, url string) (colour st
 		return "", 0, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.Header.Get(opts.Header), resp.StatusCode, nil
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", 0, fmt.Errorf("read response: %w", err)
+	}
+	if opts.JSONField == "" {
+		return resp.Header.Get(opts.Header), resp.StatusCode, nil
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return "", resp.StatusCode, fmt.Errorf("status %d: body is not a JSON object: %w", resp.StatusCode, err)
+	}
+	colour, _ = fields[opts.JSONField].(string)
+	return colour, resp.StatusCode, nil
 }
