@@ -81,6 +81,13 @@ type SSHConfig struct {
 	// before the connection is declared lost and closed. Default: 15s.
 	KeepaliveTimeout time.Duration
 
+	// MaxSessions bounds how many commands run at once over the
+	// connection; more wait for a free slot. OpenSSH refuses sessions
+	// beyond its MaxSessions (default 10) per connection; the two left
+	// over serve kills of cancelled commands. Dials are not counted.
+	// Default: 8.
+	MaxSessions int
+
 	// Logger receives debug records about the connection; nil discards.
 	Logger *slog.Logger
 }
@@ -90,6 +97,7 @@ const (
 	defaultHandshakeTimeout  = 15 * time.Second
 	defaultKeepaliveInterval = 15 * time.Second
 	defaultKeepaliveTimeout  = 15 * time.Second
+	defaultMaxSessions       = 8
 )
 
 // SSH is a server reached over one SSH connection. Commands run in their
@@ -107,6 +115,7 @@ type SSH struct {
 	mu        sync.Mutex
 	lostErr   error // why the connection ended, if not by Close
 	stopAlive chan struct{}
+	sessions  chan struct{} // one token per running command
 }
 
 var _ Host = (*SSH)(nil)
@@ -139,6 +148,9 @@ func NewSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 	if cfg.KeepaliveTimeout <= 0 {
 		cfg.KeepaliveTimeout = defaultKeepaliveTimeout
 	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = defaultMaxSessions
+	}
 
 	verifier, err := newHostKeyVerifier(cfg, addr)
 	if err != nil {
@@ -164,6 +176,7 @@ func NewSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		agentConn: auth.agentConn,
 		done:      make(chan struct{}),
 		stopAlive: make(chan struct{}),
+		sessions:  make(chan struct{}, cfg.MaxSessions),
 	}
 	go s.watch()
 	if cfg.KeepaliveInterval > 0 {
@@ -373,12 +386,20 @@ func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
+	select {
+	case s.sessions <- struct{}{}:
+		defer func() { <-s.sessions }()
+	case <-ctx.Done():
+		return s.runErr(cmd, ctx.Err())
+	case <-s.done:
+		return s.runErr(cmd, s.lost())
+	}
 	if err := ctx.Err(); err != nil {
 		return s.runErr(cmd, err)
 	}
-	sess, err := s.client.NewSession()
+	sess, err := s.newSession(ctx)
 	if err != nil {
-		return s.runErr(cmd, s.connErr(fmt.Errorf("open session: %w", err)))
+		return s.runErr(cmd, err)
 	}
 	defer sess.Close()
 	tail := &tailBuffer{n: stderrTailSize}
@@ -425,12 +446,40 @@ func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 	}
 }
 
+// newSession opens a session, retrying for a while when sshd refuses it:
+// sshd frees a finished session's slot (MaxSessions) a little after its
+// channel closed.
+func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
+	const patience = 5 * time.Second
+	deadline := time.Now().Add(patience)
+	wait := 5 * time.Millisecond
+	for {
+		sess, err := s.client.NewSession()
+		var oce *ssh.OpenChannelError
+		switch {
+		case err == nil:
+			return sess, nil
+		case !errors.As(err, &oce):
+			return nil, s.connErr(fmt.Errorf("open session: %w", err))
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("open session: sshd refused new sessions for %s (is MaxSessions in its sshd_config below SSHConfig.MaxSessions+2?): %w", patience, err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+}
+
 // kill kills the remote process group of a cancelled command.
 func (s *SSH) kill(pid int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	sess, err := s.client.NewSession()
+	sess, err := s.newSession(ctx)
 	if err != nil {
+		s.log.Debug("ssh: kill cancelled command", "host", s.name, "pid", pid, "err", err)
 		return
 	}
 	defer sess.Close()

@@ -474,3 +474,20 @@ func TestSSHName(t *testing.T) {
 	}
 	var _ io.Closer = h
 }
+
+// More concurrent commands than OpenSSH's MaxSessions (10, the test
+// sshd's default too) wait for a slot instead of failing.
+func TestSSHManyConcurrentCommands(t *testing.T) {
+	t.Parallel()
+	h := hosttest.NewSSHHost(t)
+	ctx := testCtx(t)
+	errs := make(chan error, 30)
+	for i := 0; i < cap(errs); i++ {
+		go func() { errs <- h.Run(ctx, host.Cmd{Argv: []string{"sleep", "0.2"}}) }()
+	}
+	for i := 0; i < cap(errs); i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

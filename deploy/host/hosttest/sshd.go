@@ -202,7 +202,6 @@ AllowAgentForwarding no
 X11Forwarding no
 PrintMotd no
 LogLevel VERBOSE
-MaxSessions 64
 MaxStartups 64
 ClientAliveInterval 0
 # bash reads ~/.bashrc for commands run by sshd unless SHLVL says it is
