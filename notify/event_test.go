@@ -31,3 +31,26 @@ func TestTitles(t *testing.T) {
 	assert.Equal(t, "Production Deployment Started", notify.Event{Kind: notify.Started}.Title())
 	assert.Equal(t, "rolled_back", notify.RolledBack.String())
 }
+
+func TestFromEnv(t *testing.T) {
+	t.Parallel()
+	ns, err := notify.FromEnv(env(nil))
+	assert.NoError(t, err)
+	assert.Empty(t, ns)
+
+	ns, err = notify.FromEnv(env(map[string]string{
+		"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_LOG_CHAT_ID": "-1",
+		"GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_API_URL": "https://ghe.example/api/v3",
+	}))
+	assert.NoError(t, err)
+	if assert.Len(t, ns, 2) {
+		assert.Equal(t, "telegram", ns[0].Name())
+		assert.Equal(t, "-1", ns[0].(*notify.Telegram).LogChatID)
+		assert.Equal(t, "github", ns[1].Name())
+	}
+
+	_, err = notify.FromEnv(env(map[string]string{"TELEGRAM_BOT_TOKEN": "1:x"}))
+	assert.ErrorIs(t, err, notify.ErrTelegramNoChat)
+	_, err = notify.FromEnv(env(map[string]string{"GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": "bad"}))
+	assert.ErrorIs(t, err, notify.ErrGitHubConfig)
+}

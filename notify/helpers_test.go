@@ -25,10 +25,11 @@ import (
 
 // Secrets every test configures; TestNoSecretsAnywhere greps for them.
 const (
-	botToken     = "123456:AAH-secret-bot-token-XYZ"
-	githubToken  = "ghp_secretGitHubToken0123456789"
-	smtpPassword = "s3cret-smtp-pa55word"
-	smtpUser     = "deploy@example.org"
+	botToken      = "123456:AAH-secret-bot-token-XYZ"
+	githubToken   = "ghp_secretGitHubToken0123456789"
+	smtpPassword  = "s3cret-smtp-pa55word"
+	smtpUser      = "deploy@example.org"
+	webhookSecret = "whsec-0123456789abcdef"
 )
 
 // recorded is one HTTP request a test server received.

@@ -1,7 +1,12 @@
 package notify
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -49,4 +54,36 @@ func redactedURL(raw string) string {
 		return redacted
 	}
 	return u.Scheme + "://" + u.Host + "/" + redacted
+}
+
+// maxAnswer bounds how much of an HTTP answer is read.
+const maxAnswer = 1 << 20
+
+// postJSON POSTs body to rawURL and returns the answer's status and body.
+// Its errors pass through redact, which must remove every secret rawURL
+// holds; they keep the chain below (context errors) for errors.Is.
+func postJSON(ctx context.Context, client *http.Client, rawURL string, header http.Header, body []byte, redact func(string) string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, errors.New("build request: " + redact(err.Error()))
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, redactURLError(err, redact)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("read answer (HTTP %d): %w", resp.StatusCode, redactURLError(err, redact))
+	}
+	return resp.StatusCode, raw, nil
 }

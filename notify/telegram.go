@@ -1,13 +1,11 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -292,33 +290,19 @@ func (t *Telegram) post(ctx context.Context, body []byte) error {
 		base = "https://api.telegram.org"
 	}
 	redact := replacer(t.Token)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/bot"+t.Token+"/sendMessage", bytes.NewReader(body))
+	status, raw, err := postJSON(ctx, t.HTTPClient, base+"/bot"+t.Token+"/sendMessage", nil, body, redact)
 	if err != nil {
-		return fmt.Errorf("telegram: build request: %s", redact(err.Error()))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	client := t.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("telegram: sendMessage: %w", redactURLError(err, redact))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("telegram: sendMessage: read answer (HTTP %d): %w", resp.StatusCode, redactURLError(err, redact))
+		return fmt.Errorf("telegram: sendMessage: %w", err)
 	}
 	var ans telegramResponse
 	if err := json.Unmarshal(raw, &ans); err != nil || (!ans.OK && ans.ErrorCode == 0) {
-		return &TelegramError{StatusCode: resp.StatusCode, Code: resp.StatusCode,
-			Description: redact(http.StatusText(resp.StatusCode) + ": unexpected answer " + strconv.Quote(trimTo(string(raw), 200)))}
+		return &TelegramError{StatusCode: status, Code: status,
+			Description: redact(http.StatusText(status) + ": unexpected answer " + strconv.Quote(trimTo(string(raw), 200)))}
 	}
 	if ans.OK {
 		return nil
 	}
-	return &TelegramError{StatusCode: resp.StatusCode, Code: ans.ErrorCode, Description: redact(ans.Description),
+	return &TelegramError{StatusCode: status, Code: ans.ErrorCode, Description: redact(ans.Description),
 		RetryAfter: time.Duration(ans.Parameters.RetryAfter) * time.Second}
 }
 

@@ -1,12 +1,12 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -84,29 +84,29 @@ func (w *Webhook) Notify(ctx context.Context, ev Event) error {
 	if err != nil {
 		return fmt.Errorf("webhook: encode event: %w", err)
 	}
-	redact := func(s string) string { return replacer(w.URL)(s) }
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
+	redact := webhookRedactor(w.URL)
+	status, raw, err := postJSON(ctx, w.HTTPClient, w.URL, w.Header, body, redact)
 	if err != nil {
-		return fmt.Errorf("webhook: bad url %s", redactedURL(w.URL))
+		return fmt.Errorf("webhook: post: %w", err)
 	}
-	for k, vs := range w.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	client := w.HTTPClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("webhook: post: %w", redactURLError(err, func(string) string { return redactedURL(w.URL) }))
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if resp.StatusCode/100 != 2 {
-		return &WebhookError{StatusCode: resp.StatusCode, Body: redact(trimTo(string(raw), 200))}
+	if status/100 != 2 {
+		return &WebhookError{StatusCode: status, Body: redact(trimTo(string(raw), 200))}
 	}
 	return nil
+}
+
+// webhookRedactor hides a webhook URL, its path and its query (where
+// incoming-webhook URLs keep their secret) in any text.
+func webhookRedactor(raw string) func(string) string {
+	pairs := []string{raw, redactedURL(raw)}
+	if u, err := url.Parse(raw); err == nil {
+		pairs = append(pairs, u.String(), redactedURL(raw))
+		if len(u.Path) > 1 {
+			pairs = append(pairs, u.Path, "/"+redacted)
+		}
+		if u.RawQuery != "" {
+			pairs = append(pairs, u.RawQuery, redacted)
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace
 }

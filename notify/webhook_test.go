@@ -45,7 +45,7 @@ func TestWebhookErrorsHideURL(t *testing.T) {
 	rec := &recorder{fallback: reply(500, `{"error":"boom"}`)}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	w := &notify.Webhook{URL: srv.URL + "/hook/secretpath"}
+	w := &notify.Webhook{URL: srv.URL + "/hook/secretpath?token=qsecret"}
 	err := w.Notify(context.Background(), sampleEvent(notify.Failed))
 	var we *notify.WebhookError
 	require.ErrorAs(t, err, &we)
@@ -56,5 +56,6 @@ func TestWebhookErrorsHideURL(t *testing.T) {
 	err = w.Notify(context.Background(), sampleEvent(notify.Failed))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "secretpath")
+	assert.NotContains(t, err.Error(), "qsecret")
 	assert.Contains(t, err.Error(), "REDACTED")
 }
