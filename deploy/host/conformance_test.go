@@ -198,12 +198,7 @@ var conformanceCases = []conformanceCase{
 		checkEcho(t, c)
 	}},
 	{"unix dial", func(t *testing.T, h host.Host) {
-		dir, err := os.MkdirTemp("", "bs-sock")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		addr := echoServer(t, "unix", filepath.Join(dir, "echo.sock"))
+		addr := echoServer(t, "unix", filepath.Join(socketDir(t), "echo.sock"))
 		c, err := h.DialContext(testCtx(t), "unix", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -391,8 +386,9 @@ func countingRun(t *testing.T, h host.Host, argv []string) (int, error) {
 	return w.n, err
 }
 
-// echoServer listens on network/addr and echoes every connection.
-func echoServer(t *testing.T, network, addr string) string {
+// serve listens on network/addr and hands every connection to handle,
+// closing it afterwards; it returns the address.
+func serve(t *testing.T, network, addr string, handle func(net.Conn)) string {
 	t.Helper()
 	l, err := net.Listen(network, addr)
 	if err != nil {
@@ -407,34 +403,33 @@ func echoServer(t *testing.T, network, addr string) string {
 			}
 			go func() {
 				defer c.Close()
-				io.Copy(c, c)
+				handle(c)
 			}()
 		}
 	}()
 	return l.Addr().String()
 }
 
+// echoServer listens on network/addr and echoes every connection.
+func echoServer(t *testing.T, network, addr string) string {
+	return serve(t, network, addr, func(c net.Conn) { io.Copy(c, c) })
+}
+
 // silentServer accepts connections and never writes.
 func silentServer(t *testing.T) string {
+	return serve(t, "tcp", "127.0.0.1:0", func(c net.Conn) { io.Copy(io.Discard, c) })
+}
+
+// socketDir is a directory for unix sockets, short enough for their
+// 108-byte path limit (t.TempDir's paths can be longer).
+func socketDir(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "bs-sock")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-	return l.Addr().String()
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // checkEcho writes through c, half-closes it and reads everything back.

@@ -187,26 +187,7 @@ func TestSSHAgent(t *testing.T) {
 	if err := keyring.Add(agent.AddedKey{PrivateKey: key}); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "bs-agent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); agent.ServeAgent(keyring, c) }()
-		}
-	}()
+	sock := serve(t, "unix", filepath.Join(socketDir(t), "agent.sock"), func(c net.Conn) { agent.ServeAgent(keyring, c) })
 	cfg := d.Config()
 	cfg.PrivateKeyPEM = nil
 	cfg.UseAgent = true
@@ -285,12 +266,7 @@ func TestSSHForwardingDisabled(t *testing.T) {
 		{"DisableForwarding yes", hosttest.SSHDOptions{DisableForwarding: true}, false, false},
 	}
 	tcpAddr := echoServer(t, "tcp", "127.0.0.1:0")
-	dir, err := os.MkdirTemp("", "bs-fwd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	unixAddr := echoServer(t, "unix", filepath.Join(dir, "echo.sock"))
+	unixAddr := echoServer(t, "unix", filepath.Join(socketDir(t), "echo.sock"))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
