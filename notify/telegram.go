@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -47,6 +48,9 @@ type Telegram struct {
 	MaxRetryAfter time.Duration
 	// Logger receives retries; nil discards.
 	Logger *slog.Logger
+
+	mu   sync.Mutex
+	sent map[string]int // parts of a message already delivered, for retries
 }
 
 // ErrTelegramNoChat is returned when neither chat ID is set.
@@ -99,11 +103,30 @@ func (t *Telegram) Notify(ctx context.Context, ev Event) error {
 	if chat == "" {
 		return ErrTelegramNoChat
 	}
-	for _, part := range SplitTelegram(TelegramHTML(ev), TelegramMaxLength) {
+	text := TelegramHTML(ev)
+	key := chat + "\x00" + text
+	t.mu.Lock()
+	done := t.sent[key]
+	t.mu.Unlock()
+	// A retried Notify (the Dispatcher's) resumes after the parts that
+	// were delivered instead of repeating them.
+	for i, part := range SplitTelegram(text, TelegramMaxLength) {
+		if i < done {
+			continue
+		}
 		if err := t.SendMessage(ctx, chat, part); err != nil {
 			return err
 		}
+		t.mu.Lock()
+		if t.sent == nil {
+			t.sent = map[string]int{}
+		}
+		t.sent[key] = i + 1
+		t.mu.Unlock()
 	}
+	t.mu.Lock()
+	delete(t.sent, key)
+	t.mu.Unlock()
 	return nil
 }
 

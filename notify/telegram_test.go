@@ -220,3 +220,19 @@ func TestSplitTelegramShortMessageUnchanged(t *testing.T) {
 	// 😀 is 2 UTF-16 units.
 	assert.Equal(t, []string{"😀😀", "😀"}, notify.SplitTelegram("😀😀😀", 4))
 }
+
+func TestTelegramRetryResumesAfterDeliveredParts(t *testing.T) {
+	t.Parallel()
+	rec, tg := telegramServer(t, reply(200, okAnswer), reply(500, `{"ok":false,"error_code":500,"description":"Internal Server Error"}`))
+	tg.MaxAttempts = 1
+	ev := sampleEvent(notify.Succeeded)
+	ev.ReleaseNotes.Short = strings.Repeat("• a change worth mentioning\n", 200) // two parts
+	d := &notify.Dispatcher{Notifiers: []notify.Notifier{tg}, Retries: 2, Backoff: time.Millisecond}
+	res := d.Send(context.Background(), ev)
+	require.NoError(t, res[0].Err)
+	assert.Equal(t, 2, res[0].Attempts)
+	reqs := rec.all()
+	require.Len(t, reqs, 3, "part 1, part 2 failing, part 2 again")
+	assert.NotEqual(t, decode(t, reqs[0]).Text, decode(t, reqs[1]).Text)
+	assert.Equal(t, decode(t, reqs[1]).Text, decode(t, reqs[2]).Text)
+}
