@@ -1,7 +1,6 @@
 package traffic
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"go/build"
@@ -43,8 +42,37 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// startProcess starts proc with its output in logFile and stops it (SIGTERM,
+// then SIGKILL after 10s) when the test ends; the channel closes when it
+// exits.
+func startProcess(t *testing.T, proc *exec.Cmd, logFile string) <-chan struct{} {
+	t.Helper()
+	logw, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc.Stdout, proc.Stderr = logw, logw
+	if err := proc.Start(); err != nil {
+		logw.Close()
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = proc.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = proc.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = proc.Process.Kill()
+			<-exited
+		}
+		logw.Close()
+	})
+	return exited
+}
+
 // waitHTTP waits until url answers at all.
-func waitHTTP(t *testing.T, url string, proc *exec.Cmd, logFile string) {
+func waitHTTP(t *testing.T, url string, exited <-chan struct{}, logFile string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -53,13 +81,14 @@ func waitHTTP(t *testing.T, url string, proc *exec.Cmd, logFile string) {
 			resp.Body.Close()
 			return
 		}
-		if proc.ProcessState != nil {
-			break
+		select {
+		case <-exited:
+			deadline = time.Time{}
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	logs, _ := os.ReadFile(logFile)
-	t.Fatalf("%s did not answer within 15s; log:\n%s", url, logs)
+	t.Fatalf("%s did not answer within 15s (or its server exited); log:\n%s", url, logs)
 }
 
 // nginxEnv is a private nginx instance proxying to two colour backends.
@@ -144,25 +173,10 @@ func startNginx(t *testing.T) *nginxEnv {
 	if err := os.WriteFile(conf, []byte(nginxConf(dir, port, sw.UpstreamFile(), sw.ColourVariable())), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
 	proc := exec.Command(command[0], command[1:]...)
-	proc.Stdout, proc.Stderr = &out, &out
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = proc.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = proc.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = proc.Process.Kill()
-			<-exited
-		}
-	})
+	exited := startProcess(t, proc, filepath.Join(dir, "stderr.log"))
 	env := &nginxEnv{dir: dir, url: fmt.Sprintf("http://127.0.0.1:%d/", port), command: command, routes: routes, sw: sw}
-	waitHTTP(t, env.url, proc, filepath.Join(dir, "error.log"))
+	waitHTTP(t, env.url, exited, filepath.Join(dir, "error.log"))
 	return env
 }
 
@@ -224,33 +238,14 @@ func startCaddy(t *testing.T, inherit bool) *caddyEnv {
 		t.Fatal(err)
 	}
 	logFile := filepath.Join(dir, "caddy.log")
-	logw, err := os.Create(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	proc := exec.Command(bin, "run", "--config", file)
 	proc.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir+"/config", "XDG_DATA_HOME="+dir+"/data")
-	proc.Stdout, proc.Stderr = logw, logw
 	if inherited != nil {
 		proc.ExtraFiles = []*os.File{inherited}
 	}
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = proc.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = proc.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = proc.Process.Kill()
-			<-exited
-		}
-		logw.Close()
-	})
+	exited := startProcess(t, proc, logFile)
 	env := &caddyEnv{url: fmt.Sprintf("http://127.0.0.1:%d/", port), admin: admin}
-	waitHTTP(t, env.url, proc, logFile)
+	waitHTTP(t, env.url, exited, logFile)
 	env.sw, err = NewCaddy(CaddyConfig{Admin: admin, Routes: []Route{route}, Dialer: host.NewLocal()})
 	if err != nil {
 		t.Fatal(err)
