@@ -99,6 +99,13 @@ var conformanceCases = []conformanceCase{
 			t.Errorf("errors.Is(err, ErrCommandNotFound) = false for %v", err)
 		}
 	}},
+	{"killed by signal is 128+N", func(t *testing.T, h host.Host) {
+		err := h.Run(testCtx(t), host.Cmd{Argv: []string{"sh", "-c", "kill -TERM $$"}})
+		var exit *host.ExitError
+		if !errors.As(err, &exit) || exit.Code != 128+15 {
+			t.Fatalf("err = %v, want *ExitError code 143", err)
+		}
+	}},
 	{"stdin streamed 8MiB", func(t *testing.T, h host.Host) {
 		data := make([]byte, 8<<20)
 		rand.Read(data)
@@ -147,6 +154,13 @@ var conformanceCases = []conformanceCase{
 		}
 		if want := sub + "\n" + tricky + "|"; out != want {
 			t.Errorf("got %q, want %q", out, want)
+		}
+	}},
+	{"missing dir is an error naming it", func(t *testing.T, h host.Host) {
+		dir := filepath.Join(t.TempDir(), "no such dir")
+		err := h.Run(testCtx(t), host.Cmd{Argv: []string{"true"}, Dir: dir})
+		if err == nil || !strings.Contains(err.Error(), dir) {
+			t.Errorf("err = %v, want an error naming %s", err, dir)
 		}
 	}},
 	{"argv passed verbatim", func(t *testing.T, h host.Host) {

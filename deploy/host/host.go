@@ -64,8 +64,10 @@ var ErrCommandNotFound = errors.New("command not found")
 
 // ExitError is a command that ran on a host and exited non-zero.
 type ExitError struct {
-	Host       string
-	Argv       []string
+	Host string
+	Argv []string
+	// Code is the exit status; a program killed by signal N has 128+N,
+	// as shells report it.
 	Code       int
 	StderrTail string // last few KiB of stderr, trimmed
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -66,7 +67,11 @@ func (l *Local) Run(ctx context.Context, cmd Cmd) error {
 		// What a shell reports, so Local and SSH agree.
 		return &ExitError{Host: l.Name(), Argv: cmd.Argv, Code: 127, StderrTail: cmd.Argv[0] + ": command not found"}
 	case errors.As(err, &exitErr):
-		return &ExitError{Host: l.Name(), Argv: cmd.Argv, Code: exitErr.ExitCode(), StderrTail: tail.String()}
+		code := exitErr.ExitCode()
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal()) // as a shell (and SSH) reports it
+		}
+		return &ExitError{Host: l.Name(), Argv: cmd.Argv, Code: code, StderrTail: tail.String()}
 	default:
 		return fmt.Errorf("%s: run %s: %w", l.Name(), strings.Join(cmd.Argv, " "), err)
 	}
