@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
@@ -34,6 +35,20 @@ type Deployment struct {
 	Live         version.Colour // serving when the deployment started ("" on a first deployment)
 	Next         version.Colour // being brought up
 	Switched     bool           // traffic has been moved to Next
+
+	// Previous is the release live when the deployment started (nil on a
+	// first deployment); Release is the one being deployed, filled in as
+	// phases learn its images and digests.
+	Previous *state.Release
+	Release  *state.Release
+	// Notes are the release notes (Markdown) and their short form.
+	Notes, NotesShort string
+	// BackupID names the pre-deployment backup, once taken.
+	BackupID string
+	// Logs holds the last log lines of the failing colour, for the report.
+	Logs string
+	// Lock is the deploy lock this run holds.
+	Lock *state.Lock
 
 	// CurrentPhase is the phase running now; Failure the first phase that
 	// failed; UndoErrors the undo steps that failed after it.

@@ -1,0 +1,126 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/blueshift-deploy/blueshift/backup"
+	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/container"
+	"github.com/blueshift-deploy/blueshift/deploy/state"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// BackupPlan is the pre-deployment backup of this environment: the
+// database, media, the Docker state and the live release.
+func (e *Engine) BackupPlan(ctx context.Context, v string, current *state.Release, live version.Colour) (*backup.Plan, error) {
+	b := e.Env.Backup
+	dir := b.Dir
+	if !path.IsAbs(dir) {
+		dir = path.Join(e.Env.Path, dir)
+	}
+	plan := &backup.Plan{Runner: e.Host, Options: backup.Options{AppDir: e.Env.Path, Dir: dir, App: e.App, Version: v, Logger: e.Logger}}
+	if pg := b.Postgres; pg.Enabled() {
+		src := &backup.Postgres{User: pg.User, Database: pg.Database, DSN: pg.DSN.Reveal()}
+		if pg.Service != "" {
+			id, err := e.serviceContainer(ctx, compose.SharedColour, pg.Service)
+			switch {
+			case err != nil && !live.Valid():
+				// A first deployment: the database does not run yet.
+				src = nil
+			case err != nil:
+				return nil, fmt.Errorf("environments.%s.backup.postgres.service: %w", e.Env.Name, err)
+			default:
+				src.Container, src.DSN = id, ""
+			}
+		}
+		if src != nil {
+			plan.Sources = append(plan.Sources, src)
+		}
+	}
+	if m := b.Media; m.Volume != "" || m.Path != "" {
+		src := &backup.Media{Path: m.Path}
+		if m.Volume != "" {
+			src.Volume = e.App + "_" + m.Volume
+			if strings.HasPrefix(m.Volume, e.App+"_") {
+				src.Volume = m.Volume
+			}
+		}
+		if src.Path != "" && !path.IsAbs(src.Path) {
+			src.Path = path.Join(e.Env.Path, src.Path)
+		}
+		plan.Sources = append(plan.Sources, src)
+	}
+	if c := b.AppDump; len(c.Command) > 0 && live.Valid() {
+		id, err := e.serviceContainer(ctx, string(live), c.Service)
+		if err != nil {
+			return nil, fmt.Errorf("environments.%s.backup.app_dump.service: %w", e.Env.Name, err)
+		}
+		plan.Sources = append(plan.Sources, &backup.Command{Artifact: "app-dump", File: "app-dump.json", Container: id, Argv: c.Command})
+	}
+	var files []string
+	for _, c := range []version.Colour{version.Blue, version.Green} {
+		if e.colourExists(ctx, c) {
+			files = append(files, e.colourCLI(c).Files[0])
+		}
+	}
+	plan.Sources = append(plan.Sources, &backup.DockerState{Filters: []string{"label=" + compose.LabelApp + "=" + e.App}, ComposeFiles: files})
+	info := backup.ReleaseInfo{Colour: string(live)}
+	if current != nil {
+		info.Version, info.Commit, info.DeployedAt = current.Version, current.Commit, current.DeployedAt
+	}
+	plan.Sources = append(plan.Sources, &backup.Release{Info: info})
+	return plan, nil
+}
+
+// serviceContainer finds the running container of service in colour
+// ("shared" for the shared project).
+func (e *Engine) serviceContainer(ctx context.Context, colour, service string) (string, error) {
+	cs, err := container.Containers(ctx, e.Docker, e.App, colour)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cs {
+		if c.Service == service && c.State == "running" {
+			return c.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no running container of service %q in %s (is it started?)", service, colour)
+}
+
+// backup takes the pre-deployment backup and prunes old ones; the backup of
+// the release being replaced is protected.
+func (e *Engine) backup(ctx context.Context, d *Deployment) error {
+	if !e.Env.Backup.Enabled {
+		d.Warn("backups are disabled (backup.enabled: false)")
+		return nil
+	}
+	plan, err := e.BackupPlan(ctx, d.Version.String(), d.Previous, d.Live)
+	if err != nil {
+		return err
+	}
+	plan.Progress = func(ev backup.Event) {
+		if !ev.Done {
+			d.Progress(ev.Step + " " + ev.Source)
+		}
+	}
+	res, err := plan.Create(ctx)
+	if err != nil {
+		return fmt.Errorf("pre-deployment backup failed; nothing was changed: %w", err)
+	}
+	d.BackupID = res.ID
+	var size int64
+	for _, a := range res.Manifest.Artifacts {
+		size += a.Size
+	}
+	d.AddFact("backup", fmt.Sprintf("%s (%d artifacts, %d bytes)", res.ID, len(res.Manifest.Artifacts), size))
+	pruned, err := backup.Retention{Keep: e.Env.Backup.Keep, Protect: []string{res.ID}}.Prune(ctx, e.Host, plan.BackupsDir())
+	if err != nil {
+		d.Warn("pruning old backups failed: " + err.Error())
+	} else if len(pruned) > 0 {
+		d.AddFact("backups pruned", strings.Join(pruned, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/container"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// writeRendered writes a rendered project's compose file on the host.
+func (e *Engine) writeRendered(ctx context.Context, rp *compose.RenderedProject, file string) error {
+	data, err := rp.YAML()
+	if err != nil {
+		return err
+	}
+	if err := host.MkdirAll(ctx, e.Host, path.Dir(file), 0o700); err != nil {
+		return err
+	}
+	return host.WriteFileAtomic(ctx, e.Host, file, bytes.NewReader(data), rp.FileMode())
+}
+
+// ensureImage makes sure ref is on the host's engine, pulling it when
+// missing. progress gets human-readable pull updates.
+func (e *Engine) ensureImage(ctx context.Context, ref string, progress func(string)) error {
+	ok, err := container.ImageExistsLocally(ctx, e.Docker, ref)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return nil
+	}
+	auth := container.RegistryAuth{Username: e.Env.Registry.Username, Password: e.Env.Registry.Password.Reveal()}
+	last := time.Time{}
+	return container.Pull(ctx, e.Docker, ref, auth, func(p container.Progress) {
+		if progress != nil && time.Since(last) > time.Second {
+			last = time.Now()
+			progress(fmt.Sprintf("pull %s: %s", ref, p))
+		}
+	})
+}
+
+// upColour renders version v as colour c, pulls its images, creates the
+// shared volumes and network, starts the shared services if absent and
+// starts the colour (without waiting: the health phase waits, with its
+// policy). It returns the images the colour runs, service -> reference.
+func (e *Engine) upColour(ctx context.Context, c version.Colour, v version.Version, id string, progress func(string)) (map[string]string, error) {
+	r, err := e.render(ctx, c, v, id)
+	if err != nil {
+		return nil, err
+	}
+	imgs := images(r)
+	for _, svc := range r.Colour.Services() {
+		if err := e.ensureImage(ctx, imgs[svc], progress); err != nil {
+			return nil, fmt.Errorf("image of %s: %w", svc, err)
+		}
+	}
+	for _, vol := range r.Volumes {
+		if err := container.EnsureVolume(ctx, e.Docker, vol); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range r.Networks {
+		if err := container.EnsureNetwork(ctx, e.Docker, n); err != nil {
+			return nil, err
+		}
+	}
+	if len(r.Shared.Services()) > 0 {
+		shared := e.sharedCLI()
+		if err := e.writeRendered(ctx, r.Shared, shared.Files[0]); err != nil {
+			return nil, fmt.Errorf("write shared compose file: %w", err)
+		}
+		if err := e.Host.Run(ctx, shared.UpNoRecreate()); err != nil {
+			return nil, fmt.Errorf("start shared services: %w", err)
+		}
+	}
+	cli := e.colourCLI(c)
+	if err := e.writeRendered(ctx, r.Colour, cli.Files[0]); err != nil {
+		return nil, fmt.Errorf("write %s compose file: %w", c, err)
+	}
+	if err := e.Host.Run(ctx, cli.Up(0)); err != nil {
+		return nil, fmt.Errorf("start %s: %w", c, err)
+	}
+	// Pin what runs by digest where the registry gave one.
+	for svc, ref := range imgs {
+		if dg, err := container.ImageDigest(ctx, e.Docker, ref); err == nil && dg != "" {
+			imgs[svc] = dg
+		}
+	}
+	return imgs, nil
+}
+
+// colourExists reports whether colour c has a rendered file on the host.
+func (e *Engine) colourExists(ctx context.Context, c version.Colour) bool {
+	ok, err := host.Exists(ctx, e.Host, e.colourCLI(c).Files[0])
+	return err == nil && ok
+}
+
+// startColour starts a colour's kept (stopped) containers.
+func (e *Engine) startColour(ctx context.Context, c version.Colour) error {
+	if err := e.Host.Run(ctx, e.colourCLI(c).Start()); err != nil {
+		return fmt.Errorf("start %s: %w", c, err)
+	}
+	return nil
+}
+
+// stopColour stops a colour, keeping its containers for an instant rollback.
+func (e *Engine) stopColour(ctx context.Context, c version.Colour) error {
+	if err := e.Host.Run(ctx, e.colourCLI(c).Stop(e.Env.Timeouts.Drain)); err != nil {
+		return fmt.Errorf("stop %s: %w", c, err)
+	}
+	return nil
+}
+
+// removeColour removes a colour's containers (never volumes).
+func (e *Engine) removeColour(ctx context.Context, c version.Colour) error {
+	if err := e.Host.Run(ctx, e.colourCLI(c).Down(false)); err != nil {
+		return fmt.Errorf("remove %s: %w", c, err)
+	}
+	return nil
+}
+
+// execInColour runs argv in service's container of colour c.
+func (e *Engine) execInColour(ctx context.Context, c version.Colour, service string, argv []string) (string, error) {
+	var out bytes.Buffer
+	cmd := e.colourCLI(c).Exec(service, nil, argv...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := e.Host.Run(ctx, cmd)
+	return out.String(), err
+}
+
+// colourLogs returns the last lines of a colour's logs (for a failure report).
+func (e *Engine) colourLogs(ctx context.Context, c version.Colour, lines int) string {
+	var out bytes.Buffer
+	cmd := e.colourCLI(c).Logs(lines)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := e.Host.Run(ctx, cmd); err != nil && out.Len() == 0 {
+		return "(logs unavailable: " + err.Error() + ")"
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// colourRunning reports whether colour c has running containers.
+func (e *Engine) colourRunning(ctx context.Context, c version.Colour) (bool, error) {
+	cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
+	if err != nil {
+		return false, err
+	}
+	for _, ct := range cs {
+		if ct.State == "running" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+var errNoPorts = errors.New("no ports configured for the service")
+
+// colourURL is the base URL of service on colour c's loopback port.
+func (e *Engine) colourURL(c version.Colour, service string) (string, error) {
+	p, ok := e.Env.Ports[service]
+	if !ok {
+		return "", fmt.Errorf("environments.%s.ports.%s: %w", e.Env.Name, service, errNoPorts)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", p.Port(string(c))), nil
+}

@@ -1,0 +1,170 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/container"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// MinFreeMemory is the available memory preflight requires on the host to
+// run a second colour beside the live one.
+const MinFreeMemory = 256 << 20
+
+// backupMargin is how much more free disk than the backup estimate
+// preflight requires.
+const backupMargin = 1.5
+
+// Check is one preflight check's outcome.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string // what was found, or what to fix
+}
+
+// PreflightError lists the checks that failed, each saying what to fix.
+type PreflightError struct{ Failed []Check }
+
+func (e *PreflightError) Error() string {
+	lines := make([]string, len(e.Failed))
+	for i, c := range e.Failed {
+		lines[i] = c.Name + ": " + c.Detail
+	}
+	return fmt.Sprintf("%d preflight check(s) failed:\n  %s", len(e.Failed), strings.Join(lines, "\n  "))
+}
+
+// Preflight checks, without changing anything on the host, that deploying v
+// can work: images exist, disk and memory suffice, Docker, Compose and the
+// proxy answer, the backup plan is valid, timeouts are sane.
+func (e *Engine) Preflight(ctx context.Context, v version.Version, live version.Colour) ([]Check, error) {
+	var checks []Check
+	add := func(name string, err error, ok string) {
+		c := Check{Name: name, OK: err == nil, Detail: ok}
+		if err != nil {
+			c.Detail = err.Error()
+		}
+		checks = append(checks, c)
+	}
+
+	// Docker and Compose.
+	out, err := host.Output(ctx, e.Host, "docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})")
+	add("docker", err, "Docker Engine "+strings.TrimSpace(string(out)))
+	cli, cv, err := compose.DetectCLI(ctx, e.Host)
+	add("compose", err, strings.Join(cli.Binary, " ")+" "+cv)
+
+	// The compose file renders, and its images exist.
+	next := version.Blue
+	if live.Valid() {
+		next = live.Other()
+	}
+	r, err := e.render(ctx, next, v, "preflight")
+	add("compose file", err, "renders for "+string(next))
+	if err == nil {
+		refs := images(r)
+		names := make([]string, 0, len(refs))
+		for svc := range refs {
+			names = append(names, svc)
+		}
+		sort.Strings(names)
+		for _, svc := range names {
+			add("image "+svc, e.imageAvailable(ctx, refs[svc]), refs[svc]+" available")
+		}
+	}
+
+	// Memory for a second colour.
+	mem, err := host.Memory(ctx, e.Host)
+	if err == nil && mem.Available < MinFreeMemory {
+		err = fmt.Errorf("only %d MiB available; a second colour needs at least %d MiB: free memory or stop unused containers", mem.Available>>20, MinFreeMemory>>20)
+	}
+	add("memory", err, fmt.Sprintf("%d MiB available", mem.Available>>20))
+
+	// Disk against the backup estimate.
+	if e.Env.Backup.Enabled {
+		plan, err := e.BackupPlan(ctx, v.String(), nil, live)
+		if err == nil {
+			err = plan.CheckTools(ctx)
+		}
+		add("backup plan", err, fmt.Sprintf("%d source(s), tools present", len(plan.Sources)))
+		if err == nil {
+			est, free, err := plan.Preflight(ctx, backupMargin)
+			add("disk", err, fmt.Sprintf("%d MiB free, backup estimated at %d MiB", free>>20, est>>20))
+		}
+	} else {
+		free, err := host.FreeDisk(ctx, e.Host, e.Env.Path)
+		add("disk", err, fmt.Sprintf("%d MiB free", free>>20))
+	}
+
+	// The proxy.
+	if e.Switcher != nil {
+		add("proxy", e.Switcher.Validate(ctx), e.Env.Proxy.Kind+" configuration valid")
+	}
+
+	// Timeouts.
+	add("timeouts", e.checkTimeouts(), fmt.Sprintf("deployment %s, backend health %d × %s", e.Env.Timeouts.Deployment, e.Env.Health.Backend.Attempts, e.Env.Health.Backend.Interval))
+
+	var failed []Check
+	for _, c := range checks {
+		if !c.OK {
+			failed = append(failed, c)
+		}
+	}
+	if len(failed) > 0 {
+		return checks, &PreflightError{Failed: failed}
+	}
+	return checks, nil
+}
+
+// imageAvailable: on the host's engine already, or in its registry.
+func (e *Engine) imageAvailable(ctx context.Context, ref string) error {
+	ok, err := container.ImageExistsLocally(ctx, e.Docker, ref)
+	if err != nil {
+		return err
+	}
+	if ok {
+		return nil
+	}
+	auth := container.RegistryAuth{Username: e.Env.Registry.Username, Password: e.Env.Registry.Password.Reveal()}
+	dg, err := container.ImageInRegistry(ctx, e.Docker, ref, auth)
+	if err != nil {
+		return fmt.Errorf("%s: not on the host and the registry check failed: %w", ref, err)
+	}
+	if dg == "" {
+		return fmt.Errorf("%s: not found on the host nor in its registry: push the image, or check the version", ref)
+	}
+	return nil
+}
+
+// checkTimeouts: the deployment timeout must leave room for the health waits.
+func (e *Engine) checkTimeouts() error {
+	t := e.Env.Timeouts
+	var errs []error
+	for name, chk := range map[string]HTTPCheck{"backend": e.Env.Health.Backend, "frontend": e.Env.Health.Frontend} {
+		if !chk.Enabled() {
+			continue
+		}
+		worst := chk.Timeout
+		if t.Deployment > 0 && worst > t.Deployment {
+			errs = append(errs, fmt.Errorf("environments.%s.health.%s.timeout (%s) exceeds timeouts.deployment (%s): raise the deployment timeout", e.Env.Name, name, worst, t.Deployment))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// preflight is the pipeline phase around Preflight.
+func (e *Engine) preflight(ctx context.Context, d *Deployment) error {
+	checks, err := e.Preflight(ctx, d.Version, d.Live)
+	for _, c := range checks {
+		mark := "ok"
+		if !c.OK {
+			mark = "FAILED"
+		}
+		d.Progress(fmt.Sprintf("%-14s %-6s %s", c.Name, mark, c.Detail))
+	}
+	return err
+}

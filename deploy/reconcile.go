@@ -1,0 +1,145 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/state"
+	"github.com/blueshift-deploy/blueshift/deploy/traffic"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// Reconciliation says what Reconcile found and did.
+type Reconciliation struct {
+	// Interrupted is the run that died, if one did.
+	Interrupted *state.InFlight
+	// Holder held the lock that was released.
+	Holder *state.Lock
+	// Live is the colour serving afterwards (the proxy's view).
+	Live version.Colour
+	// Actions lists what was done, for people.
+	Actions []string
+}
+
+// Reconcile finds a deployment or rollback that died part-way (the tool was
+// killed, the SSH connection dropped) and brings the host back to one
+// consistent live colour before anything else runs: the proxy's view of the
+// live colour wins, that colour is made to run, a half-started colour is
+// removed (or the replaced one stopped, if the switch happened), state is
+// corrected, and the stale lock is released with the evidence written to
+// history. A lock held by a live run is left alone (nil, nil).
+func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
+	st, err := e.Store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	held, err := e.Store.ReadLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if held != nil && !state.IsStale(*held, time.Now(), e.Env.Timeouts.Deployment) {
+		return nil, nil // a live run holds it; Acquire reports the holder
+	}
+	lockDir, _ := e.lockDirExists(ctx)
+	if st.InFlight == nil && held == nil && !lockDir {
+		return nil, nil
+	}
+	r := &Reconciliation{Interrupted: st.InFlight, Holder: held}
+	live, err := e.proxyLive(ctx, st)
+	if err != nil {
+		return r, fmt.Errorf("reconcile: %w", err)
+	}
+	r.Live = live
+	if in := st.InFlight; in != nil {
+		to, _ := version.ParseColour(in.To)
+		if live.Valid() {
+			if err := e.ensureRunning(ctx, live); err != nil {
+				return r, fmt.Errorf("reconcile: live colour %s: %w", live, err)
+			}
+			r.Actions = append(r.Actions, fmt.Sprintf("%s (live at the proxy) is running", live))
+		}
+		switch {
+		case to.Valid() && to != live && in.Kind == state.KindDeploy:
+			// The switch never happened: the next colour is half-started.
+			if err := e.removeColour(ctx, to); err != nil {
+				return r, fmt.Errorf("reconcile: %w", err)
+			}
+			r.Actions = append(r.Actions, fmt.Sprintf("removed the half-started %s (%s)", to, in.Version))
+		case to.Valid() && to == live:
+			// The switch happened: the new version serves. Keep it, stop the old.
+			if from, err := version.ParseColour(in.From); err == nil && from.Valid() && from != live {
+				if err := e.stopColour(ctx, from); err != nil {
+					return r, fmt.Errorf("reconcile: %w", err)
+				}
+				r.Actions = append(r.Actions, fmt.Sprintf("stopped %s (kept for rollback)", from))
+			}
+		}
+		_, err = e.Store.Update(ctx, func(s *state.State) {
+			if to.Valid() && to == live && (s.Current == nil || s.Current.Version != in.Version || s.Current.Colour != in.To) {
+				s.Previous = s.Current
+				s.Current = &state.Release{Version: in.Version, Colour: in.To, DeploymentID: in.DeploymentID, DeployedAt: time.Now().UTC()}
+			}
+			if live.Valid() {
+				s.Live = string(live)
+			}
+			s.InFlight = nil
+		})
+		if err != nil {
+			return r, err
+		}
+		ent := state.Entry{Kind: state.KindReconcile, Outcome: state.OutcomeInterrupted, DeploymentID: in.DeploymentID,
+			Version: in.Version, Colour: string(live), Phase: in.Phase,
+			Error: fmt.Sprintf("%s of %s was interrupted during phase %q (started %s by %s); %v", in.Kind, in.Version, in.Phase, in.Started.Format(time.RFC3339), in.Holder, r.Actions)}
+		if err := e.Store.Append(ctx, ent); err != nil {
+			return r, err
+		}
+	} else if live.Valid() && st.Live != string(live) {
+		if _, err := e.Store.Update(ctx, func(s *state.State) { s.Live = string(live) }); err != nil {
+			return r, err
+		}
+		r.Actions = append(r.Actions, "state's live colour corrected to the proxy's: "+string(live))
+	}
+	why := "reconcile: lock holder gone or timed out"
+	if r.Interrupted != nil {
+		why = fmt.Sprintf("reconcile: %s %s interrupted in phase %s", r.Interrupted.Kind, r.Interrupted.Version, r.Interrupted.Phase)
+	}
+	if _, err := e.Store.ForceRelease(ctx, why); err != nil {
+		return r, err
+	}
+	r.Actions = append(r.Actions, "released the stale lock")
+	e.Logger.Warn("reconciled an interrupted run", "actions", r.Actions)
+	return r, nil
+}
+
+func (e *Engine) lockDirExists(ctx context.Context) (bool, error) {
+	l, err := e.Store.ReadLock(ctx)
+	return l != nil, err
+}
+
+// proxyLive is the live colour by the proxy, else by state.
+func (e *Engine) proxyLive(ctx context.Context, st state.State) (version.Colour, error) {
+	if e.Switcher != nil {
+		c, err := e.Switcher.Live(ctx)
+		if err == nil {
+			return version.ParseColour(c)
+		}
+		if !errors.Is(err, traffic.ErrNoLiveColour) {
+			return "", err
+		}
+	}
+	if st.Live == "" {
+		return "", nil
+	}
+	return version.ParseColour(st.Live)
+}
+
+// ensureRunning starts colour c if none of its containers run.
+func (e *Engine) ensureRunning(ctx context.Context, c version.Colour) error {
+	running, err := e.colourRunning(ctx, c)
+	if err != nil || running {
+		return err
+	}
+	return e.startColour(ctx, c)
+}

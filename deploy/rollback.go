@@ -1,0 +1,184 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/container"
+	"github.com/blueshift-deploy/blueshift/deploy/state"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+	"github.com/blueshift-deploy/blueshift/notify"
+)
+
+// ErrNoPrevious is returned by a rollback with no earlier release recorded.
+var ErrNoPrevious = errors.New("no previous release to roll back to")
+
+// Rollback phase names.
+const (
+	PhaseRollbackPrepare = "rollback-prepare"
+	PhaseRollbackStart   = "rollback-start"
+)
+
+// RollbackPipeline returns the pipeline of a manual rollback: the kept old
+// colour is started (or, for an older release, rendered and started), checked,
+// switched to, and the current colour stopped and kept. to is the version to
+// return to; empty means the previous release.
+func (e *Engine) RollbackPipeline(to string) *Pipeline {
+	p := NewPipeline(
+		&Func{PhaseName: PhaseLock, RunFunc: e.lockFor(state.KindRollback)},
+		&Func{PhaseName: PhaseRollbackPrepare, RunFunc: func(ctx context.Context, d *Deployment) error { return e.prepareRollback(ctx, d, to) }},
+		&Func{PhaseName: PhaseRollbackStart, RunFunc: e.startKept, UndoFunc: e.undoStartKept},
+		&Func{PhaseName: PhaseHealth, RunFunc: e.rollbackHealth},
+		&Func{PhaseName: PhaseSwitch, RunFunc: e.switchTraffic, UndoFunc: e.undoSwitch},
+		&Func{PhaseName: PhaseRetire, RunFunc: e.retire, UndoFunc: e.undoRetire},
+		&Func{PhaseName: PhaseRecord, RunFunc: e.recordRollback, Final: true},
+		&Func{PhaseName: PhaseNotify, RunFunc: e.notifyRollback, Final: true},
+		&Func{PhaseName: PhaseUnlock, RunFunc: e.unlock, Final: true},
+	)
+	p.UndoTimeout = e.Env.Timeouts.Deployment
+	return p
+}
+
+// NewRollback describes a manual rollback started now.
+func (e *Engine) NewRollback() *Deployment {
+	d := e.NewDeployment(version.Version{})
+	d.ID = ""
+	d.TestsSkipped = false
+	return d
+}
+
+func (e *Engine) lockFor(kind string) func(ctx context.Context, d *Deployment) error {
+	return func(ctx context.Context, d *Deployment) error {
+		if _, err := e.Reconcile(ctx); err != nil {
+			return err
+		}
+		l := state.NewLock(kind, d.Version.String(), d.ID, d.Reason)
+		if err := e.Store.Acquire(ctx, l, e.Env.Timeouts.Deployment); err != nil {
+			return err
+		}
+		d.Lock = &l
+		return nil
+	}
+}
+
+// prepareRollback picks the release to return to and the colour it runs in.
+func (e *Engine) prepareRollback(ctx context.Context, d *Deployment, to string) error {
+	st, err := e.Store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	live, err := e.liveColour(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !live.Valid() {
+		return fmt.Errorf("%w: nothing is live yet", ErrNoPrevious)
+	}
+	d.Live, d.Next = live, live.Other()
+	d.Previous = st.Current
+	target := st.Previous
+	if to != "" {
+		v, err := version.Parse(to)
+		if err != nil {
+			return fmt.Errorf("rollback -to: %w", err)
+		}
+		if target == nil || target.Version != v.String() {
+			target = &state.Release{Version: v.String()}
+		}
+	}
+	if target == nil || target.Version == "" {
+		return fmt.Errorf("%w: state records only %s; name a version with -to=VERSION", ErrNoPrevious, releaseVersion(st.Current))
+	}
+	d.Version, err = version.Parse(target.Version)
+	if err != nil {
+		return fmt.Errorf("recorded previous release: %w", err)
+	}
+	d.ID = version.DeploymentID(e.Env.Name, d.Version, time.Now().UTC())
+	if d.Lock != nil {
+		d.Lock.Version, d.Lock.DeploymentID = d.Version.String(), d.ID
+	}
+	rel := *target
+	rel.Colour, rel.DeploymentID = string(d.Next), d.ID
+	d.Release = &rel
+	d.Commit = rel.Commit
+	d.AddFact("rolling back", fmt.Sprintf("%s (%s) -> %s (%s)", releaseVersion(st.Current), live, d.Version, d.Next))
+	_, err = e.Store.Update(ctx, func(s *state.State) {
+		s.InFlight = &state.InFlight{Kind: state.KindRollback, DeploymentID: d.ID, Version: d.Version.String(),
+			From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: d.Lock.Holder}
+	})
+	return err
+}
+
+func releaseVersion(r *state.Release) string {
+	if r == nil {
+		return "nothing"
+	}
+	return r.Version
+}
+
+// startKept starts the kept colour when it holds the target version, and
+// otherwise renders the target version into it (pulling images if needed).
+func (e *Engine) startKept(ctx context.Context, d *Deployment) error {
+	e.markPhase(ctx, d, PhaseRollbackStart)
+	kept, err := container.Containers(ctx, e.Docker, e.App, string(d.Next))
+	if err != nil {
+		return err
+	}
+	if len(kept) > 0 && e.colourExists(ctx, d.Next) && kept[0].Labels["blueshift.version"] == d.Version.String() {
+		d.Progress(fmt.Sprintf("starting the kept %s containers (%s)", d.Next, d.Version))
+		return e.startColour(ctx, d.Next)
+	}
+	d.Progress(fmt.Sprintf("%s no longer holds %s: rendering and starting it", d.Next, d.Version))
+	imgs, err := e.upColour(ctx, d.Next, d.Version, d.ID, d.Progress)
+	if err != nil {
+		return err
+	}
+	d.Release.Images = imgs
+	return nil
+}
+
+// undoStartKept stops the colour again, keeping its containers.
+func (e *Engine) undoStartKept(ctx context.Context, d *Deployment) error {
+	return e.stopColour(ctx, d.Next)
+}
+
+// rollbackHealth checks the colour rolled back to with a fast policy: it
+// served minutes ago, so readiness is quick.
+func (e *Engine) rollbackHealth(ctx context.Context, d *Deployment) error {
+	if err := e.ensureServing(ctx, d, d.Next); err != nil {
+		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)
+		return err
+	}
+	return nil
+}
+
+// recordRollback records the outcome; on success the rolled-back-to release
+// becomes current and the one left becomes previous.
+func (e *Engine) recordRollback(ctx context.Context, d *Deployment) error {
+	if d.Outcome == OutcomeSucceeded {
+		d.Release.DeployedAt = time.Now().UTC()
+		if _, err := e.Store.Update(ctx, func(s *state.State) {
+			s.Live = string(d.Next)
+			s.Previous, s.Current = s.Current, d.Release
+		}); err != nil {
+			return err
+		}
+	}
+	ent := e.historyEntry(d, state.KindRollback)
+	ent.Automatic = false
+	return e.Store.Append(ctx, ent)
+}
+
+// notifyRollback announces a manual rollback (or its failure).
+func (e *Engine) notifyRollback(ctx context.Context, d *Deployment) error {
+	kind := notify.RolledBack
+	if d.Outcome != OutcomeSucceeded {
+		kind = notify.Failed
+	}
+	ev := e.event(d, kind)
+	ev.Automatic = false
+	e.send(ctx, d, ev)
+	return nil
+}
