@@ -57,7 +57,6 @@ type SSHD struct {
 	Dir string
 
 	t       testing.TB
-	cmd     *exec.Cmd
 	logMu   sync.Mutex
 	log     bytes.Buffer
 	authKey string // path of authorized_keys
@@ -250,7 +249,6 @@ func (d *SSHD) start(hostKeys []string, opts SSHDOptions) error {
 			return errors.New("sshd did not answer within 10s")
 		}
 	}
-	d.cmd = cmd
 	d.t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
