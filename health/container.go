@@ -84,34 +84,27 @@ func (p *ExecProbe) Check(ctx context.Context) error { return p.Observe(ctx).Err
 func (p *ExecProbe) Observe(ctx context.Context) Observation {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	obs := Observation{Start: time.Now()}
-	fail := func(why string, err error, permanent bool) Observation {
-		obs.Latency = time.Since(obs.Start)
-		obs.Err = &ProbeError{Probe: p.Name(), Reason: why, Err: err, Permanent: permanent}
-		return obs
-	}
+	c := startCheck(p.Name())
 	if p.Exec == nil || p.Container == "" || len(p.Argv) == 0 {
-		return fail("needs Exec, Container and Argv", nil, true)
+		return c.abort("needs Exec, Container and Argv", nil)
 	}
 	res, err := p.Exec.Exec(ctx, p.Container, p.Argv)
 	if err != nil {
-		return fail(reason("exec", err), err, false)
+		return c.fail(reason("exec", err), err)
 	}
 	if res.ExitCode != 0 {
-		reason := fmt.Sprintf("exit %d", res.ExitCode)
+		why := fmt.Sprintf("exit %d", res.ExitCode)
 		if out := snippet([]byte(res.Stderr)); out != "" {
-			reason += ": stderr: " + out
+			why += ": stderr: " + out
 		} else if out := snippet([]byte(res.Stdout)); out != "" {
-			reason += ": stdout: " + out
+			why += ": stdout: " + out
 		}
-		return fail(reason, nil, false)
+		return c.fail(why, nil)
 	}
 	if p.StdoutContains != "" && !strings.Contains(res.Stdout, p.StdoutContains) {
-		return fail(fmt.Sprintf("exit 0 but stdout lacks %q: stdout: %s", p.StdoutContains, snippet([]byte(res.Stdout))), nil, false)
+		return c.fail(fmt.Sprintf("exit 0 but stdout lacks %q: stdout: %s", p.StdoutContains, snippet([]byte(res.Stdout))), nil)
 	}
-	obs.Latency = time.Since(obs.Start)
-	obs.Detail = "exit 0"
-	return obs
+	return c.pass("exit 0")
 }
 
 // ContainerHealthProbe passes when a running container's Docker healthcheck
@@ -140,37 +133,30 @@ func (p *ContainerHealthProbe) Check(ctx context.Context) error { return p.Obser
 func (p *ContainerHealthProbe) Observe(ctx context.Context) Observation {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	obs := Observation{Start: time.Now()}
-	fail := func(why string, err error, permanent bool) Observation {
-		obs.Latency = time.Since(obs.Start)
-		obs.Err = &ProbeError{Probe: p.Name(), Reason: why, Err: err, Permanent: permanent}
-		return obs
-	}
+	c := startCheck(p.Name())
 	if p.Inspector == nil || p.Container == "" {
-		return fail("needs Inspector and Container", nil, true)
+		return c.abort("needs Inspector and Container", nil)
 	}
 	h, err := p.Inspector.Health(ctx, p.Container)
 	if err != nil {
-		return fail(reason("inspect", err), err, false)
+		return c.fail(reason("inspect", err), err)
 	}
 	switch {
 	case h.State != "running":
-		return fail("container is "+h.State+", not running", nil, false)
+		return c.fail("container is "+h.State+", not running", nil)
 	case h.Status == Healthy:
 	case h.Status == NoHealthcheck || h.Status == "":
-		return fail("container has no healthcheck (add one to the service, or use another probe)", nil, true)
+		return c.abort("container has no healthcheck (add one to the service, or use another probe)", nil)
 	case h.Status == Starting:
-		return fail("healthcheck still starting", nil, false)
+		return c.fail("healthcheck still starting", nil)
 	default:
-		reason := fmt.Sprintf("healthcheck %s (%d failing in a row)", h.Status, h.FailingStreak)
+		why := fmt.Sprintf("healthcheck %s (%d failing in a row)", h.Status, h.FailingStreak)
 		if out := snippet([]byte(h.LastOutput)); out != "" {
-			reason += ": last output: " + out
+			why += ": last output: " + out
 		}
-		return fail(reason, nil, false)
+		return c.fail(why, nil)
 	}
-	obs.Latency = time.Since(obs.Start)
-	obs.Detail = Healthy
-	return obs
+	return c.pass(Healthy)
 }
 
 // DockerAPI is the part of the Docker Engine client (*client.Client) that

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -96,28 +95,24 @@ func (p *HTTPProbe) expect() []int {
 func (p *HTTPProbe) Check(ctx context.Context) error { return p.Observe(ctx).Err }
 
 // Observe requests the URL once and reports the status, the time to the end
-// of the body, and whether the response matched.
+// of the body, and whether the response matched. The check is bounded by
+// ctx (Policy.AttemptTimeout, Suite.Timeout and Monitor.Timeout set it), or
+// by DefaultTimeout when ctx has no deadline.
 func (p *HTTPProbe) Observe(ctx context.Context) Observation {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	obs := Observation{Start: time.Now()}
-	fail := func(status int, why string, err error, permanent bool) Observation {
-		obs.Latency = time.Since(obs.Start)
-		obs.Status = status
-		obs.Err = &ProbeError{Probe: p.Name(), Status: status, Reason: why, Err: err, Permanent: permanent}
-		return obs
-	}
+	c := startCheck(p.Name())
 
 	u, err := url.Parse(p.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fail(0, "invalid URL: want an absolute http:// or https:// URL", nil, true)
+		return c.abort("invalid URL: want an absolute http:// or https:// URL", nil)
 	}
 	if p.JSONField != "" && p.BodyContains != "" {
-		return fail(0, "set BodyContains or JSONField, not both", nil, true)
+		return c.abort("set BodyContains or JSONField, not both", nil)
 	}
 	req, err := http.NewRequestWithContext(ctx, p.method(), u.String(), nil)
 	if err != nil {
-		return fail(0, "invalid request", err, true)
+		return c.abort("invalid request", err)
 	}
 	for k, vs := range p.Header {
 		req.Header[http.CanonicalHeaderKey(k)] = slices.Clone(vs)
@@ -138,9 +133,10 @@ func (p *HTTPProbe) Observe(ctx context.Context) Observation {
 	resp, err := client.Do(req)
 	if err != nil {
 		err = unwrapURLError(err)
-		return fail(0, describeHTTP(err), err, false)
+		return c.fail(describeHTTP(err), err)
 	}
 	defer resp.Body.Close()
+	c.obs.Status = resp.StatusCode
 	wantBody := p.BodyContains != "" || p.JSONField != ""
 	var body []byte
 	if wantBody || !slices.Contains(p.expect(), resp.StatusCode) {
@@ -150,32 +146,29 @@ func (p *HTTPProbe) Observe(ctx context.Context) Observation {
 	}
 	if err != nil {
 		err = unwrapURLError(err)
-		return fail(resp.StatusCode, reason("reading the body", err), err, false)
+		return c.fail(reason("reading the body", err), err)
 	}
 
 	if !slices.Contains(p.expect(), resp.StatusCode) {
-		reason := fmt.Sprintf("status %s, want %s", statusText(resp.StatusCode), joinInts(p.expect()))
+		why := fmt.Sprintf("status %s, want %s", statusText(resp.StatusCode), joinInts(p.expect()))
 		if snip := snippet(body); snip != "" {
-			reason += ": body: " + snip
+			why += ": body: " + snip
 		}
-		return fail(resp.StatusCode, reason, nil, false)
+		return c.fail(why, nil)
 	}
 	if p.BodyContains != "" && !bytes.Contains(body, []byte(p.BodyContains)) {
-		return fail(resp.StatusCode, fmt.Sprintf("status %d but the body lacks %q: body: %s", resp.StatusCode, p.BodyContains, snippet(body)), nil, false)
+		return c.fail(fmt.Sprintf("status %d but the body lacks %q: body: %s", resp.StatusCode, p.BodyContains, snippet(body)), nil)
 	}
 	if p.JSONField != "" {
 		got, err := jsonField(body, p.JSONField)
 		if err != nil {
-			return fail(resp.StatusCode, fmt.Sprintf("status %d but %s", resp.StatusCode, err), nil, false)
+			return c.fail(fmt.Sprintf("status %d but %s", resp.StatusCode, err), nil)
 		}
 		if got != p.JSONValue {
-			return fail(resp.StatusCode, fmt.Sprintf("status %d but JSON %s is %q, want %q", resp.StatusCode, p.JSONField, got, p.JSONValue), nil, false)
+			return c.fail(fmt.Sprintf("status %d but JSON %s is %q, want %q", resp.StatusCode, p.JSONField, got, p.JSONValue), nil)
 		}
 	}
-	obs.Latency = time.Since(obs.Start)
-	obs.Status = resp.StatusCode
-	obs.Detail = statusText(resp.StatusCode)
-	return obs
+	return c.pass(statusText(resp.StatusCode))
 }
 
 func (p *HTTPProbe) transport(u *url.URL) *http.Transport {

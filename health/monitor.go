@@ -159,7 +159,8 @@ func (m Monitor) Run(ctx context.Context) (Summary, error) {
 	if m.MaxErrors < 0 {
 		return Summary{}, errors.New("monitor: max_errors: must be >= 0")
 	}
-	st := m.newStats(window)
+	clk := clockFrom(ctx)
+	st := m.newStats(clk, window)
 	end := st.start.Add(window)
 	due := st.start
 	for n := 1; ; n++ {
@@ -167,24 +168,20 @@ func (m Monitor) Run(ctx context.Context) (Summary, error) {
 			// Keep to the schedule, but follow a check that overran it at
 			// once rather than with a burst.
 			due = due.Add(interval)
-			if now := time.Now(); now.After(due) {
+			if now := clk.Now(); now.After(due) {
 				due = now
 			}
 			if !due.Before(end) {
 				break
 			}
 		}
-		if err := sleepUntil(ctx, due); err != nil {
+		if err := clk.SleepUntil(ctx, due); err != nil {
 			return st.summary(), fmt.Errorf("monitor: %s: %w", st.probe, err)
 		}
-		tctx, cancel := context.WithTimeout(ctx, timeout)
-		obs := Observe(tctx, m.Probe)
-		cancel()
-		if err := ctx.Err(); err != nil {
-			// A check cut short by the caller counts for nothing.
+		tick, err := m.check(ctx, st, n, timeout)
+		if err != nil {
 			return st.summary(), fmt.Errorf("monitor: %s: %w", st.probe, err)
 		}
-		tick := st.record(n, obs)
 		if m.OnTick != nil {
 			m.OnTick(tick)
 		}
@@ -193,14 +190,27 @@ func (m Monitor) Run(ctx context.Context) (Summary, error) {
 			return sum, &BudgetError{Summary: sum}
 		}
 	}
-	if err := sleepUntil(ctx, end); err != nil {
+	if err := clk.SleepUntil(ctx, end); err != nil {
 		return st.summary(), fmt.Errorf("monitor: %s: %w", st.probe, err)
 	}
 	return st.summary(), nil
 }
 
+// check runs check n and records it, unless ctx ended meanwhile: a check
+// cut short by the caller counts for nothing.
+func (m Monitor) check(ctx context.Context, st *stats, n int, timeout time.Duration) (Tick, error) {
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	obs := Observe(tctx, m.Probe)
+	cancel()
+	if err := ctx.Err(); err != nil {
+		return Tick{}, err
+	}
+	return st.record(n, obs), nil
+}
+
 // stats accumulates a Monitor's checks.
 type stats struct {
+	clock     clock
 	probe     string
 	start     time.Time
 	window    time.Duration
@@ -211,8 +221,8 @@ type stats struct {
 	lastErr   error
 }
 
-func (m Monitor) newStats(window time.Duration) *stats {
-	return &stats{probe: m.Probe.Name(), start: time.Now(), window: window, maxErrors: m.MaxErrors, statuses: map[int]int{}}
+func (m Monitor) newStats(clk clock, window time.Duration) *stats {
+	return &stats{clock: clk, probe: m.Probe.Name(), start: clk.Now(), window: window, maxErrors: m.MaxErrors, statuses: map[int]int{}}
 }
 
 // record counts check n.
@@ -228,7 +238,7 @@ func (s *stats) record(n int, obs Observation) Tick {
 
 func (s *stats) summary() Summary {
 	sum := Summary{
-		Probe: s.probe, Start: s.start, Elapsed: time.Since(s.start), Window: s.window, MaxErrors: s.maxErrors,
+		Probe: s.probe, Start: s.start, Elapsed: s.clock.Now().Sub(s.start), Window: s.window, MaxErrors: s.maxErrors,
 		Checks: len(s.latencies), Errors: s.errors, Statuses: make(map[int]int, len(s.statuses)), LastError: s.lastErr,
 	}
 	for k, v := range s.statuses {

@@ -50,11 +50,14 @@ func TestMonitorHealthyReturnsSummaryAtWindowEnd(t *testing.T) {
 	sum, err := m.Run(context.Background())
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "watched the whole window")
-	// Checks at 0, 20, ..., 180ms.
-	assert.Equal(t, 10, sum.Checks)
-	assert.Len(t, log.ticks, 10)
+	// Checks at 0, 20, ..., 180ms; fewer on a loaded machine (a late check
+	// is followed at once, not by a burst). The exact schedule is pinned
+	// with a virtual clock in TestMonitorSeedWindow.
+	assert.GreaterOrEqual(t, sum.Checks, 5)
+	assert.LessOrEqual(t, sum.Checks, 10)
+	assert.Len(t, log.ticks, sum.Checks)
 	assert.Zero(t, sum.Errors)
-	assert.Equal(t, map[int]int{200: 10}, sum.Statuses)
+	assert.Equal(t, map[int]int{200: sum.Checks}, sum.Statuses)
 	assert.Positive(t, sum.P50)
 	assert.LessOrEqual(t, sum.P50, sum.P95)
 	assert.LessOrEqual(t, sum.P95, sum.P99)
@@ -62,9 +65,9 @@ func TestMonitorHealthyReturnsSummaryAtWindowEnd(t *testing.T) {
 	assert.NoError(t, sum.LastError)
 
 	table := sum.Table()
-	assert.Regexp(t, `(?m)^checks +10$`, table)
+	assert.Regexp(t, `(?m)^checks +\d+$`, table)
 	assert.Regexp(t, `(?m)^errors +0 \(budget 3, 0\.0%\)$`, table)
-	assert.Regexp(t, `(?m)^statuses +200×10$`, table)
+	assert.Regexp(t, `(?m)^statuses +200×\d+$`, table)
 	assert.Regexp(t, `(?m)^latency +p50 \S+  p95 \S+  p99 \S+  max \S+$`, table)
 }
 
@@ -152,7 +155,7 @@ func TestMonitorCancel(t *testing.T) {
 	assert.Less(t, time.Since(start), time.Second)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, health.ErrBudgetExceeded)
-	assert.GreaterOrEqual(t, sum.Checks, 2)
+	assert.GreaterOrEqual(t, sum.Checks, 1)
 	assert.Zero(t, sum.Errors)
 }
 
@@ -169,11 +172,11 @@ func TestMonitorNonHTTPProbe(t *testing.T) {
 	p := &scripted{errs: []error{nil, errDown, nil}}
 	sum, err := health.Monitor{Probe: p, Window: 50 * time.Millisecond, Interval: 10 * time.Millisecond, MaxErrors: 1}.Run(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, 5, sum.Checks)
+	require.GreaterOrEqual(t, sum.Checks, 2)
 	assert.Equal(t, 1, sum.Errors)
-	assert.Equal(t, map[int]int{0: 5}, sum.Statuses)
+	assert.Equal(t, map[int]int{0: sum.Checks}, sum.Statuses)
 	assert.ErrorIs(t, sum.LastError, errDown)
-	assert.Regexp(t, `(?m)^statuses +no-status×5$`, sum.Table())
+	assert.Regexp(t, `(?m)^statuses +no-status×\d+$`, sum.Table())
 	assert.Regexp(t, `(?m)^last error +scripted: check failed: backend down$`, sum.Table())
-	assert.InDelta(t, 0.2, sum.ErrRate(), 1e-9)
+	assert.InDelta(t, 1/float64(sum.Checks), sum.ErrRate(), 1e-9)
 }

@@ -170,9 +170,10 @@ func (e *WaitError) Summary() string { return e.Error() + "\n" + e.Table() }
 //
 // Every error is a *WaitError matching ErrUnhealthy.
 func Wait(ctx context.Context, probe Probe, policy Policy, onAttempt func(Attempt)) (Report, error) {
-	rep := Report{Probe: probe.Name(), Policy: policy, Start: time.Now()}
+	clk := clockFrom(ctx)
+	rep := Report{Probe: probe.Name(), Policy: policy, Start: clk.Now()}
 	giveUp := func(reason string, cause error) (Report, error) {
-		rep.Elapsed = time.Since(rep.Start)
+		rep.Elapsed = clk.Now().Sub(rep.Start)
 		return rep, &WaitError{Report: rep, Reason: reason, Err: cause}
 	}
 	if err := policy.Validate(); err != nil {
@@ -187,7 +188,7 @@ func Wait(ctx context.Context, probe Probe, policy Policy, onAttempt func(Attemp
 	next := rep.Start
 	var lastErr error
 	for n := 1; n <= attempts; n++ {
-		if err := sleepUntil(ctx, next); err != nil {
+		if err := clk.SleepUntil(ctx, next); err != nil {
 			return giveUp("stopped while waiting for attempt "+strconv.Itoa(n), err)
 		}
 		actx, cancel := context.WithTimeout(ctx, policy.attemptTimeout())
@@ -213,7 +214,7 @@ func Wait(ctx context.Context, probe Probe, policy Policy, onAttempt func(Attemp
 			streak++
 			if streak >= need {
 				rep.Healthy = true
-				rep.Elapsed = time.Since(rep.Start)
+				rep.Elapsed = clk.Now().Sub(rep.Start)
 				return rep, nil
 			}
 		case Abort:
@@ -229,7 +230,7 @@ func Wait(ctx context.Context, probe Probe, policy Policy, onAttempt func(Attemp
 		// Attempts keep to the schedule (timer lateness does not add up);
 		// an attempt that overran it is followed at once, not by a burst.
 		next = next.Add(policy.Interval)
-		if now := time.Now(); now.After(next) {
+		if now := clk.Now(); now.After(next) {
 			next = now
 		}
 		if !deadline.IsZero() {
@@ -241,25 +242,6 @@ func Wait(ctx context.Context, probe Probe, policy Policy, onAttempt func(Attemp
 	}
 	// Unreachable: the loop returns once attempts run out.
 	return giveUp("attempts used", lastErr)
-}
-
-// sleepUntil waits for t or ctx, whichever comes first.
-func sleepUntil(ctx context.Context, t time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	d := time.Until(t)
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
 }
 
 func withEarlierDeadline(ctx context.Context, cancel context.CancelFunc, deadline time.Time) (context.Context, context.CancelFunc) {

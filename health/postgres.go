@@ -56,17 +56,12 @@ func (p *PostgresProbe) Check(ctx context.Context) error { return p.Observe(ctx)
 func (p *PostgresProbe) Observe(ctx context.Context) Observation {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	obs := Observation{Start: time.Now()}
-	fail := func(why string, err error, permanent bool) Observation {
-		obs.Latency = time.Since(obs.Start)
-		obs.Err = &ProbeError{Probe: p.Name(), Reason: why, Err: err, Permanent: permanent}
-		return obs
-	}
+	c := startCheck(p.Name())
 
 	cfg, err := pgx.ParseConfig(p.URL)
 	if err != nil {
 		// The parse error may quote the URL and its password: say less.
-		return fail("cannot parse the PostgreSQL URL (not shown: it may hold a password)", nil, true)
+		return c.abort("cannot parse the PostgreSQL URL (not shown: it may hold a password)", nil)
 	}
 	password := cfg.Password
 	cfg.RuntimeParams["application_name"] = "blueshift-health"
@@ -77,9 +72,9 @@ func (p *PostgresProbe) Observe(ctx context.Context) Observation {
 		err = redactErr(err, password)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && (pgErr.Code == "28P01" || pgErr.Code == "28000") {
-			return fail("the server rejected the credentials (check the role and password)", err, true)
+			return c.abort("the server rejected the credentials (check the role and password)", err)
 		}
-		return fail(reason("connect", err), err, false)
+		return c.fail(reason("connect", err), err)
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -89,14 +84,12 @@ func (p *PostgresProbe) Observe(ctx context.Context) Observation {
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		err = redactErr(err, password)
-		return fail(reason("SELECT 1", err), err, false)
+		return c.fail(reason("SELECT 1", err), err)
 	}
 	if one != 1 {
-		return fail("SELECT 1 returned "+strconv.Itoa(one), nil, false)
+		return c.fail("SELECT 1 returned "+strconv.Itoa(one), nil)
 	}
-	obs.Latency = time.Since(obs.Start)
-	obs.Detail = "SELECT 1 = 1"
-	return obs
+	return c.pass("SELECT 1 = 1")
 }
 
 // route makes pgx dial through the probe's Dialer: names stay unresolved

@@ -74,6 +74,36 @@ func Observe(ctx context.Context, p Probe) Observation {
 	return obs
 }
 
+// checking is one check in progress: it times the check and builds its
+// Observation.
+type checking struct {
+	probe string
+	obs   Observation
+}
+
+func startCheck(probe string) *checking {
+	return &checking{probe: probe, obs: Observation{Start: time.Now()}}
+}
+
+// fail ends the check as failed; a later check may pass.
+func (c *checking) fail(why string, err error) Observation { return c.failed(why, err, false) }
+
+// abort ends the check with a failure no later check will fix.
+func (c *checking) abort(why string, err error) Observation { return c.failed(why, err, true) }
+
+func (c *checking) failed(why string, err error, permanent bool) Observation {
+	c.obs.Latency = time.Since(c.obs.Start)
+	c.obs.Err = &ProbeError{Probe: c.probe, Status: c.obs.Status, Reason: why, Err: err, Permanent: permanent}
+	return c.obs
+}
+
+// pass ends the check as passed, saying what was seen.
+func (c *checking) pass(detail string) Observation {
+	c.obs.Latency = time.Since(c.obs.Start)
+	c.obs.Detail = detail
+	return c.obs
+}
+
 func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
 		return context.WithCancel(ctx)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -47,26 +46,21 @@ func (p *RedisProbe) Check(ctx context.Context) error { return p.Observe(ctx).Er
 func (p *RedisProbe) Observe(ctx context.Context) Observation {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	obs := Observation{Start: time.Now()}
-	fail := func(why string, err error, permanent bool) Observation {
-		obs.Latency = time.Since(obs.Start)
-		obs.Err = &ProbeError{Probe: p.Name(), Reason: why, Err: redactErr(err, p.Password), Permanent: permanent}
-		return obs
-	}
+	c := startCheck(p.Name())
 	if p.Addr == "" {
-		return fail("no address to dial", nil, true)
+		return c.abort("no address to dial", nil)
 	}
 	// Dial here rather than in go-redis's pool: its pool logs failed dials
 	// to stderr, and a library stays silent.
 	conn, err := dialerOr(p.Dialer).DialContext(ctx, "tcp", p.Addr)
 	if err != nil {
-		return fail(reason("dial", err), err, false)
+		return c.fail(reason("dial", err), err)
 	}
 	if p.TLS != nil {
 		tc := tls.Client(conn, p.TLS)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = conn.Close()
-			return fail(reason("TLS handshake", err), err, false)
+			return c.fail(reason("TLS handshake", err), err)
 		}
 		conn = tc
 	}
@@ -88,23 +82,20 @@ func (p *RedisProbe) Observe(ctx context.Context) Observation {
 		MaxRetries:            -1,
 		DialerRetries:         1,
 		PoolSize:              1,
-		MinIdleConns:          0,
 		ContextTimeoutEnabled: true,
-		DialTimeout:           DefaultTimeout,
 		ReadTimeout:           DefaultTimeout,
 		WriteTimeout:          DefaultTimeout,
 	})
 	defer client.Close()
 	pong, err := client.Ping(ctx).Result()
+	err = redactErr(err, p.Password)
 	switch {
 	case err != nil && redis.IsAuthError(err):
-		return fail("the server rejected the credentials (check the username and password)", err, true)
+		return c.abort("the server rejected the credentials (check the username and password)", err)
 	case err != nil:
-		return fail(reason("PING", err), err, false)
+		return c.fail(reason("PING", err), err)
 	case pong != "PONG":
-		return fail("PING answered "+snippet([]byte(pong))+", want PONG", nil, false)
+		return c.fail("PING answered "+snippet([]byte(pong))+", want PONG", nil)
 	}
-	obs.Latency = time.Since(obs.Start)
-	obs.Detail = "PONG"
-	return obs
+	return c.pass("PONG")
 }

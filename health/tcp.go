@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
@@ -41,18 +40,14 @@ func (p *TCPProbe) Check(ctx context.Context) error { return p.Observe(ctx).Err 
 func (p *TCPProbe) Observe(ctx context.Context) Observation {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	obs := Observation{Start: time.Now()}
+	c := startCheck(p.Name())
 	if p.Addr == "" {
-		obs.Err = &ProbeError{Probe: p.Name(), Reason: "no address to dial", Permanent: true}
-		return obs
+		return c.abort("no address to dial", nil)
 	}
 	conn, err := dialerOr(p.Dialer).DialContext(ctx, p.network(), p.Addr)
-	obs.Latency = time.Since(obs.Start)
 	if err != nil {
-		obs.Err = &ProbeError{Probe: p.Name(), Reason: reason("dial", err), Err: err}
-		return obs
+		return c.fail(reason("dial", err), err)
 	}
 	_ = conn.Close()
-	obs.Detail = "connected"
-	return obs
+	return c.pass("connected")
 }
