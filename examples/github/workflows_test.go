@@ -324,6 +324,15 @@ func assertDeployJob(t *testing.T, w *workflow, j job, command, knownHostsSecret
 	return d
 }
 
+// assertQueued checks that runs of w share the concurrency group and that a
+// new run waits for the running one instead of cancelling it.
+func assertQueued(t *testing.T, w *workflow, group string) {
+	t.Helper()
+	assert.Equal(t, group, w.Concurrency.Group)
+	require.NotNil(t, w.Concurrency.CancelInProgress, "cancel-in-progress must be explicit")
+	assert.False(t, *w.Concurrency.CancelInProgress, "a running deployment must never be cancelled")
+}
+
 func TestProductionWorkflow(t *testing.T) {
 	w := load(t, production)
 
@@ -345,9 +354,7 @@ func TestProductionWorkflow(t *testing.T) {
 	assert.Equal(t, []string{"completed"}, w.On.WorkflowRun.Types)
 	assert.Equal(t, []string{"main"}, w.On.WorkflowRun.Branches)
 
-	assert.Equal(t, "deploy-production", w.Concurrency.Group)
-	require.NotNil(t, w.Concurrency.CancelInProgress, "cancel-in-progress must be explicit")
-	assert.False(t, *w.Concurrency.CancelInProgress, "a running deployment must never be cancelled")
+	assertQueued(t, w, "deploy-production")
 	assert.Equal(t, map[string]string{"contents": "read", "deployments": "write"}, w.Permissions)
 
 	j := onlyJob(t, w)
@@ -376,9 +383,7 @@ func TestStagingWorkflow(t *testing.T) {
 	w := load(t, staging)
 	assert.Contains(t, w.triggerNames, "push")
 	assert.Equal(t, []string{"main"}, w.On.Push.Branches)
-	assert.Equal(t, "deploy-staging", w.Concurrency.Group)
-	require.NotNil(t, w.Concurrency.CancelInProgress)
-	assert.False(t, *w.Concurrency.CancelInProgress)
+	assertQueued(t, w, "deploy-staging")
 	j := onlyJob(t, w)
 	assert.Equal(t, "staging", j.Environment.Name)
 	assertDeployJob(t, w, j, "go tool mage deploy:staging auto", "STAGING_KNOWN_HOSTS",
@@ -392,9 +397,7 @@ func TestRollbackWorkflow(t *testing.T) {
 	assert.False(t, to.Required, "to is optional: empty means the previous release")
 	assert.Equal(t, "string", to.Type)
 	// A rollback must wait for a running deployment, not run beside it.
-	assert.Equal(t, load(t, production).Concurrency.Group, w.Concurrency.Group)
-	require.NotNil(t, w.Concurrency.CancelInProgress)
-	assert.False(t, *w.Concurrency.CancelInProgress)
+	assertQueued(t, w, load(t, production).Concurrency.Group)
 	j := onlyJob(t, w)
 	assert.Equal(t, "production", j.Environment.Name)
 	d := assertDeployJob(t, w, j, "go tool mage rollback", "PRODUCTION_KNOWN_HOSTS", productionSecrets)
