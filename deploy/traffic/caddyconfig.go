@@ -14,11 +14,16 @@ type CaddySite struct {
 	// "127.0.0.1:8080", or "fd/3" for a socket Caddy inherits, as with
 	// systemd socket activation). Required.
 	//
-	// On Linux Caddy binds a fresh SO_REUSEPORT socket for every
-	// configuration change and closes the old one; connections still
-	// queued on the old socket are reset. Under load a switch can
-	// therefore drop a few new connections. An inherited socket ("fd/N")
-	// is shared by every configuration, and a switch drops nothing.
+	// Caddy applies a switch by loading a new configuration, and a few
+	// fresh client connections arriving during that reload can be closed
+	// unanswered. Measured with Caddy 2.10.2 on Linux at 500 req/s and a
+	// switch every 100ms: about 1 request in 1,000-4,000 (nginx's graceful
+	// reload: none). With a TCP address Caddy also binds a new
+	// SO_REUSEPORT socket per configuration and closes the old one,
+	// resetting connections still queued on it; an inherited socket
+	// ("fd/N") is shared by every configuration and avoids that part.
+	// Clients that retry idempotent requests on a closed connection do not
+	// notice either.
 	Listen []string
 	// Hosts, if set, restricts the route to these Host headers.
 	Hosts []string
