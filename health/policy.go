@@ -110,7 +110,7 @@ func (r Report) WriteTable(w io.Writer) error {
 	for _, a := range r.Attempts {
 		detail := a.Detail
 		if a.Err != nil {
-			detail = a.Err.Error()
+			detail = seen(a.Err)
 		}
 		fmt.Fprintf(tw, "%d\t+%s\t%s\t%s\t%s\t%s\n", a.N, roundDur(a.Start.Sub(r.Start)), statusCell(a.Status),
 			roundDur(a.Latency), a.Verdict, detail)

@@ -147,6 +147,19 @@ func (e *ProbeError) Error() string {
 // Unwrap returns the underlying error.
 func (e *ProbeError) Unwrap() error { return e.Err }
 
+// seen is what err says was seen, without the probe's name: for tables
+// whose rows already say which probe it was.
+func seen(err error) string {
+	var pe *ProbeError
+	if !errors.As(err, &pe) {
+		return err.Error()
+	}
+	if pe.Err == nil {
+		return pe.Reason
+	}
+	return pe.Reason + ": " + pe.Err.Error()
+}
+
 // Is reports whether target is ErrPermanent and e is permanent.
 func (e *ProbeError) Is(target error) bool { return target == ErrPermanent && e.Permanent }
 

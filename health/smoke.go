@@ -228,16 +228,7 @@ func smokeResult(e Endpoint, p *HTTPProbe, obs Observation) SmokeResult {
 	case obs.Status >= 500:
 		res.Verdict, res.Reason = Fail, "server error "+statusText(obs.Status)
 	case obs.Err != nil:
-		res.Verdict = Fail
-		var pe *ProbeError
-		if errors.As(obs.Err, &pe) {
-			res.Reason = pe.Reason
-			if pe.Err != nil {
-				res.Reason += ": " + pe.Err.Error()
-			}
-		} else {
-			res.Reason = obs.Err.Error()
-		}
+		res.Verdict, res.Reason = Fail, seen(obs.Err)
 	}
 	return res
 }
