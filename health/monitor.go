@@ -105,11 +105,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 }
 
 // Table is WriteTable into a string.
-func (s Summary) Table() string {
-	var b strings.Builder
-	_ = s.WriteTable(&b)
-	return b.String()
-}
+func (s Summary) Table() string { return tableString(s.WriteTable) }
 
 // ErrBudgetExceeded is matched (errors.Is) by the error Monitor.Run returns
 // when more checks failed than MaxErrors allows.

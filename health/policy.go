@@ -119,11 +119,7 @@ func (r Report) WriteTable(w io.Writer) error {
 }
 
 // Table is WriteTable into a string.
-func (r Report) Table() string {
-	var b strings.Builder
-	_ = r.WriteTable(&b)
-	return b.String()
-}
+func (r Report) Table() string { return tableString(r.WriteTable) }
 
 // ErrUnhealthy is matched (errors.Is) by every error Wait returns when the
 // policy was not met.
@@ -250,6 +246,13 @@ func withEarlierDeadline(ctx context.Context, cancel context.CancelFunc, deadlin
 	}
 	c2, cancel2 := context.WithDeadline(ctx, deadline)
 	return c2, func() { cancel2(); cancel() }
+}
+
+// tableString runs a WriteTable method into a string.
+func tableString(write func(io.Writer) error) string {
+	var b strings.Builder
+	_ = write(&b)
+	return b.String()
 }
 
 func statusCell(status int) string {

@@ -107,11 +107,7 @@ func (r SmokeReport) WriteTable(w io.Writer) error {
 }
 
 // Table is WriteTable into a string.
-func (r SmokeReport) Table() string {
-	var b strings.Builder
-	_ = r.WriteTable(&b)
-	return b.String()
-}
+func (r SmokeReport) Table() string { return tableString(r.WriteTable) }
 
 // ErrSmokeFailed is matched (errors.Is) by the error Suite.Run returns when
 // an endpoint failed.
