@@ -96,9 +96,8 @@ func (e *Engine) prepareRollback(ctx context.Context, d *Deployment, to string) 
 		return fmt.Errorf("recorded previous release: %w", err)
 	}
 	d.ID = version.DeploymentID(e.Env.Name, d.Version, time.Now().UTC())
-	if d.Lock != nil {
-		d.Lock.Version, d.Lock.DeploymentID = d.Version.String(), d.ID
-	}
+	// d.Lock stays as written to the host: Release matches it on
+	// DeploymentID, and the lock was taken before the ID was known.
 	rel := *target
 	rel.Colour, rel.DeploymentID = string(d.Next), d.ID
 	d.Release = &rel
