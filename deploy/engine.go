@@ -275,6 +275,7 @@ func (e *Engine) render(ctx context.Context, c version.Colour, v version.Version
 	if err != nil {
 		return nil, fmt.Errorf("render %s %s: %w", c, v, err)
 	}
+	setColourEnv(r.Colour, string(c))
 	return r, nil
 }
 
