@@ -40,7 +40,8 @@ func (e *Engine) BackupPlan(ctx context.Context, v string, current *state.Releas
 			plan.Sources = append(plan.Sources, src)
 		}
 	}
-	if m := b.Media; m.Volume != "" || m.Path != "" {
+	// A first deployment has no media volume yet: nothing to back up there.
+	if m := b.Media; m.Path != "" || m.Volume != "" && live.Valid() {
 		src := &backup.Media{Path: m.Path}
 		if m.Volume != "" {
 			src.Volume = e.App + "_" + m.Volume

@@ -42,7 +42,7 @@ func (e *Engine) ensureImage(ctx context.Context, ref string, progress func(stri
 	return container.Pull(ctx, e.Docker, ref, auth, func(p container.Progress) {
 		if progress != nil && time.Since(last) > time.Second {
 			last = time.Now()
-			progress(fmt.Sprintf("pull %s: %s", ref, p))
+			progress(fmt.Sprintf("pull %s: %s %s %d/%d", ref, p.ID, p.Status, p.Current, p.Total))
 		}
 	})
 }

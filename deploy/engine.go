@@ -126,16 +126,22 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
-// routes are the proxy routes: one per stateless service with ports.
-func (e *Engine) routes() []traffic.Route {
+// Routes are the proxy routes: one per stateless service with ports, named
+// "<app>_<env>_<service>" (dashes become underscores); with Caddy the first
+// is named by proxy.caddy.route_id. The site configuration proxies to them.
+func (e *Engine) Routes() []traffic.Route {
 	var out []traffic.Route
 	for _, svc := range e.Env.Services.Stateless {
 		p, ok := e.Env.Ports[svc]
 		if !ok {
 			continue
 		}
+		name := routeName(e.App, e.Env.Name, svc)
+		if len(out) == 0 && e.Env.Proxy.Kind == "caddy" {
+			name = e.Env.Proxy.Caddy.RouteID // the configured @id names the main route
+		}
 		out = append(out, traffic.Route{
-			Name: routeName(e.App, e.Env.Name, svc),
+			Name: name,
 			Upstreams: traffic.Upstreams{
 				"blue":  {fmt.Sprintf("127.0.0.1:%d", p.Blue)},
 				"green": {fmt.Sprintf("127.0.0.1:%d", p.Green)},
@@ -152,7 +158,7 @@ func routeName(app, env, svc string) string {
 }
 
 func (e *Engine) newSwitcher() (traffic.Switcher, error) {
-	routes := e.routes()
+	routes := e.Routes()
 	switch e.Env.Proxy.Kind {
 	case "none", "":
 		return nil, nil
@@ -164,9 +170,6 @@ func (e *Engine) newSwitcher() (traffic.Switcher, error) {
 		})
 	case "caddy":
 		c := e.Env.Proxy.Caddy
-		if len(routes) > 0 {
-			routes[0].Name = c.RouteID // the configured @id names the main route
-		}
 		return traffic.NewCaddy(traffic.CaddyConfig{
 			Admin: c.Admin, Routes: routes, Dialer: e.Host, Logger: e.Logger,
 		})

@@ -117,6 +117,13 @@ func (e *Engine) prepare(ctx context.Context, d *Deployment) error {
 	if err != nil {
 		return err
 	}
+	if live.Valid() && st.Current == nil {
+		// A proxy set up to point at a colour nothing was deployed to yet:
+		// this is the first deployment.
+		if running, err := e.colourRunning(ctx, live); err == nil && !running {
+			live = ""
+		}
+	}
 	d.Live = live
 	d.Next = version.Blue
 	if live.Valid() {

@@ -206,6 +206,9 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 				continue
 			}
 		}
+		if final && d.Failure == nil {
+			d.Outcome = OutcomeSucceeded // finalizers (record, notify) read it
+		}
 		runCtx, cancel := ctx, context.CancelFunc(func() {})
 		if final && d.Failure != nil {
 			runCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), orDefault(p.FinalTimeout, 2*time.Minute))

@@ -45,7 +45,7 @@ func TestPipelineRunsInOrder(t *testing.T) {
 	p := NewPipeline(phase(tr, "a", nil, true), phase(tr, "b", nil, false), final(tr, "notify"))
 	d := &Deployment{}
 	require.NoError(t, p.Run(context.Background(), d))
-	assert.Equal(t, []string{"run a", "run b", "final notify "}, tr.steps)
+	assert.Equal(t, []string{"run a", "run b", "final notify succeeded"}, tr.steps)
 	assert.Equal(t, OutcomeSucceeded, d.Outcome)
 	require.Len(t, d.Report.Phases, 3)
 	for _, r := range d.Report.Phases {
