@@ -1,16 +1,22 @@
 package targets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/console"
+	bsversion "github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // Where targets read the environment and write their output; tests replace
@@ -78,4 +84,95 @@ func fail(err error) error {
 		return mg.Fatalf(1, "%s: %d problem(s), listed above", first, len(verr.Problems))
 	}
 	return mg.Fatalf(1, "%s (details above)", first)
+}
+
+// envName is the environment the non-deploy targets work on:
+// $BLUESHIFT_ENV, default "production".
+func envName() string {
+	if e := getenv("BLUESHIFT_ENV"); e != "" {
+		return e
+	}
+	return "production"
+}
+
+// interruptible returns ctx cancelled by SIGINT or SIGTERM, so an interrupt
+// stops a pipeline, which then undoes what it did.
+func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+}
+
+// open loads deploy.yml and connects to environment name.
+func open(ctx context.Context, name string) (*deploy.Engine, error) {
+	c, err := loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return deploy.Open(ctx, c, name, deploy.Options{Logger: newLogger(), Getenv: getenv})
+}
+
+// parseVersion parses a release version; "auto" is the clock's
+// (version:next).
+func parseVersion(v string) (bsversion.Version, error) {
+	if v == "auto" {
+		return bsversion.Auto(time.Now()), nil
+	}
+	return bsversion.Parse(v)
+}
+
+// Exit codes of the pipeline targets by outcome.
+var outcomeExit = map[deploy.Outcome]int{
+	deploy.OutcomeFailed:         1,
+	deploy.OutcomeRolledBack:     2,
+	deploy.OutcomeRollbackFailed: 3,
+}
+
+// runPipeline runs p for d with the live console on stdout, prints the
+// summary, writes the JSON report to $BLUESHIFT_REPORT (default
+// blueshift-report.json) and exits non-zero unless d succeeded: 1 failed
+// before anything changed, 2 rolled back, 3 the rollback failed too.
+func runPipeline(ctx context.Context, p *deploy.Pipeline, d *deploy.Deployment) error {
+	c := console.New(stdout, console.Options{})
+	d.Observe = c.Observe
+	runErr := p.Run(ctx, d)
+	if err := c.Summary(d); err != nil {
+		fmt.Fprintf(stderr, "writing the summary failed: %v\n", err)
+	}
+	report := getenv("BLUESHIFT_REPORT")
+	if report == "" {
+		report = "blueshift-report.json"
+	}
+	if err := console.WriteReportFile(report, d); err != nil {
+		fmt.Fprintf(stderr, "writing the report %s failed: %v\n", report, err)
+	}
+	if d.Outcome == deploy.OutcomeSucceeded && runErr == nil {
+		return nil
+	}
+	code, ok := outcomeExit[d.Outcome]
+	if !ok {
+		code = 1
+	}
+	msg := d.Environment
+	if v := d.Version.String(); v != "" {
+		msg += " " + v
+	}
+	msg += ": " + string(d.Outcome)
+	if runErr != nil {
+		first, _, multi := strings.Cut(runErr.Error(), "\n")
+		msg += ": " + strings.TrimSuffix(first, ":")
+		if multi {
+			msg += " (details in the summary above)"
+		}
+	}
+	return mg.Fatal(code, msg)
+}
+
+// actor is who runs the target, for the records: $GITHUB_ACTOR in CI,
+// else $USER.
+func actor() string {
+	for _, k := range []string{"GITHUB_ACTOR", "USER"} {
+		if a := getenv(k); a != "" {
+			return a
+		}
+	}
+	return "unknown"
 }

@@ -151,6 +151,8 @@ func TestMageFrontend(t *testing.T) {
 		}
 	}
 
+	testOperations(t, out, mage)
+
 	t.Run("config:check valid", func(t *testing.T) {
 		out, errOut, code := mage(t, exampleEnv("examples/deploy.yml"), "config:check")
 		if code != 0 {

@@ -1,0 +1,91 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/magefile/mage/mg"
+
+	bsversion "github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// Deploy holds the deployment targets.
+type Deploy mg.Namespace
+
+// Production deploys VERSION (or "auto") to production with a blue-green switch, rolling back on failure.
+//
+// The live timeline and the summary go to stdout, the JSON report to
+// $BLUESHIFT_REPORT (default blueshift-report.json). Exit 0 deployed,
+// 1 failed before anything changed, 2 rolled back, 3 the rollback failed
+// too (look now). Ctrl-C stops the deployment and rolls back.
+func (Deploy) Production(ctx context.Context, version string) error {
+	return deployTo(ctx, "production", version)
+}
+
+// Staging deploys VERSION (or "auto") to staging, exactly like deploy:production.
+func (Deploy) Staging(ctx context.Context, version string) error {
+	return deployTo(ctx, "staging", version)
+}
+
+func deployTo(ctx context.Context, env, version string) error {
+	ctx, stop := interruptible(ctx)
+	defer stop()
+	v, err := parseVersion(version)
+	if err != nil {
+		return fail(err)
+	}
+	eng, err := open(ctx, env)
+	if err != nil {
+		return fail(err)
+	}
+	defer eng.Close()
+	return runPipeline(ctx, eng.Pipeline(), eng.NewDeployment(v))
+}
+
+// Plan prints what deploying VERSION to $BLUESHIFT_ENV would do, changing nothing; exits 1 if preflight fails.
+func (Deploy) Plan(ctx context.Context, version string) error {
+	ctx, stop := interruptible(ctx)
+	defer stop()
+	v, err := parseVersion(version)
+	if err != nil {
+		return fail(err)
+	}
+	eng, err := open(ctx, envName())
+	if err != nil {
+		return fail(err)
+	}
+	defer eng.Close()
+	plan, err := eng.Plan(ctx, v, eng.Pipeline())
+	if plan != nil {
+		plan.Write(stdout)
+	}
+	return fail(err)
+}
+
+// Compose holds targets about the rendered Compose files.
+type Compose mg.Namespace
+
+// Render prints the compose file of COLOUR (blue or green) for VERSION in $BLUESHIFT_ENV, as a deployment would write it.
+//
+// The shared project's file (databases, caches) follows after a "---" line.
+func (Compose) Render(ctx context.Context, colour, version string) error {
+	c, err := bsversion.ParseColour(colour)
+	if err != nil {
+		return fail(err)
+	}
+	v, err := parseVersion(version)
+	if err != nil {
+		return fail(err)
+	}
+	eng, err := open(ctx, envName())
+	if err != nil {
+		return fail(err)
+	}
+	defer eng.Close()
+	coloured, shared, err := eng.Render(ctx, c, v)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "# %s-%s\n%s---\n# %s (shared)\n%s", eng.App, c, coloured, eng.App, shared)
+	return nil
+}
