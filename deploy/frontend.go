@@ -71,8 +71,8 @@ func (e *Engine) CheckLive(ctx context.Context) (version.Colour, []Check, error)
 		return live, nil, err
 	}
 	if e.Env.PublicURL != "" && !isAbsURL(e.Env.Health.Backend.URL) {
-		probes = append(probes, &health.HTTPProbe{Label: "public " + e.Env.PublicURL,
-			URL: strings.TrimRight(e.Env.PublicURL, "/") + e.Env.Health.Backend.URL, Expect: e.Env.Health.Backend.Expect})
+		u := strings.TrimRight(e.Env.PublicURL, "/") + e.Env.Health.Backend.URL
+		probes = append(probes, &health.HTTPProbe{Label: "public " + u, URL: u, Expect: e.Env.Health.Backend.Expect})
 	}
 	var checks []Check
 	var failed []string

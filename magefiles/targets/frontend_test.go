@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,8 +49,9 @@ var helpLines = []string{
 
 // localConfig writes a deploy.yml whose production runs on this machine
 // ("local") in a fresh temporary app directory, and returns its
-// environment for the frontend and the app directory.
-func localConfig(t *testing.T) (map[string]string, string) {
+// environment for the frontend and the app directory. extra is appended to
+// the environment's settings (indented by four spaces).
+func localConfig(t *testing.T, blue, green int, extra string) (map[string]string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app")
@@ -56,7 +59,8 @@ func localConfig(t *testing.T) (map[string]string, string) {
 	name = regexp.MustCompile(`[^a-z0-9]`).ReplaceAllString(name, "")
 	compose := "services:\n  web:\n    image: blueshift-test-" + name + ":latest\n    ports: [\"80\"]\n"
 	yml := "app: " + name + "\nenvironments:\n  production:\n    host: {address: local}\n    path: " + app + "\n" +
-		"    services: {stateless: [web]}\n    ports: {web: {container: 80, blue: 18001, green: 18002}}\n    proxy: {kind: none}\n"
+		"    services: {stateless: [web]}\n    ports: {web: {container: 80, blue: " + strconv.Itoa(blue) + ", green: " + strconv.Itoa(green) + "}}\n" +
+		"    proxy: {kind: none}\n" + extra
 	for file, text := range map[string]string{"docker-compose.yml": compose, "deploy.yml": yml} {
 		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
@@ -132,9 +136,11 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 		}
 	})
 
+	t.Run("live colour checks", func(t *testing.T) { testLiveChecks(t, mage) })
+
 	t.Run("local environment", func(t *testing.T) {
 		hosttest.Require(t, "docker", exec.Command("docker", "version").Run())
-		env, app := localConfig(t)
+		env, app := localConfig(t, 18001, 18002, "")
 
 		out, errOut, code := mage(t, env, "status")
 		if code != 0 {
@@ -279,6 +285,82 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 		}
 		assertNoSecrets(t, out+errOut)
 	})
+}
+
+// testLiveChecks checks health, smoke and status against a live colour
+// that is a local HTTP server on blue's port (state says blue is live; no
+// proxy), with the real PostgreSQL and Redis.
+func testLiveChecks(t *testing.T, mage mageFunc) {
+	hosttest.Require(t, "docker", exec.Command("docker", "version").Run())
+	for name, addr := range map[string]string{"postgres": "127.0.0.1:5432", "redis": hosttest.RedisAddr()} {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		hosttest.Require(t, name, err)
+		if c != nil {
+			c.Close()
+		}
+	}
+	var mu sync.Mutex
+	healthStatus := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/api/health/":
+			w.WriteHeader(healthStatus)
+		case "/api/v1/auth/status/":
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+		io.WriteString(w, "ok\n")
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	extra := "    public_url: " + srv.URL + "\n" +
+		"    health: {postgres: {dsn: '${TEST_PG_URL}'}, redis: {addr: '" + hosttest.RedisAddr() + "'}}\n"
+	env, app := localConfig(t, port, port+1, extra)
+	env["TEST_PG_URL"] = hosttest.PostgresURL()
+	if _, err := state.New(host.NewLocal(), app).Update(context.Background(), func(s *state.State) { s.Live = "blue" }); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := mage(t, env, "health")
+	for _, re := range []string{
+		`^live colour: blue\n`,
+		`(?m)^ok\s+web ` + regexp.QuoteMeta(srv.URL) + `/api/health/\s+200 OK`,
+		`(?m)^ok\s+postgres.*\n`, `(?m)^ok\s+redis.*PONG`,
+		`(?m)^ok\s+public ` + regexp.QuoteMeta(srv.URL) + `/api/health/\s+200 OK`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("health lacks %s", re)
+		}
+	}
+	if code != 0 || t.Failed() {
+		t.Fatalf("health: exit %d, stderr %s, out:\n%s", code, errOut, out)
+	}
+	if strings.Contains(out+errOut, hosttest.PostgresURL()) || strings.Contains(out+errOut, ":blueshift@") {
+		t.Errorf("the database URL leaked:\n%s%s", out, errOut)
+	}
+
+	out, errOut, code = mage(t, env, "smoke")
+	if code != 0 || !strings.Contains(out, "/api/v1/auth/status/") || !strings.Contains(out, "401") {
+		t.Errorf("smoke: exit %d, stderr %s, out:\n%s", code, errOut, out)
+	}
+	if out, _, code := mage(t, env, "status"); code != 0 || !strings.Contains(out, "live colour  blue") {
+		t.Errorf("status: exit %d, out:\n%s", code, out)
+	}
+
+	mu.Lock()
+	healthStatus = http.StatusServiceUnavailable
+	mu.Unlock()
+	out, errOut, code = mage(t, env, "health")
+	if code != 1 || !regexp.MustCompile(`(?m)^FAILED\s+web `).MatchString(out) || !regexp.MustCompile(`(?m)^ok\s+redis`).MatchString(out) ||
+		!strings.Contains(errOut, "blue is not healthy: web "+srv.URL+"/api/health/, public "+srv.URL+"/api/health/ failed") {
+		t.Errorf("health with a failing endpoint: exit %d, stderr %s, out:\n%s", code, errOut, out)
+	}
+	out, errOut, code = mage(t, env, "smoke")
+	if code != 1 || !strings.Contains(out, "503") {
+		t.Errorf("smoke with a failing endpoint: exit %d, stderr %s, out:\n%s", code, errOut, out)
+	}
+	assertNoSecrets(t, out+errOut)
 }
 
 func TestBackupTable(t *testing.T) {
