@@ -69,6 +69,8 @@ type Compose mg.Namespace
 //
 // The shared project's file (databases, caches) follows after a "---" line.
 func (Compose) Render(ctx context.Context, colour, version string) error {
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	c, err := bsversion.ParseColour(colour)
 	if err != nil {
 		return fail(err)

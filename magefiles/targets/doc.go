@@ -1,7 +1,15 @@
 // Package targets holds blueshift's Mage targets and nothing else: each is
 // a few lines that load deploy.yml, call the library and print the result.
 // magefiles/magefile.go imports it without an alias, so `go tool mage -l`
-// lists the targets by namespace (config:check, version:next, …).
+// lists the targets by namespace (deploy:production, deploy:plan, status,
+// rollback, backup:list, …).
+//
+// Deployment targets name their environment (deploy:production,
+// deploy:staging); every other target works on $BLUESHIFT_ENV, default
+// "production". Every target cancels its work on SIGINT or SIGTERM, so an
+// interrupted deployment rolls back. deploy:* and rollback exit 0 when the
+// run succeeded, 1 when it failed before anything changed, 2 when it was
+// rolled back and 3 when the rollback failed too.
 //
 // Every exported function or method of an mg.Namespace type here becomes a
 // target, and the first sentence of its doc comment is its help line, so

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -361,6 +362,19 @@ func testLiveChecks(t *testing.T, mage mageFunc) {
 		t.Errorf("smoke with a failing endpoint: exit %d, stderr %s, out:\n%s", code, errOut, out)
 	}
 	assertNoSecrets(t, out+errOut)
+}
+
+func TestInterruptible(t *testing.T) {
+	ctx, stop := interruptible(context.Background())
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGTERM did not cancel the context")
+	}
 }
 
 func TestBackupTable(t *testing.T) {

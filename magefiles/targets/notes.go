@@ -17,6 +17,8 @@ import (
 // FROM and TO are tags or commits; commits are grouped by conventional-commit
 // type, merges and chores left out.
 func Releasenotes(ctx context.Context, from, to string) error {
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	notes, err := releasenotes.Generate(ctx, host.NewLocal(), releasenotes.Options{From: from, To: to})
 	if err != nil {
 		return fail(err)
