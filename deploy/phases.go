@@ -146,7 +146,7 @@ func (e *Engine) prepare(ctx context.Context, d *Deployment) error {
 	_, err = e.Store.Update(ctx, func(s *state.State) {
 		s.App = e.App
 		s.InFlight = &state.InFlight{Kind: state.KindDeploy, DeploymentID: d.ID, Version: d.Version.String(),
-			From: string(d.Live), To: string(d.Next), Phase: PhasePrepare, Started: time.Now().UTC(), Holder: d.Lock.Holder}
+			From: string(d.Live), To: string(d.Next), Phase: PhasePrepare, Started: time.Now().UTC(), Holder: holder(d)}
 	})
 	if err != nil {
 		return err
@@ -546,4 +546,12 @@ func attemptText(a health.Attempt) string {
 		return a.Err.Error()
 	}
 	return fmt.Sprintf("%s in %s", a.Detail, a.Latency.Round(time.Millisecond))
+}
+
+// holder names who runs d, for the in-flight record.
+func holder(d *Deployment) string {
+	if d.Lock != nil {
+		return d.Lock.Holder
+	}
+	return d.Actor
 }

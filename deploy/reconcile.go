@@ -42,8 +42,7 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 	if held != nil && !state.IsStale(*held, time.Now(), e.Env.Timeouts.Deployment) {
 		return nil, nil // a live run holds it; Acquire reports the holder
 	}
-	lockDir, _ := e.lockDirExists(ctx)
-	if st.InFlight == nil && held == nil && !lockDir {
+	if st.InFlight == nil && held == nil {
 		return nil, nil
 	}
 	r := &Reconciliation{Interrupted: st.InFlight, Holder: held}
@@ -111,11 +110,6 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 	r.Actions = append(r.Actions, "released the stale lock")
 	e.Logger.Warn("reconciled an interrupted run", "actions", r.Actions)
 	return r, nil
-}
-
-func (e *Engine) lockDirExists(ctx context.Context) (bool, error) {
-	l, err := e.Store.ReadLock(ctx)
-	return l != nil, err
 }
 
 // proxyLive is the live colour by the proxy, else by state.

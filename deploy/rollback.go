@@ -105,7 +105,7 @@ func (e *Engine) prepareRollback(ctx context.Context, d *Deployment, to string) 
 	d.AddFact("rolling back", fmt.Sprintf("%s (%s) -> %s (%s)", releaseVersion(st.Current), live, d.Version, d.Next))
 	_, err = e.Store.Update(ctx, func(s *state.State) {
 		s.InFlight = &state.InFlight{Kind: state.KindRollback, DeploymentID: d.ID, Version: d.Version.String(),
-			From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: d.Lock.Holder}
+			From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: holder(d)}
 	})
 	return err
 }
