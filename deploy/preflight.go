@@ -132,7 +132,7 @@ func (e *Engine) imageAvailable(ctx context.Context, ref string) error {
 	auth := container.RegistryAuth{Username: e.Env.Registry.Username, Password: e.Env.Registry.Password.Reveal()}
 	dg, err := container.ImageInRegistry(ctx, e.Docker, ref, auth)
 	if err != nil {
-		return fmt.Errorf("%s: not on the host and the registry check failed: %w", ref, err)
+		return fmt.Errorf("%s: not on the host, and asking its registry failed (%w): push the image, check the version, or check that the host reaches the registry with the configured credentials", ref, err)
 	}
 	if dg == "" {
 		return fmt.Errorf("%s: not found on the host nor in its registry: push the image, or check the version", ref)
