@@ -815,6 +815,9 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 func parse(data []byte, getenv func(string) string, dir, home string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
+		if n := tabIndentedLine(data); n > 0 {
+			return nil, fmt.Errorf("parse YAML: %w (line %d is indented with a tab: YAML indents with spaces only)", err, n)
+		}
 		return nil, fmt.Errorf("parse YAML: %w", err)
 	}
 	c := &Config{}
@@ -830,6 +833,18 @@ func parse(data []byte, getenv func(string) string, dir, home string) (*Config, 
 		e.defaults(c.App, getenv, dir, home)
 	}
 	return c, nil
+}
+
+// tabIndentedLine is the number of the first line of data whose
+// indentation holds a tab, 0 when none does.
+func tabIndentedLine(data []byte) int {
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
+		if bytes.IndexByte(indent, '\t') >= 0 && len(bytes.TrimSpace(line)) > 0 {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // ErrInvalidConfig is wrapped by *ValidationError.
