@@ -105,6 +105,12 @@ func (e *Engine) Preflight(ctx context.Context, v version.Version, live version.
 		add("proxy", e.Switcher.Validate(ctx), e.Env.Proxy.Kind+" configuration valid")
 	}
 
+	// The emergency switch is a yes or a no: anything else (SKIP_TESTS=1,
+	// yes, maybe) would silently run the tests someone meant to skip.
+	if s := e.Getenv("SKIP_TESTS"); s != "" && s != "true" && s != "false" {
+		add("SKIP_TESTS", fmt.Errorf("%q is neither true nor false: set SKIP_TESTS=true to skip the test suite (emergency only), false or unset to run it", s), "")
+	}
+
 	// Timeouts.
 	add("timeouts", e.checkTimeouts(), fmt.Sprintf("deployment %s, backend health %d × %s", e.Env.Timeouts.Deployment, e.Env.Health.Backend.Attempts, e.Env.Health.Backend.Interval))
 
