@@ -12,6 +12,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/blueshift-deploy/blueshift/backup"
+	"github.com/blueshift-deploy/blueshift/deploy"
 )
 
 // Backup holds targets about the backups on the host.
@@ -19,87 +20,67 @@ type Backup mg.Namespace
 
 // Create backs up $BLUESHIFT_ENV now (database, media, Docker state, release) and prunes beyond backup.keep.
 func (Backup) Create(ctx context.Context) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	res, pruned, err := eng.CreateBackup(ctx, func(ev backup.Event) {
-		if ev.Done {
-			fmt.Fprintf(stdout, "  %s %s (%s)\n", ev.Step, ev.Source, ev.Elapsed.Round(time.Millisecond))
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		res, pruned, err := eng.CreateBackup(ctx, func(ev backup.Event) {
+			if ev.Done {
+				fmt.Fprintf(stdout, "  %s %s (%s)\n", ev.Step, ev.Source, ev.Elapsed.Round(time.Millisecond))
+			}
+		})
+		if res.ID != "" {
+			fmt.Fprintf(stdout, "backup %s: %d artifacts in %s\n", res.ID, len(res.Manifest.Artifacts), res.Path)
 		}
+		if len(pruned) > 0 {
+			fmt.Fprintf(stdout, "pruned: %s\n", strings.Join(pruned, ", "))
+		}
+		return err
 	})
-	if res.ID != "" {
-		fmt.Fprintf(stdout, "backup %s: %d artifacts in %s\n", res.ID, len(res.Manifest.Artifacts), res.Path)
-	}
-	if len(pruned) > 0 {
-		fmt.Fprintf(stdout, "pruned: %s\n", strings.Join(pruned, ", "))
-	}
-	return fail(err)
 }
 
 // List lists $BLUESHIFT_ENV's backups, newest last: ID, size, age and whether verified.
 func (Backup) List(ctx context.Context) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	infos, err := backup.List(ctx, eng.Host, eng.BackupsDir())
-	if err != nil {
-		return fail(err)
-	}
-	if len(infos) == 0 {
-		fmt.Fprintf(stdout, "no backups in %s\n", eng.BackupsDir())
-		return nil
-	}
-	return fail(writeBackups(stdout, infos, time.Now()))
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		infos, err := backup.List(ctx, eng.Host, eng.BackupsDir())
+		if err != nil {
+			return err
+		}
+		if len(infos) == 0 {
+			_, err := fmt.Fprintf(stdout, "no backups in %s\n", eng.BackupsDir())
+			return err
+		}
+		return writeBackups(stdout, infos, time.Now())
+	})
 }
 
 // Verify checks backup ID of $BLUESHIFT_ENV: manifest, sizes, SHA-256 sums, and that dumps and archives read.
 func (Backup) Verify(ctx context.Context, id string) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
 	if err := checkBackupID(id); err != nil {
 		return fail(err)
 	}
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	if err := backup.Verify(ctx, eng.Host, path.Join(eng.BackupsDir(), id)); err != nil {
-		return fail(err)
-	}
-	fmt.Fprintf(stdout, "backup %s is complete and intact\n", id)
-	return nil
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		if err := backup.Verify(ctx, eng.Host, path.Join(eng.BackupsDir(), id)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backup %s is complete and intact\n", id)
+		return nil
+	})
 }
 
 // Restore puts backup ID of $BLUESHIFT_ENV back, replacing live data; needs -confirm or BLUESHIFT_CONFIRM_RESTORE=ID.
 //
 // A safety backup of what is replaced is taken first, under the deploy lock.
 func (Backup) Restore(ctx context.Context, id string, confirm *bool) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
 	if err := checkBackupID(id); err != nil {
 		return fail(err)
 	}
 	ok := (confirm != nil && *confirm) || getenv(backup.ConfirmEnv) == id
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	res, err := eng.Restore(ctx, id, ok)
-	if err != nil {
-		return fail(err)
-	}
-	fmt.Fprintf(stdout, "restored %s from %s; the replaced data is in backup %s\n", strings.Join(res.Restored, ", "), id, res.Safety.ID)
-	return nil
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		res, err := eng.Restore(ctx, id, ok)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "restored %s from %s; the replaced data is in backup %s\n", strings.Join(res.Restored, ", "), id, res.Safety.ID)
+		return nil
+	})
 }
 
 // checkBackupID rejects IDs that are not a plain directory name.

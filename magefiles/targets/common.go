@@ -101,13 +101,22 @@ func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
-// open loads deploy.yml and connects to environment name.
-func open(ctx context.Context, name string) (*deploy.Engine, error) {
+// withEngine loads deploy.yml, connects to environment name and runs fn
+// with a context cancelled by SIGINT or SIGTERM; the connection is closed
+// afterwards and fn's error goes through fail.
+func withEngine(ctx context.Context, name string, fn func(context.Context, *deploy.Engine) error) error {
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	c, err := loadConfig()
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	return deploy.Open(ctx, c, name, deploy.Options{Logger: newLogger(), Getenv: getenv})
+	eng, err := deploy.Open(ctx, c, name, deploy.Options{Logger: newLogger(), Getenv: getenv})
+	if err != nil {
+		return fail(err)
+	}
+	defer eng.Close()
+	return fail(fn(ctx, eng))
 }
 
 // parseVersion parses a release version; "auto" is the clock's

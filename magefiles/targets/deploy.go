@@ -6,6 +6,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/blueshift-deploy/blueshift/deploy"
 	bsversion "github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
@@ -28,38 +29,28 @@ func (Deploy) Staging(ctx context.Context, version string) error {
 }
 
 func deployTo(ctx context.Context, env, version string) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
 	v, err := parseVersion(version)
 	if err != nil {
 		return fail(err)
 	}
-	eng, err := open(ctx, env)
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	return runPipeline(ctx, eng.Pipeline(), eng.NewDeployment(v))
+	return withEngine(ctx, env, func(ctx context.Context, eng *deploy.Engine) error {
+		return runPipeline(ctx, eng.Pipeline(), eng.NewDeployment(v))
+	})
 }
 
 // Plan prints what deploying VERSION to $BLUESHIFT_ENV would do, changing nothing; exits 1 if preflight fails.
 func (Deploy) Plan(ctx context.Context, version string) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
 	v, err := parseVersion(version)
 	if err != nil {
 		return fail(err)
 	}
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	plan, err := eng.Plan(ctx, v, eng.Pipeline())
-	if plan != nil {
-		plan.Write(stdout)
-	}
-	return fail(err)
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		plan, err := eng.Plan(ctx, v, eng.Pipeline())
+		if plan != nil {
+			plan.Write(stdout)
+		}
+		return err
+	})
 }
 
 // Compose holds targets about the rendered Compose files.
@@ -69,8 +60,6 @@ type Compose mg.Namespace
 //
 // The shared project's file (databases, caches) follows after a "---" line.
 func (Compose) Render(ctx context.Context, colour, version string) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
 	c, err := bsversion.ParseColour(colour)
 	if err != nil {
 		return fail(err)
@@ -79,15 +68,12 @@ func (Compose) Render(ctx context.Context, colour, version string) error {
 	if err != nil {
 		return fail(err)
 	}
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	coloured, shared, err := eng.Render(ctx, c, v)
-	if err != nil {
-		return fail(err)
-	}
-	fmt.Fprintf(stdout, "# %s-%s\n%s---\n# %s (shared)\n%s", eng.App, c, coloured, eng.App, shared)
-	return nil
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		coloured, shared, err := eng.Render(ctx, c, v)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "# %s-%s\n%s---\n# %s (shared)\n%s", eng.App, c, coloured, eng.App, shared)
+		return err
+	})
 }

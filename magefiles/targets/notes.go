@@ -8,6 +8,7 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/blueshift-deploy/blueshift/deploy"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/releasenotes"
 )
@@ -32,34 +33,29 @@ type Notify mg.Namespace
 
 // Test sends a test event to every notifier configured for $BLUESHIFT_ENV and prints how each fared.
 func (Notify) Test(ctx context.Context) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	results, err := eng.TestNotify(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	if len(results) == 0 {
-		fmt.Fprintf(stdout, "no notifiers are configured for %s (see notify: in deploy.yml)\n", eng.Env.Name)
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	failed := 0
-	for _, r := range results {
-		status := fmt.Sprintf("sent in %s", r.Duration.Round(time.Millisecond))
-		if r.Err != nil {
-			failed++
-			status = fmt.Sprintf("FAILED after %d attempt(s): %v", r.Attempts, r.Err)
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		results, err := eng.TestNotify(ctx)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", r.Notifier, status)
-	}
-	tw.Flush()
-	if failed > 0 {
-		return mg.Fatalf(1, "%d of %d notifier(s) failed", failed, len(results))
-	}
-	return nil
+		if len(results) == 0 {
+			_, err := fmt.Fprintf(stdout, "no notifiers are configured for %s (see notify: in deploy.yml)\n", eng.Env.Name)
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		failed := 0
+		for _, r := range results {
+			status := fmt.Sprintf("sent in %s", r.Duration.Round(time.Millisecond))
+			if r.Err != nil {
+				failed++
+				status = fmt.Sprintf("FAILED after %d attempt(s): %v", r.Attempts, r.Err)
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", r.Notifier, status)
+		}
+		tw.Flush()
+		if failed > 0 {
+			return mg.Fatalf(1, "%d of %d notifier(s) failed", failed, len(results))
+		}
+		return nil
+	})
 }

@@ -16,18 +16,13 @@ import (
 // switched to; the current colour is stopped and kept. Output, report and
 // exit codes as for deploy:production.
 func Rollback(ctx context.Context, to *string) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
 	target := ""
 	if to != nil {
 		target = *to
 	}
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	return runPipeline(ctx, eng.RollbackPipeline(target), eng.NewRollback())
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		return runPipeline(ctx, eng.RollbackPipeline(target), eng.NewRollback())
+	})
 }
 
 // Status shows $BLUESHIFT_ENV's live colour, releases, containers, lock and recent history.
@@ -35,38 +30,28 @@ func Rollback(ctx context.Context, to *string) error {
 // An interrupted deployment found on the way is reconciled first, and the
 // output says so.
 func Status(ctx context.Context) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	s, err := eng.Status(ctx, 10)
-	if err != nil {
-		return fail(err)
-	}
-	return fail(s.Write(stdout))
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		s, err := eng.Status(ctx, 10)
+		if err != nil {
+			return err
+		}
+		return s.Write(stdout)
+	})
 }
 
 // Versions lists the last 20 deployments, rollbacks and lock releases of $BLUESHIFT_ENV.
 func Versions(ctx context.Context) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	entries, err := eng.Store.History(ctx, 20)
-	if err != nil {
-		return fail(err)
-	}
-	if len(entries) == 0 {
-		fmt.Fprintf(stdout, "no deployments recorded in %s yet\n", eng.Store.Path())
-		return nil
-	}
-	return fail(deploy.WriteHistory(stdout, entries))
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		entries, err := eng.Store.History(ctx, 20)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			_, err := fmt.Fprintf(stdout, "no deployments recorded in %s yet\n", eng.Store.Path())
+			return err
+		}
+		return deploy.WriteHistory(stdout, entries)
+	})
 }
 
 // Lock holds targets about the deploy lock.
@@ -77,66 +62,51 @@ type Lock mg.Namespace
 // Use it when `status` shows a lock whose run is gone; -reason=TEXT is
 // recorded with it.
 func (Lock) Release(ctx context.Context, reason *string) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
 	why := "released with lock:release by " + actor()
 	if reason != nil && *reason != "" {
 		why += ": " + *reason
 	}
-	holder, err := eng.Store.ForceRelease(ctx, why)
-	if err != nil {
-		return fail(err)
-	}
-	if holder == nil {
-		fmt.Fprintf(stdout, "the deploy lock of %s is free; nothing to release\n", eng.Env.Name)
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		holder, err := eng.Store.ForceRelease(ctx, why)
+		switch {
+		case err != nil:
+			return err
+		case holder == nil:
+			fmt.Fprintf(stdout, "the deploy lock of %s is free; nothing to release\n", eng.Env.Name)
+		default:
+			fmt.Fprintf(stdout, "released the deploy lock of %s, held by %s (recorded in history)\n", eng.Env.Name, holder)
+		}
 		return nil
-	}
-	fmt.Fprintf(stdout, "released the deploy lock of %s, held by %s (recorded in history)\n", eng.Env.Name, holder)
-	return nil
+	})
 }
 
 // Health checks the live colour of $BLUESHIFT_ENV once: its ports, PostgreSQL, Redis and the public URL.
 func Health(ctx context.Context) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	live, checks, err := eng.CheckLive(ctx)
-	if live != "" {
-		fmt.Fprintf(stdout, "live colour: %s\n", live)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	for _, c := range checks {
-		mark := "ok"
-		if !c.OK {
-			mark = "FAILED"
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		live, checks, err := eng.CheckLive(ctx)
+		if live != "" {
+			fmt.Fprintf(stdout, "live colour: %s\n", live)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, c.Name, c.Detail)
-	}
-	tw.Flush()
-	return fail(err)
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		for _, c := range checks {
+			mark := "ok"
+			if !c.OK {
+				mark = "FAILED"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, c.Name, c.Detail)
+		}
+		tw.Flush()
+		return err
+	})
 }
 
 // Smoke runs the smoke endpoints against $BLUESHIFT_ENV's public URL (or the live colour's port).
 func Smoke(ctx context.Context) error {
-	ctx, stop := interruptible(ctx)
-	defer stop()
-	eng, err := open(ctx, envName())
-	if err != nil {
-		return fail(err)
-	}
-	defer eng.Close()
-	rep, err := eng.SmokeLive(ctx)
-	if len(rep.Results) > 0 {
-		rep.WriteTable(stdout)
-	}
-	return fail(err)
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		rep, err := eng.SmokeLive(ctx)
+		if len(rep.Results) > 0 {
+			rep.WriteTable(stdout)
+		}
+		return err
+	})
 }
