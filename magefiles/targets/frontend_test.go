@@ -259,6 +259,31 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 			t.Errorf("lock still held after lock:release: %v %v", l, err)
 		}
 
+		// deploy:plan: preflight fails while the image is missing, and
+		// passes once it is on the host (a FROM scratch image built here).
+		out, errOut, code = mage(t, env, "deploy:plan", "v1.2.3")
+		if code != 1 || !strings.HasPrefix(out, "Plan for v1.2.3 (prod-v1.2.3-") || !regexp.MustCompile(`(?m)^\s+FAILED image web\s+blueshift-test-`).MatchString(out) ||
+			!strings.Contains(errOut, "preflight check(s) failed") {
+			t.Errorf("deploy:plan without the image: exit %d, stderr %s, out:\n%s", code, errOut, out)
+		}
+		m = regexp.MustCompile(`image: (blueshift-test-[a-z0-9]+):v1\.2\.3\n`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("deploy:plan shows no image:\n%s", out)
+		}
+		image := m[1] + ":v1.2.3"
+		ctxDir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\nCOPY Dockerfile /\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := exec.Command("docker", "build", "-q", "-t", image, ctxDir).CombinedOutput(); err != nil {
+			t.Fatalf("docker build: %v: %s", err, b)
+		}
+		t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+		out, errOut, code = mage(t, env, "deploy:plan", "v1.2.3")
+		if code != 0 || !regexp.MustCompile(`(?m)^\s+ok\s+image web\s+`).MatchString(out) || !strings.Contains(out, "Rendered compose file of blue:\n") {
+			t.Errorf("deploy:plan with the image: exit %d, stderr %s, out:\n%s", code, errOut, out)
+		}
+
 		// A deployment whose image does not exist stops at preflight:
 		// nothing changes, the exit code is 1 and the report says why.
 		out, errOut, code = mage(t, env, "deploy:production", "v9.9.9")
