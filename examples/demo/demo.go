@@ -368,6 +368,24 @@ type Result struct {
 	LoadURL string
 }
 
+// LoadLine is the load's numbers on one line, for people: requests sent
+// and their rate, failures, latency percentiles and which colour answered
+// how many.
+func (r *Result) LoadLine() string {
+	l := r.Load
+	var by []string
+	for _, c := range []string{string(version.Blue), string(version.Green)} {
+		if n := l.ByColour[c]; n > 0 {
+			by = append(by, fmt.Sprintf("%s %d", c, n))
+		}
+	}
+	if len(by) == 0 {
+		by = []string{"none"}
+	}
+	return fmt.Sprintf("%d requests to %s (%.0f/s): %d failed, p50 %s, p99 %s; answered by %s",
+		l.Sent, r.LoadURL, l.AchievedRate(), l.Failed, l.P50.Round(time.Microsecond), l.P99.Round(time.Microsecond), strings.Join(by, ", "))
+}
+
 // Run deploys FirstVersion (unless it is live already), then SecondVersion
 // through the full production pipeline while Rate requests per second go
 // through the proxy. The proxy must be running (StartProxy). It returns an

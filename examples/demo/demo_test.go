@@ -237,6 +237,7 @@ func TestDemo(t *testing.T) {
 	res, err := Run(ctx, ws)
 	if res != nil {
 		t.Logf("load: %s", res.Load)
+		t.Logf("LoadLine: %s", res.LoadLine())
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -247,6 +248,9 @@ func TestDemo(t *testing.T) {
 	}
 	if res.Load.Failed != 0 || res.Load.Sent < 100 {
 		t.Errorf("load: %d sent, %d failed: want >= 100 sent and none failed", res.Load.Sent, res.Load.Failed)
+	}
+	if line := res.LoadLine(); !strings.Contains(line, " 0 failed") || !strings.Contains(line, "green ") {
+		t.Errorf("LoadLine() = %q", line)
 	}
 	if rate := res.Load.AchievedRate(); rate < 100 {
 		t.Errorf("load rate %.0f/s, want >= 100", rate)

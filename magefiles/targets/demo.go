@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/magefile/mage/mg"
 
@@ -40,9 +39,7 @@ func Demo(ctx context.Context) error {
 	}
 	res, err := demo.Run(ctx, ws)
 	if res != nil && res.Second != nil {
-		l := res.Load
-		fmt.Fprintf(stdout, "\nload during the %s deployment (%s): %d requests sent (%.0f/s), %d failed, p50 %s, p99 %s, answered by %v\n",
-			demo.SecondVersion, res.LoadURL, l.Sent, l.AchievedRate(), l.Failed, l.P50.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.ByColour)
+		fmt.Fprintf(stdout, "\nload during the %s deployment: %s\n", demo.SecondVersion, res.LoadLine())
 	}
 	if err != nil {
 		return fail(err)
