@@ -120,7 +120,8 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 // TestNotify sends one test event (a "started" event for version
 // v0.0.0-notify-test whose reason says nothing is deployed) to every
 // configured notifier and returns how each fared. It returns no results
-// when no notifier is configured.
+// when no notifier is configured. GitHub records it as a deployment of
+// $GITHUB_SHA (of the version's name, which fails, when that is unset).
 func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
 	disp, err := e.Dispatcher()
 	if err != nil {
