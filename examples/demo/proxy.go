@@ -33,12 +33,10 @@ const (
 // installing it with `go install CaddyModule@CaddyVersion` first when it is
 // missing (progress is told; it takes a minute or two).
 func CaddyBinary(ctx context.Context, progress func(string)) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOPATH").Output()
+	bin, err := caddyPath(ctx)
 	if err != nil {
-		return "", fmt.Errorf("find GOPATH (go env GOPATH): %w", err)
+		return "", err
 	}
-	gopath := strings.TrimSpace(strings.Split(string(out), string(os.PathListSeparator))[0])
-	bin := filepath.Join(gopath, "bin", "caddy")
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
@@ -51,6 +49,16 @@ func CaddyBinary(ctx context.Context, progress func(string)) (string, error) {
 		return "", fmt.Errorf("go install %s@%s: %w\n%s", CaddyModule, CaddyVersion, err, tailText(string(out), 20))
 	}
 	return bin, nil
+}
+
+// caddyPath is $(go env GOPATH)/bin/caddy.
+func caddyPath(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOPATH").Output()
+	if err != nil {
+		return "", fmt.Errorf("find GOPATH (go env GOPATH): %w", err)
+	}
+	gopath := strings.TrimSpace(strings.Split(string(out), string(os.PathListSeparator))[0])
+	return filepath.Join(gopath, "bin", "caddy"), nil
 }
 
 // ProxyStatus says what StartProxy found or did.
