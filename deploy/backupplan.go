@@ -17,11 +17,7 @@ import (
 // database, media, the Docker state and the live release.
 func (e *Engine) BackupPlan(ctx context.Context, v string, current *state.Release, live version.Colour) (*backup.Plan, error) {
 	b := e.Env.Backup
-	dir := b.Dir
-	if !path.IsAbs(dir) {
-		dir = path.Join(e.Env.Path, dir)
-	}
-	plan := &backup.Plan{Runner: e.Host, Options: backup.Options{AppDir: e.Env.Path, Dir: dir, App: e.App, Version: v, Logger: e.Logger}}
+	plan := &backup.Plan{Runner: e.Host, Options: backup.Options{AppDir: e.Env.Path, Dir: e.BackupsDir(), App: e.App, Version: v, Logger: e.Logger}}
 	if pg := b.Postgres; pg.Enabled() {
 		src := &backup.Postgres{User: pg.User, Database: pg.Database, DSN: pg.DSN.Reveal()}
 		if pg.Service != "" {

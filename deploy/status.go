@@ -70,7 +70,14 @@ func (s *Status) Write(w io.Writer) error {
 		fmt.Fprintf(tw, "RECONCILED\tan interrupted run was found: %s\n", strings.Join(r.Actions, "; "))
 	}
 	fmt.Fprintf(tw, "environment\t%s on %s\n", s.Environment, s.Host)
-	fmt.Fprintf(tw, "live colour\t%s (proxy: %s)\n", orNone(s.State.Live), orNone(s.ProxyLive))
+	live := s.State.Live
+	if live == "" {
+		live = "none"
+	}
+	if s.ProxyLive != "" && s.ProxyLive != live {
+		live += " (proxy: " + s.ProxyLive + ")"
+	}
+	fmt.Fprintf(tw, "live colour\t%s\n", live)
 	fmt.Fprintf(tw, "current\t%s\n", describeRelease(s.State.Current))
 	fmt.Fprintf(tw, "previous\t%s\n", describeRelease(s.State.Previous))
 	for _, c := range []version.Colour{version.Blue, version.Green} {
@@ -108,7 +115,14 @@ func WriteHistory(w io.Writer, entries []state.Entry) error {
 	for _, e := range entries {
 		detail := e.Reason
 		if e.Error != "" {
-			detail = e.Phase + ": " + firstLine(e.Error)
+			failure := firstLine(e.Error)
+			if e.Phase != "" {
+				failure = e.Phase + ": " + failure
+			}
+			if detail != "" {
+				detail += "; "
+			}
+			detail += failure
 		}
 		if e.TestsSkipped {
 			detail = "TESTS SKIPPED " + detail

@@ -163,7 +163,7 @@ func (s *Store) ForceRelease(ctx context.Context, why string) (*Lock, error) {
 	if err := s.removeLock(ctx); err != nil {
 		return held, err
 	}
-	e := Entry{Kind: KindLockRelease, Outcome: OutcomeReleased, Reason: why}
+	e := Entry{Kind: KindLockRelease, Outcome: OutcomeReleased, Reason: why, Actor: NewLock("", "", "", "").Holder}
 	if held != nil {
 		e.DeploymentID, e.Version = held.DeploymentID, held.Version
 		e.Error = "lock held by " + held.String()
