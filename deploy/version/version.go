@@ -42,6 +42,8 @@ func Parse(s string) (Version, error) {
 	switch {
 	case s == "":
 		return fail("empty; %s", grammar)
+	case strings.TrimSpace(s) != s && strings.TrimSpace(s) != "":
+		return fail("has leading or trailing whitespace; did you mean %q?", strings.TrimSpace(s))
 	case s[0] == 'V':
 		return fail("use a lowercase v prefix (v%s)", s[1:])
 	case s[0] != 'v':

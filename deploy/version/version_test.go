@@ -85,6 +85,8 @@ func TestParseMessages(t *testing.T) {
 		{"v1.0.0-alpha_beta", `version "v1.0.0-alpha_beta": pre-release identifier "alpha_beta" has invalid character '_' (allowed: 0-9 A-Z a-z -)`},
 		{"v9.8.7+meta+meta", `version "v9.8.7+meta+meta": build metadata identifier "meta+meta" has invalid character '+' (allowed: 0-9 A-Z a-z -)`},
 		{"vx.1.2", `version "vx.1.2": major version "x" is not a number; want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1`},
+		{"v1.0.1 ", `version "v1.0.1 ": has leading or trailing whitespace; did you mean "v1.0.1"?`},
+		{"auto\n", `version "auto\n": has leading or trailing whitespace; did you mean "auto"?`},
 	} {
 		_, err := Parse(tc.in)
 		if err == nil || err.Error() != tc.want {
