@@ -1,10 +1,10 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -194,8 +194,11 @@ func (e *Engine) test(ctx context.Context, d *Deployment) error {
 		dir = filepath.Join(e.ComposeDir, dir)
 	}
 	d.Progress("running " + strings.Join(t.Command, " "))
-	err := host.NewLocal().Run(ctx, host.Cmd{Argv: t.Command, Dir: dir, Stdout: os.Stderr, Stderr: os.Stderr})
+	out := &lineWriter{emit: d.Progress}
+	err := host.NewLocal().Run(ctx, host.Cmd{Argv: t.Command, Dir: dir, Stdout: out, Stderr: out})
+	out.flush()
 	if err != nil {
+		d.Logs = tail(out.all.String(), 30)
 		return fmt.Errorf("test suite failed (%s): %w; fix the tests, or in an emergency deploy with SKIP_TESTS=true", strings.Join(t.Command, " "), err)
 	}
 	return nil
@@ -554,4 +557,32 @@ func holder(d *Deployment) string {
 		return d.Lock.Holder
 	}
 	return d.Actor
+}
+
+// lineWriter turns a command's output into one progress message a line,
+// keeping everything for the failure report.
+type lineWriter struct {
+	emit    func(string)
+	pending []byte
+	all     strings.Builder
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.all.Write(p)
+	w.pending = append(w.pending, p...)
+	for {
+		i := bytes.IndexByte(w.pending, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.emit(string(w.pending[:i]))
+		w.pending = w.pending[i+1:]
+	}
+}
+
+func (w *lineWriter) flush() {
+	if len(w.pending) > 0 {
+		w.emit(string(w.pending))
+		w.pending = nil
+	}
 }
