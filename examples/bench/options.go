@@ -1,0 +1,141 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
+)
+
+// Environment variables OptionsFromEnv reads.
+const (
+	RunsEnv = "BLUESHIFT_BENCH_RUNS"  // runs per scenario, default DefaultRuns
+	RateEnv = "BLUESHIFT_BENCH_RATE"  // requests per second, default DefaultRate
+	DBEnv   = "BLUESHIFT_BENCH_DB_MB" // database size in MiB, default DefaultDBMB; 0 skips the backup part
+	OutEnv  = "BLUESHIFT_BENCH_OUT"   // JSON results file, default DefaultOut
+	// BackupRunsEnv is how many times each backup method runs, default
+	// DefaultBackupRuns.
+	BackupRunsEnv = "BLUESHIFT_BENCH_BACKUP_RUNS"
+	// PostgresEnv names the server the backup part creates its database
+	// on; default hosttest.PostgresURL() (the role .ci/run creates).
+	PostgresEnv = "BLUESHIFT_BENCH_POSTGRES_URL"
+)
+
+// Defaults of Options.
+const (
+	DefaultRuns = 5
+	DefaultRate = 300
+	DefaultDBMB = 256
+	// DefaultBackupRuns is 3: a 256 MiB dump takes seconds, and both
+	// methods run.
+	DefaultBackupRuns = 3
+	DefaultOut        = "bench-results.json"
+	DefaultMonitor    = 5 * time.Second
+	DefaultDrain      = time.Second
+)
+
+// Options configure Run. OptionsFromEnv fills them from the environment;
+// zero fields take the defaults.
+type Options struct {
+	// Runs is how many times each scenario runs (medians are over them).
+	// Default DefaultRuns; at least 1.
+	Runs int
+	// Rate is the load sent through the proxy, in requests per second.
+	// Default DefaultRate.
+	Rate int
+	// DBMB is the size of the database the backup part dumps, in MiB;
+	// default DefaultDBMB. Negative skips the backup part.
+	DBMB int
+	// BackupRuns is how many times each backup method runs (alternating;
+	// medians are over them). Default DefaultBackupRuns.
+	BackupRuns int
+	// PostgresURL is a server where the role may create databases.
+	// Default hosttest.PostgresURL().
+	PostgresURL string
+	// Monitor is the deployments' monitor window and Drain their drain
+	// wait (both subtracted from the overhead). Defaults DefaultMonitor,
+	// DefaultDrain.
+	Monitor, Drain time.Duration
+	// Dir is the workspace (compose file, deploy.yml, nginx prefix, app
+	// path); Run creates and removes a temporary one when empty.
+	Dir string
+	// DockerSocket is the Docker Engine's socket; default the host
+	// package's default.
+	DockerSocket string
+	// Logger receives the library's logs; nil discards them.
+	Logger *slog.Logger
+	// Progress, if set, receives what the bench is doing, a line at a time.
+	Progress func(string)
+}
+
+// OptionsFromEnv reads RunsEnv, RateEnv, DBEnv and PostgresEnv; unset
+// variables leave the defaults. DBEnv=0 skips the backup part.
+func OptionsFromEnv(getenv func(string) string) (Options, error) {
+	var o Options
+	for _, v := range []struct {
+		name string
+		dst  *int
+		min  int
+	}{{RunsEnv, &o.Runs, 1}, {RateEnv, &o.Rate, 1}, {DBEnv, &o.DBMB, 0}, {BackupRunsEnv, &o.BackupRuns, 1}} {
+		s := getenv(v.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < v.min {
+			return o, fmt.Errorf("%s=%q: want a whole number >= %d", v.name, s, v.min)
+		}
+		*v.dst = n
+		if v.dst == &o.DBMB && n == 0 {
+			o.DBMB = -1
+		}
+	}
+	o.PostgresURL = getenv(PostgresEnv)
+	return o, nil
+}
+
+// OutputPath is where `go tool mage bench` writes the JSON results:
+// $BLUESHIFT_BENCH_OUT or DefaultOut.
+func OutputPath(getenv func(string) string) string {
+	if p := getenv(OutEnv); p != "" {
+		return p
+	}
+	return DefaultOut
+}
+
+func (o Options) withDefaults() Options {
+	if o.Runs <= 0 {
+		o.Runs = DefaultRuns
+	}
+	if o.Rate <= 0 {
+		o.Rate = DefaultRate
+	}
+	if o.DBMB == 0 {
+		o.DBMB = DefaultDBMB
+	}
+	if o.BackupRuns <= 0 {
+		o.BackupRuns = DefaultBackupRuns
+	}
+	if o.PostgresURL == "" {
+		o.PostgresURL = hosttest.PostgresURL()
+	}
+	if o.Monitor <= 0 {
+		o.Monitor = DefaultMonitor
+	}
+	if o.Drain <= 0 {
+		o.Drain = DefaultDrain
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return o
+}
+
+func (o Options) progress(format string, args ...any) {
+	if o.Progress != nil {
+		o.Progress(fmt.Sprintf(format, args...))
+	}
+}

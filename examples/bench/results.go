@@ -1,0 +1,242 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Results is everything one Run measured; Table renders it, WriteJSON saves
+// it. Durations are nanoseconds in JSON.
+type Results struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Machine  Machine   `json:"machine"`
+	Settings Settings  `json:"settings"`
+	// Load has one row per scenario run under load.
+	Load []LoadRow `json:"load"`
+	// Phases are the deployment phases' medians over Settings.Runs full
+	// deployments; Deploy splits their total.
+	Phases []PhaseRow `json:"phases"`
+	Deploy Breakdown  `json:"deploy"`
+	// Rollback holds the rollback timings.
+	Rollback RollbackTimes `json:"rollback"`
+	// Backup is nil when the backup part did not run.
+	Backup *BackupResult `json:"backup,omitempty"`
+	// Problems lists the parts that failed, with why.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Machine describes where the numbers come from.
+type Machine struct {
+	Cores    int    `json:"cores"`
+	MemoryMB int64  `json:"memory_mb"`
+	Kernel   string `json:"kernel"`
+	Docker   string `json:"docker"`
+	Compose  string `json:"compose"`
+	Proxy    string `json:"proxy"`
+	Postgres string `json:"postgres,omitempty"`
+	Go       string `json:"go"`
+}
+
+// Settings are the knobs a run used.
+type Settings struct {
+	Runs    int           `json:"runs"`
+	Rate    int           `json:"rate"`
+	DBMB    int           `json:"db_mb"`
+	Monitor time.Duration `json:"monitor_window_ns"`
+	Drain   time.Duration `json:"drain_ns"`
+}
+
+// LoadRow is the load sent through the proxy during one scenario (all its
+// runs).
+type LoadRow struct {
+	Scenario string        `json:"scenario"`
+	Runs     int           `json:"runs"`
+	Sent     int           `json:"sent"`
+	Failed   int           `json:"failed"`
+	Rate     float64       `json:"rate"`
+	P50      time.Duration `json:"p50_ns"`
+	P99      time.Duration `json:"p99_ns"`
+	// Outage is the median over runs of the time between the first and
+	// the last failed request of a run.
+	Outage time.Duration `json:"outage_ns"`
+	Errors []string      `json:"errors,omitempty"`
+}
+
+// PhaseRow is one phase's wall time over the deployments.
+type PhaseRow struct {
+	Name   string        `json:"name"`
+	Median time.Duration `json:"median_ns"`
+	Min    time.Duration `json:"min_ns"`
+	Max    time.Duration `json:"max_ns"`
+	Runs   int           `json:"runs"`
+}
+
+// Breakdown splits a deployment's median wall time (each term a median
+// over the runs).
+type Breakdown struct {
+	Total     time.Duration `json:"total_ns"`
+	Pull      time.Duration `json:"pull_ns"`
+	Readiness time.Duration `json:"readiness_ns"` // the health phase
+	Waits     time.Duration `json:"waits_ns"`     // drain + monitor window
+	Overhead  time.Duration `json:"overhead_ns"`
+}
+
+// RollbackTimes are medians over runs, with every run's value.
+type RollbackTimes struct {
+	// Manual: from the rollback pipeline's start to the old version
+	// answering every request through the proxy; ManualPipeline: the
+	// pipeline's wall time (it goes on draining and stopping after that).
+	Manual         time.Duration   `json:"manual_to_old_ns"`
+	ManualRuns     []time.Duration `json:"manual_to_old_runs_ns"`
+	ManualPipeline time.Duration   `json:"manual_pipeline_ns"`
+	// Auto: from the failure injected after the switch to the rollback's
+	// last undo step finished; AutoToOld: to the old version answering
+	// every request.
+	Auto      time.Duration   `json:"auto_failure_to_rolled_back_ns"`
+	AutoRuns  []time.Duration `json:"auto_failure_to_rolled_back_runs_ns"`
+	AutoToOld time.Duration   `json:"auto_failure_to_old_ns"`
+	// Monitor: with the app failing after the switch (FAIL_AFTER), from its
+	// first failed answer to the old version answering every request.
+	Monitor time.Duration `json:"monitor_failure_to_old_ns"`
+}
+
+// BackupResult compares the backup package with plain pg_dump on one
+// database.
+type BackupResult struct {
+	DBBytes   int64 `json:"db_bytes"` // pg_database_size
+	DumpBytes int64 `json:"dump_bytes"`
+	// Tool (backup.Plan.Create: dump, checksum, manifest, fsync) and Raw
+	// (pg_dump -Fc > file) are medians over Runs runs of each.
+	Runs     int             `json:"runs"`
+	Tool     time.Duration   `json:"tool_ns"`
+	Raw      time.Duration   `json:"raw_ns"`
+	ToolRuns []time.Duration `json:"tool_runs_ns"`
+	RawRuns  []time.Duration `json:"raw_runs_ns"`
+	// ToolHeapPeak and ToolRSSPeak are blueshift's Go heap and resident
+	// set sampled every 5 ms during Create; RawRSS is pg_dump's own peak
+	// resident set (the same pg_dump runs under blueshift).
+	ToolHeapPeak int64 `json:"tool_heap_peak_bytes"`
+	ToolRSSPeak  int64 `json:"tool_rss_peak_bytes"`
+	RawRSS       int64 `json:"pg_dump_maxrss_bytes"`
+
+	server string // the PostgreSQL server's version
+}
+
+// MBps is a database size over a duration, in MiB/s.
+func MBps(bytes int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(bytes) / (1 << 20) / d.Seconds()
+}
+
+// WriteJSON writes r, indented, to path.
+func (r *Results) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write bench results: %w", err)
+	}
+	return nil
+}
+
+// ms formats d as milliseconds, or seconds from 10 s on.
+func ms(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= 100*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	}
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+
+// Table renders r as the one table `go tool mage bench` prints.
+func (r *Results) Table() string {
+	var b strings.Builder
+	r.WriteTable(&b)
+	return b.String()
+}
+
+// WriteTable writes the table of r to w.
+func (r *Results) WriteTable(w io.Writer) {
+	m, s := r.Machine, r.Settings
+	fmt.Fprintf(w, "blueshift bench: %d cores, %d MiB RAM, kernel %s, Docker %s, %s, proxy %s, %s\n",
+		m.Cores, m.MemoryMB, m.Kernel, m.Docker, m.Compose, m.Proxy, m.Go)
+	fmt.Fprintf(w, "medians of %d runs per scenario; load %d requests/s through the proxy; monitor window %s, drain %s\n\n",
+		s.Runs, s.Rate, s.Monitor, s.Drain)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "ZERO DOWNTIME\truns\trequests\tfailed\toutage\tp50\tp99\n")
+	total, failed := 0, 0
+	for _, l := range r.Load {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\n", l.Scenario, l.Runs, l.Sent, l.Failed, ms(l.Outage), ms(l.P50), ms(l.P99))
+		total += l.Sent
+		failed += l.Failed
+	}
+	fmt.Fprintf(tw, "all scenarios\t\t%d\t%d\n", total, failed)
+	tw.Flush()
+
+	fmt.Fprintf(w, "\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "DEPLOYMENT PHASES\tmedian\tmin\tmax\n")
+	for _, p := range r.Phases {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, ms(p.Median), ms(p.Min), ms(p.Max))
+	}
+	d := r.Deploy
+	fmt.Fprintf(tw, "total\t%s\n", ms(d.Total))
+	tw.Flush()
+	pull := ms(d.Pull)
+	if d.Pull == 0 {
+		pull = "0 (images are local)"
+	}
+	fmt.Fprintf(w, "overhead: %s = total %s - image pull %s - app readiness (health) %s - configured waits (drain + monitor) %s\n",
+		ms(d.Overhead), ms(d.Total), pull, ms(d.Readiness), ms(d.Waits))
+
+	rb := r.Rollback
+	fmt.Fprintf(w, "\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "ROLLBACK\tmedian\truns\n")
+	fmt.Fprintf(tw, "manual rollback: start to old version answering every request\t%s\t%s\n", ms(rb.Manual), msList(rb.ManualRuns))
+	fmt.Fprintf(tw, "manual rollback: whole pipeline (incl. drain, stop)\t%s\n", ms(rb.ManualPipeline))
+	fmt.Fprintf(tw, "failure after switch: injected failure to rollback completed\t%s\t%s\n", ms(rb.Auto), msList(rb.AutoRuns))
+	fmt.Fprintf(tw, "failure after switch: injected failure to old version answering\t%s\n", ms(rb.AutoToOld))
+	if rb.Monitor > 0 {
+		fmt.Fprintf(tw, "app failing after switch: first error to old version answering (monitor)\t%s\t1\n", ms(rb.Monitor))
+	}
+	tw.Flush()
+
+	if bk := r.Backup; bk != nil {
+		fmt.Fprintf(w, "\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "BACKUP (PostgreSQL database %s, dump %s; medians of %d runs)\ttime\tMiB/s\tmemory\n", mib(bk.DBBytes), mib(bk.DumpBytes), bk.Runs)
+		fmt.Fprintf(tw, "blueshift backup.Plan (pg_dump, sha256, manifest, fsync)\t%s\t%.0f\tGo heap peak %s, RSS peak %s\n",
+			ms(bk.Tool), MBps(bk.DBBytes, bk.Tool), mib(bk.ToolHeapPeak), mib(bk.ToolRSSPeak))
+		fmt.Fprintf(tw, "pg_dump -Fc > file\t%s\t%.0f\tpg_dump max RSS %s\n", ms(bk.Raw), MBps(bk.DBBytes, bk.Raw), mib(bk.RawRSS))
+		tw.Flush()
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "PROBLEM: %s\n", p)
+	}
+}
+
+func msList(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = ms(d)
+	}
+	return strings.Join(parts, ", ")
+}

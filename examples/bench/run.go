@@ -1,0 +1,393 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+)
+
+// Scenario names, as they appear in the table.
+const (
+	ScenarioDeploy   = "blueshift: full deployment"
+	ScenarioManual   = "blueshift: manual rollback"
+	ScenarioAuto     = "blueshift: failure after switch, automatic rollback"
+	ScenarioMonitor  = "blueshift: app failing after switch, monitor rolls back"
+	ScenarioSeed     = "seed: compose stop, then up on the same port"
+	healthPath       = "/api/health/"
+	injectedPhase    = "bench-fail-after-switch"
+	streakLimit      = 60 * time.Second
+	seedSettleAfter  = 500 * time.Millisecond
+	injectedFailWait = 500 * time.Millisecond
+)
+
+// ErrInjected is the failure the bench injects after the switch.
+var ErrInjected = errors.New("failure injected by the bench after the switch")
+
+// Run measures blueshift on this machine (see the package doc) and returns
+// the results. A part that fails is recorded in Results.Problems and the
+// others still run; the error is non-nil when the bench could not start
+// (no Docker Engine, compose or nginx) or when any part failed.
+func Run(ctx context.Context, o Options) (*Results, error) {
+	o = o.withDefaults()
+	res := &Results{Started: time.Now().UTC(), Settings: Settings{Runs: o.Runs, Rate: o.Rate, DBMB: max(o.DBMB, 0), Monitor: o.Monitor, Drain: o.Drain}}
+	r, err := newRig(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("bench setup: %w", err)
+	}
+	defer r.close()
+	res.Machine = r.machine(ctx)
+	b := &bencher{ctx: ctx, r: r, o: o, res: res}
+	b.part("first deployment", b.first)
+	b.part("deployments", b.deployments)
+	b.part("manual rollbacks", b.manual)
+	b.part("automatic rollbacks", b.auto)
+	b.part("monitor rollback", b.monitor)
+	b.part("seed's method", b.seed)
+	if o.DBMB > 0 {
+		b.part("backup", func(ctx context.Context) error {
+			bk, err := BenchBackup(ctx, o.PostgresURL, o.DBMB, o.BackupRuns, filepath.Join(r.dir, "backup"), o.progress)
+			res.Backup = bk
+			if bk != nil {
+				res.Machine.Postgres = bk.server
+			}
+			return err
+		})
+	}
+	res.Finished = time.Now().UTC()
+	if len(res.Problems) > 0 {
+		return res, fmt.Errorf("bench: %d part(s) failed: %s", len(res.Problems), strings.Join(res.Problems, "; "))
+	}
+	return res, nil
+}
+
+type bencher struct {
+	ctx    context.Context
+	r      *rig
+	o      Options
+	res    *Results
+	failed bool // the first deployment failed: the blueshift parts cannot run
+	// readyAfter is how long after its start a new colour is switched to
+	// (median), for FAIL_AFTER.
+	readyAfter time.Duration
+}
+
+func (b *bencher) part(name string, fn func(ctx context.Context) error) {
+	if b.failed && name != "seed's method" && name != "backup" {
+		return
+	}
+	b.o.progress("%s", name)
+	if err := fn(b.ctx); err != nil {
+		b.res.Problems = append(b.res.Problems, name+": "+err.Error())
+		if name == "first deployment" {
+			b.failed = true
+		}
+	}
+}
+
+func (b *bencher) first(ctx context.Context) error {
+	d, err := b.r.deploy(ctx, Versions[0], nil, nil)
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w%s", Versions[0], err, logsOf(d))
+	}
+	return nil
+}
+
+func logsOf(d *deploy.Deployment) string {
+	if d == nil || d.Logs == "" {
+		return ""
+	}
+	return " (app logs: " + strings.ReplaceAll(d.Logs, "\n", " | ") + ")"
+}
+
+// other is the version that is not v.
+func other(v string) string {
+	if v == Versions[0] {
+		return Versions[1]
+	}
+	return Versions[0]
+}
+
+func (b *bencher) live(ctx context.Context) (current, previous string, err error) {
+	eng, err := b.r.engine(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	defer eng.Close()
+	st, err := eng.Store.Load(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if st.Current == nil {
+		return "", "", errors.New("nothing is live")
+	}
+	if st.Previous != nil {
+		previous = st.Previous.Version
+	}
+	return st.Current.Version, previous, nil
+}
+
+// deployments: Runs full deployments under load, alternating versions.
+func (b *bencher) deployments(ctx context.Context) error {
+	var runs [][]PhaseTime
+	var totals, health []time.Duration
+	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioDeploy, b.o.Runs, func(ctx context.Context, i int) error {
+		cur, _, err := b.live(ctx)
+		if err != nil {
+			return err
+		}
+		d, err := b.r.deploy(ctx, other(cur), nil, nil)
+		if err != nil {
+			return fmt.Errorf("deploy %s: %w%s", other(cur), err, logsOf(d))
+		}
+		var pts []PhaseTime
+		for _, p := range d.Report.Phases {
+			if !p.Undo {
+				pts = append(pts, PhaseTime{Name: p.Name, Duration: p.Duration})
+			}
+			if p.Name == deploy.PhaseHealth {
+				health = append(health, p.Duration)
+			}
+		}
+		runs = append(runs, pts)
+		totals = append(totals, d.Report.Finished.Sub(d.Report.Started))
+		return nil
+	})
+	b.res.Load = append(b.res.Load, row)
+	b.res.Phases = PhaseMedians(runs)
+	waits := b.o.Drain + b.o.Monitor
+	bd := Breakdown{Total: Median(totals), Readiness: Median(health), Waits: waits}
+	bd.Overhead = Overhead(bd.Total, bd.Pull, bd.Readiness, bd.Waits)
+	b.res.Deploy = bd
+	for _, p := range b.res.Phases {
+		switch p.Name {
+		case deploy.PhaseStart, deploy.PhaseMigrate, deploy.PhaseHealth, deploy.PhaseSmoke, deploy.PhaseSwitch:
+			b.readyAfter += p.Median
+		}
+	}
+	return err
+}
+
+// manual: Runs manual rollbacks under load; each returns to the previous
+// release, so they alternate.
+func (b *bencher) manual(ctx context.Context) error {
+	var toOld, pipeline []time.Duration
+	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioManual, b.o.Runs, func(ctx context.Context, i int) error {
+		_, prev, err := b.live(ctx)
+		if err != nil {
+			return err
+		}
+		eng, err := b.r.engine(ctx)
+		if err != nil {
+			return err
+		}
+		defer eng.Close()
+		p := startPoller(ctx, b.r.publicURL)
+		start := time.Now()
+		d := eng.NewRollback()
+		d.Reason = "blueshift bench"
+		err = eng.RollbackPipeline("").Run(ctx, d)
+		pipeline = append(pipeline, time.Since(start))
+		at, ok := p.waitStreak(prev, streakLimit)
+		if err != nil {
+			return fmt.Errorf("rollback to %s: %w%s", prev, err, logsOf(d))
+		}
+		if !ok {
+			return fmt.Errorf("after the rollback %s did not answer %d requests in a row within %s", prev, streakK, streakLimit)
+		}
+		toOld = append(toOld, at.Sub(start))
+		return nil
+	})
+	b.res.Load = append(b.res.Load, row)
+	b.res.Rollback.Manual, b.res.Rollback.ManualRuns = Median(toOld), toOld
+	b.res.Rollback.ManualPipeline = Median(pipeline)
+	return err
+}
+
+// auto: Runs deployments that fail right after the switch (a phase
+// inserted after it), so the pipeline switches back and removes the new
+// colour.
+func (b *bencher) auto(ctx context.Context) error {
+	var done, toOld []time.Duration
+	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioAuto, b.o.Runs, func(ctx context.Context, i int) error {
+		cur, _, err := b.live(ctx)
+		if err != nil {
+			return err
+		}
+		var failedAt, lastUndo time.Time
+		p := startPoller(ctx, b.r.publicURL)
+		d, err := b.r.deploy(ctx, other(cur), func(pl *deploy.Pipeline) error {
+			return pl.InsertAfter(deploy.PhaseSwitch, deploy.NewPhase(injectedPhase, func(ctx context.Context, d *deploy.Deployment) error {
+				time.Sleep(injectedFailWait) // the new colour serves meanwhile
+				failedAt = time.Now()
+				return ErrInjected
+			}))
+		}, func(e deploy.Event) {
+			if e.Kind == deploy.EventUndoFinished {
+				lastUndo = e.Time
+			}
+		})
+		at, ok := p.waitStreak(cur, streakLimit)
+		if !errors.Is(err, ErrInjected) {
+			return fmt.Errorf("deploy %s with a failure after the switch: want the injected failure, got %v%s", other(cur), err, logsOf(d))
+		}
+		if d.Outcome != deploy.OutcomeRolledBack {
+			return fmt.Errorf("deploy %s with a failure after the switch: outcome %s, want %s", other(cur), d.Outcome, deploy.OutcomeRolledBack)
+		}
+		if !ok {
+			return fmt.Errorf("after the automatic rollback %s did not answer %d requests in a row within %s", cur, streakK, streakLimit)
+		}
+		done = append(done, lastUndo.Sub(failedAt))
+		toOld = append(toOld, at.Sub(failedAt))
+		return nil
+	})
+	b.res.Load = append(b.res.Load, row)
+	b.res.Rollback.Auto, b.res.Rollback.AutoRuns = Median(done), done
+	b.res.Rollback.AutoToOld = Median(toOld)
+	return err
+}
+
+// monitor: one deployment whose app starts failing shortly after the
+// switch (FAIL_AFTER): the monitor must trip and roll back. Users see the
+// app's errors until it does.
+func (b *bencher) monitor(ctx context.Context) error {
+	failAfter := (b.readyAfter + 1500*time.Millisecond).Round(100 * time.Millisecond)
+	if err := b.r.setEnv("FAIL_AFTER=" + failAfter.String()); err != nil {
+		return err
+	}
+	defer b.r.setEnv()
+	var toOld time.Duration
+	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioMonitor, 1, func(ctx context.Context, i int) error {
+		cur, _, err := b.live(ctx)
+		if err != nil {
+			return err
+		}
+		p := startPoller(ctx, b.r.publicURL)
+		d, err := b.r.deploy(ctx, other(cur), nil, nil)
+		at, ok := p.waitStreak(cur, streakLimit)
+		var pe *deploy.PhaseError
+		if !errors.As(err, &pe) || pe.Phase != deploy.PhaseVerify {
+			return fmt.Errorf("deploy %s with FAIL_AFTER=%s: want the monitor (verify) to fail, got %v%s", other(cur), failAfter, err, logsOf(d))
+		}
+		if !ok {
+			return fmt.Errorf("after the monitor's rollback %s did not answer %d requests in a row", cur, streakK)
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, s := range p.samples {
+			if !s.OK {
+				toOld = at.Sub(s.At)
+				break
+			}
+		}
+		return nil
+	})
+	b.res.Load = append(b.res.Load, row)
+	b.res.Rollback.Monitor = toOld
+	return err
+}
+
+// SeedSwitch are the commands of the seed's traffic switch: stop the
+// running project, then bring it up again (the compose file now names the
+// next image) on the same published port.
+func SeedSwitch(cli compose.CLI) (stop, up host.Cmd) {
+	return cli.Stop(0), cli.Up(0)
+}
+
+func (b *bencher) seed(ctx context.Context) error {
+	r := b.r
+	file := filepath.Join(r.dir, "seed-compose.yml")
+	cli := r.composeCLI
+	cli.ProjectName, cli.Files, cli.Dir = r.app+"-seed", []string{file}, r.dir
+	write := func(v string) error {
+		return os.WriteFile(file, []byte(fmt.Sprintf(seedComposeFile, r.repo+":"+v, r.seedPort)), 0o644)
+	}
+	local := host.NewLocal()
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	waitFor := func(ctx context.Context, v string) error {
+		deadline := time.Now().Add(streakLimit)
+		for time.Now().Before(deadline) {
+			if got, ok := getVersion(ctx, c, r.seedURL); ok && got == v {
+				return nil
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return fmt.Errorf("seed: %s did not answer within %s", v, streakLimit)
+	}
+	if err := write(Versions[0]); err != nil {
+		return err
+	}
+	if err := local.Run(ctx, cli.Up(0)); err != nil {
+		return fmt.Errorf("seed: start %s: %w", Versions[0], err)
+	}
+	if err := waitFor(ctx, Versions[0]); err != nil {
+		return err
+	}
+	cur := Versions[0]
+	row, err := underLoad(ctx, r.seedURL+healthPath, b.o.Rate, ScenarioSeed, b.o.Runs, func(ctx context.Context, i int) error {
+		next := other(cur)
+		stop, up := SeedSwitch(cli)
+		if err := local.Run(ctx, stop); err != nil {
+			return fmt.Errorf("seed: stop: %w", err)
+		}
+		if err := write(next); err != nil {
+			return err
+		}
+		if err := local.Run(ctx, up); err != nil {
+			return fmt.Errorf("seed: up %s: %w", next, err)
+		}
+		if err := waitFor(ctx, next); err != nil {
+			return err
+		}
+		cur = next
+		time.Sleep(seedSettleAfter)
+		return nil
+	})
+	b.res.Load = append(b.res.Load, row)
+	return err
+}
+
+// machine describes this machine; what cannot be read is left empty.
+func (r *rig) machine(ctx context.Context) Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), Compose: "compose " + r.composeVersion}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.MemoryMB = memTotalMB(string(b))
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if v, err := r.docker.ServerVersion(ctx); err == nil {
+		m.Docker = v.Version
+	}
+	var out strings.Builder
+	if err := host.NewLocal().Run(ctx, host.Cmd{Argv: []string{NginxBinary, "-v"}, Stderr: &out}); err == nil {
+		m.Proxy = strings.TrimPrefix(strings.TrimSpace(out.String()), "nginx version: ")
+	}
+	return m
+}
+
+// memTotalMB reads MemTotal (kB) from /proc/meminfo's text, in MiB.
+func memTotalMB(meminfo string) int64 {
+	for _, line := range strings.Split(meminfo, "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				if err == nil {
+					return kb / 1024
+				}
+			}
+		}
+	}
+	return 0
+}

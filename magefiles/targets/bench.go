@@ -1,0 +1,36 @@
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/blueshift-deploy/blueshift/examples/bench"
+)
+
+// Bench measures zero downtime, speed, rollback and backup on this machine and prints one table.
+//
+// It needs the Docker Engine, docker compose, Debian's nginx and PostgreSQL
+// (bash .ci/run sets them up). Knobs: BLUESHIFT_BENCH_RUNS (runs per
+// scenario, default 5), BLUESHIFT_BENCH_RATE (requests/s, default 300),
+// BLUESHIFT_BENCH_DB_MB (backup database size, default 256; 0 skips it),
+// BLUESHIFT_BENCH_OUT (JSON results, default bench-results.json).
+func Bench(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o, err := bench.OptionsFromEnv(getenv)
+	if err != nil {
+		return fail(err)
+	}
+	o.Logger, o.Progress = newLogger(), func(s string) { fmt.Fprintln(stderr, "bench:", s) }
+	res, err := bench.Run(ctx, o)
+	if res != nil {
+		res.WriteTable(stdout)
+		if werr := res.WriteJSON(bench.OutputPath(getenv)); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return fail(err)
+}
