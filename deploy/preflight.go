@@ -26,10 +26,23 @@ type Check struct {
 	Name   string
 	OK     bool
 	Detail string // what was found, or what to fix
+	Err    error  `json:"-"` // the failure, for errors.Is/As; nil when OK
 }
 
 // PreflightError lists the checks that failed, each saying what to fix.
 type PreflightError struct{ Failed []Check }
+
+// Unwrap gives the failed checks' errors, so errors.Is and errors.As see
+// through a preflight failure (a traffic.ErrConfigInvalid, say).
+func (e *PreflightError) Unwrap() []error {
+	errs := make([]error, 0, len(e.Failed))
+	for _, c := range e.Failed {
+		if c.Err != nil {
+			errs = append(errs, c.Err)
+		}
+	}
+	return errs
+}
 
 func (e *PreflightError) Error() string {
 	lines := make([]string, len(e.Failed))
@@ -47,7 +60,7 @@ func (e *Engine) Preflight(ctx context.Context, v version.Version, live version.
 	add := func(name string, err error, ok string) {
 		c := Check{Name: name, OK: err == nil, Detail: ok}
 		if err != nil {
-			c.Detail = err.Error()
+			c.Detail, c.Err = err.Error(), err
 		}
 		checks = append(checks, c)
 	}
