@@ -66,6 +66,13 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 				return r, fmt.Errorf("reconcile: %w", err)
 			}
 			r.Actions = append(r.Actions, fmt.Sprintf("removed the half-started %s (%s)", to, in.Version))
+		case to.Valid() && to != live:
+			// A rollback that never switched: the kept colour it started
+			// goes back to being kept, stopped.
+			if err := e.stopColour(ctx, to); err != nil {
+				return r, fmt.Errorf("reconcile: %w", err)
+			}
+			r.Actions = append(r.Actions, fmt.Sprintf("stopped %s again (kept for rollback)", to))
 		case to.Valid() && to == live:
 			// The switch happened: the new version serves. Keep it, stop the old.
 			if from, err := version.ParseColour(in.From); err == nil && from.Valid() && from != live {
@@ -88,17 +95,14 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 		if err != nil {
 			return r, err
 		}
-		ent := state.Entry{Kind: state.KindReconcile, Outcome: state.OutcomeInterrupted, DeploymentID: in.DeploymentID,
-			Version: in.Version, Colour: string(live), Phase: in.Phase,
-			Error: fmt.Sprintf("%s of %s was interrupted during phase %q (started %s by %s); %v", in.Kind, in.Version, in.Phase, in.Started.Format(time.RFC3339), in.Holder, r.Actions)}
-		if err := e.Store.Append(ctx, ent); err != nil {
-			return r, err
-		}
 	} else if live.Valid() && st.Live != string(live) {
 		if _, err := e.Store.Update(ctx, func(s *state.State) { s.Live = string(live) }); err != nil {
 			return r, err
 		}
 		r.Actions = append(r.Actions, "state's live colour corrected to the proxy's: "+string(live))
+	}
+	if err := e.Store.Append(ctx, reconcileEntry(r)); err != nil {
+		return r, err
 	}
 	why := "reconcile: lock holder gone or timed out"
 	if r.Interrupted != nil {
@@ -110,6 +114,23 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 	r.Actions = append(r.Actions, "released the stale lock")
 	e.Logger.Warn("reconciled an interrupted run", "actions", r.Actions)
 	return r, nil
+}
+
+// reconcileEntry is the history entry of a reconciliation: what was
+// interrupted (the in-flight record, else the lock's holder) and what was
+// done about it.
+func reconcileEntry(r *Reconciliation) state.Entry {
+	ent := state.Entry{Kind: state.KindReconcile, Outcome: state.OutcomeInterrupted, Colour: string(r.Live)}
+	if in := r.Interrupted; in != nil {
+		ent.DeploymentID, ent.Version, ent.Phase, ent.Actor = in.DeploymentID, in.Version, in.Phase, in.Holder
+		ent.Error = fmt.Sprintf("%s of %s was interrupted during phase %q (started %s by %s); %v", in.Kind, in.Version, in.Phase, in.Started.Format(time.RFC3339), in.Holder, r.Actions)
+		return ent
+	}
+	if h := r.Holder; h != nil {
+		ent.DeploymentID, ent.Version, ent.Actor = h.DeploymentID, h.Version, h.Holder
+		ent.Error = fmt.Sprintf("a run holding the lock was interrupted before it recorded anything in flight (lock held by %s); %v", h, r.Actions)
+	}
+	return ent
 }
 
 // proxyLive is the live colour by the proxy, else by state.
