@@ -113,7 +113,11 @@ func (e *Engine) startColour(ctx context.Context, c version.Colour) error {
 
 // stopColour stops a colour, keeping its containers for an instant rollback.
 func (e *Engine) stopColour(ctx context.Context, c version.Colour) error {
-	if err := e.Host.Run(ctx, e.colourCLI(c).Stop(e.Env.Timeouts.Drain)); err != nil {
+	cli, ok, err := e.existingColourCLI(ctx, c)
+	if err != nil || !ok {
+		return err
+	}
+	if err := e.Host.Run(ctx, cli.Stop(e.Env.Timeouts.Drain)); err != nil {
 		return fmt.Errorf("stop %s: %w", c, err)
 	}
 	return nil
@@ -121,10 +125,31 @@ func (e *Engine) stopColour(ctx context.Context, c version.Colour) error {
 
 // removeColour removes a colour's containers (never volumes).
 func (e *Engine) removeColour(ctx context.Context, c version.Colour) error {
-	if err := e.Host.Run(ctx, e.colourCLI(c).Down(false)); err != nil {
+	cli, ok, err := e.existingColourCLI(ctx, c)
+	if err != nil || !ok {
+		return err
+	}
+	if err := e.Host.Run(ctx, cli.Down(false)); err != nil {
 		return fmt.Errorf("remove %s: %w", c, err)
 	}
 	return nil
+}
+
+// existingColourCLI is the compose CLI to stop or remove colour c with;
+// ok is false when c has neither a rendered file nor containers (a run died
+// before it rendered the colour: nothing to do). Without the file, compose
+// finds the project's containers by its label (Compose v2).
+func (e *Engine) existingColourCLI(ctx context.Context, c version.Colour) (cli compose.CLI, ok bool, err error) {
+	cli = e.colourCLI(c)
+	if e.colourExists(ctx, c) {
+		return cli, true, nil
+	}
+	cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
+	if err != nil {
+		return cli, false, fmt.Errorf("list %s's containers: %w", c, err)
+	}
+	cli.Files = nil
+	return cli, len(cs) > 0, nil
 }
 
 // execInColour runs argv in service's container of colour c.
