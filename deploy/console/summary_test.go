@@ -1,0 +1,78 @@
+package console_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/console"
+)
+
+func TestSummaryGolden(t *testing.T) {
+	for name, sc := range map[string]scenario{
+		"succeeded":       succeeds,
+		"rolled-back":     smokeFails,
+		"rollback-failed": undoFails,
+		"failed":          preflightFails,
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := runScenario(t, newClock(), sc, nil, 0)
+			var out bytes.Buffer
+			if err := console.Summary(&out, d); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out.String(), "\x1b") {
+				t.Error("Summary wrote ANSI codes")
+			}
+			golden(t, "summary-"+name+".golden", out.String())
+		})
+	}
+}
+
+func TestSummaryBanners(t *testing.T) {
+	for outcome, want := range map[deploy.Outcome]string{
+		deploy.OutcomeSucceeded:      "✅ deployed",
+		deploy.OutcomeRolledBack:     "🔄 rolled back",
+		deploy.OutcomeFailed:         "❌ failed",
+		deploy.OutcomeRollbackFailed: "🚨 rollback failed",
+		"":                           "⏳",
+	} {
+		d := &deploy.Deployment{Outcome: outcome, Environment: "staging"}
+		if got := console.Banner(d); !strings.HasPrefix(got, want) {
+			t.Errorf("Banner(%q) = %q, want prefix %q", outcome, got, want)
+		}
+	}
+}
+
+func TestSummaryLogsTruncated(t *testing.T) {
+	d := runScenario(t, newClock(), smokeFails, nil, 0)
+	var out bytes.Buffer
+	if err := console.Summary(&out, d); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if strings.Contains(s, "request 10 handled") || !strings.Contains(s, "request 11 handled") || !strings.Contains(s, "request 40 handled") {
+		t.Errorf("want exactly the last %d of 40 log lines:\n%s", console.MaxLogLines, s)
+	}
+	if !strings.Contains(s, "last logs (10 earlier lines not shown)") {
+		t.Errorf("summary does not say lines were left out:\n%s", s)
+	}
+}
+
+func TestConsoleSummaryColoursAndRedacts(t *testing.T) {
+	clk := newClock()
+	var out syncBuffer
+	c := console.New(&out, console.Options{TTY: console.On, Color: console.On, Now: clk.Now, Redact: strings.NewReplacer("acme-green", "[app]").Replace})
+	d := runScenario(t, clk, undoFails, c.Observe, 0)
+	if err := c.Summary(d); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if strings.Contains(s, "acme-green") {
+		t.Error("Redact not applied")
+	}
+	if !strings.Contains(s, "\x1b[1m\x1b[31m🚨 rollback failed") {
+		t.Errorf("banner not bold red:\n%q", s)
+	}
+}
