@@ -316,6 +316,9 @@ func (c *Console) find(phase string) *row {
 // finishedLine renders a finished phase: glyph, label, duration, note.
 func (c *Console) finishedLine(glyph, sgr, label, dur, note string) string {
 	head := glyph + " " + pad(label, labelWidth) + " " + fmt.Sprintf("%6s", dur)
+	if len([]rune(head)) > c.width-1 { // a very narrow terminal: no colours, cut
+		return truncate(head, c.width-1)
+	}
 	budget := c.width - 1 - len([]rune(head)) - 2
 	s := c.paint.paint(sgr, glyph) + " " + pad(label, labelWidth) + " " + c.paint.paint(sgrDim, fmt.Sprintf("%6s", dur))
 	if note != "" && budget > 0 {
@@ -332,6 +335,9 @@ func (c *Console) finishedLine(glyph, sgr, label, dur, note string) string {
 func (c *Console) liveLine(r *row, glyph string, now time.Time) string {
 	el := fmt.Sprintf("%6s", formatDuration(now.Sub(r.start)))
 	head := glyph + " " + pad(r.label(), labelWidth) + " " + el
+	if len([]rune(head)) > c.width-1 { // a very narrow terminal: no colours, cut
+		return truncate(head, c.width-1)
+	}
 	s := c.paint.paint(sgrCyan, glyph) + " " + pad(r.label(), labelWidth) + " " + c.paint.paint(sgrDim, el)
 	if budget := c.width - 1 - len([]rune(head)) - 2; r.msg != "" && budget > 0 {
 		s += "  " + truncate(r.msg, budget)

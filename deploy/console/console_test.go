@@ -22,12 +22,7 @@ var (
 )
 
 func TestPlainGolden(t *testing.T) {
-	for name, sc := range map[string]scenario{
-		"succeeded":       succeeds,
-		"rolled-back":     smokeFails,
-		"rollback-failed": undoFails,
-		"failed":          preflightFails,
-	} {
+	for name, sc := range scenarios {
 		t.Run(name, func(t *testing.T) {
 			clk := newClock()
 			var out bytes.Buffer
@@ -337,5 +332,25 @@ func TestWriteErrorReturnedByClose(t *testing.T) {
 	c.Observe(deploy.Event{Kind: deploy.EventPhaseStarted, Phase: "lock"})
 	if err := c.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("Close() = %v, want the write error", err)
+	}
+}
+
+// TestTTYNarrowTerminal: on a terminal narrower than a line's fixed part no
+// line wraps (a wrapped live line would break the in-place redraw).
+func TestTTYNarrowTerminal(t *testing.T) {
+	clk := newClock()
+	var out syncBuffer
+	c := console.New(&out, console.Options{TTY: console.On, Color: console.On, Width: 12, Now: clk.Now, Interval: time.Hour})
+	d := runScenario(t, clk, undoFails, c.Observe, 0)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var s screen
+	s.feed(t, out.String())
+	if s.maxCol > 11 {
+		t.Errorf("line reached column %d at width 12:\n%s", s.maxCol, s.String())
+	}
+	if !strings.Contains(s.String(), "✗ smoke   …") || d.Outcome != deploy.OutcomeRollbackFailed {
+		t.Errorf("screen:\n%s", s.String())
 	}
 }

@@ -70,6 +70,14 @@ const (
 	preflightFails
 )
 
+// scenarios are the outcomes the golden tests cover, by golden file name.
+var scenarios = map[string]scenario{
+	"succeeded":       succeeds,
+	"rolled-back":     smokeFails,
+	"rollback-failed": undoFails,
+	"failed":          preflightFails,
+}
+
 // runScenario runs a real deploy.Pipeline of scripted phases against a
 // deployment observed by observe; sleep, when set, runs inside the health
 // phase (real time, for the spinner).

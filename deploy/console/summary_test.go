@@ -10,12 +10,7 @@ import (
 )
 
 func TestSummaryGolden(t *testing.T) {
-	for name, sc := range map[string]scenario{
-		"succeeded":       succeeds,
-		"rolled-back":     smokeFails,
-		"rollback-failed": undoFails,
-		"failed":          preflightFails,
-	} {
+	for name, sc := range scenarios {
 		t.Run(name, func(t *testing.T) {
 			d := runScenario(t, newClock(), sc, nil, 0)
 			var out bytes.Buffer
