@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -275,9 +276,9 @@ func (e *Engine) healthChecks(c version.Colour) ([]health.Probe, []health.Policy
 			u = base + u
 		}
 		probes = append(probes, &health.HTTPProbe{Label: chk.Service + " " + u, URL: u, Expect: chk.Expect, Host: publicHost(e.Env.PublicURL), Dialer: e.Host})
-		policies = append(policies, health.Policy{Attempts: chk.Attempts, Interval: chk.Interval, Timeout: chk.Timeout, AttemptTimeout: chk.AttemptTimeout})
+		policies = append(policies, health.Policy{Attempts: chk.Attempts, Interval: chk.Interval, Timeout: chk.Timeout, AttemptTimeout: chk.AttemptTimeout, Classify: classifyHealth})
 	}
-	one := health.Policy{Attempts: 3, Interval: 2 * time.Second, AttemptTimeout: 5 * time.Second}
+	one := health.Policy{Attempts: 3, Interval: 2 * time.Second, AttemptTimeout: 5 * time.Second, Classify: classifyHealth}
 	if dsn := e.Env.Health.Postgres.DSN; dsn != "" {
 		probes = append(probes, &health.PostgresProbe{URL: dsn.Reveal(), Dialer: e.Host})
 		policies = append(policies, one)
@@ -287,6 +288,17 @@ func (e *Engine) healthChecks(c version.Colour) ([]health.Probe, []health.Policy
 		policies = append(policies, one)
 	}
 	return probes, policies, nil
+}
+
+// classifyHealth is how the deployment's health checks count an attempt:
+// as health.DefaultClassify, except that a lost connection to the host
+// aborts the wait at once (the connection does not come back, so waiting
+// out the attempts would only delay the failure).
+func classifyHealth(o health.Observation) health.Verdict {
+	if errors.Is(o.Err, host.ErrConnectionLost) {
+		return health.Abort
+	}
+	return health.DefaultClassify(o)
 }
 
 func publicHost(public string) string {
@@ -406,7 +418,7 @@ func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Col
 		return err
 	}
 	for _, p := range probes {
-		pol := health.Policy{Attempts: 60, Interval: 500 * time.Millisecond, AttemptTimeout: 5 * time.Second, Timeout: 2 * time.Minute}
+		pol := health.Policy{Attempts: 60, Interval: 500 * time.Millisecond, AttemptTimeout: 5 * time.Second, Timeout: 2 * time.Minute, Classify: classifyHealth}
 		if _, err := health.Wait(ctx, p, pol, nil); err != nil {
 			return fmt.Errorf("%s is not healthy: %w", c, err)
 		}
