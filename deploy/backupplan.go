@@ -105,7 +105,7 @@ func (e *Engine) backup(ctx context.Context, d *Deployment) error {
 	}
 	res, err := plan.Create(ctx)
 	if err != nil {
-		return fmt.Errorf("pre-deployment backup failed; nothing was changed: %w", err)
+		return fmt.Errorf("pre-deployment backup into %s on %s failed; nothing was changed: %w", plan.BackupsDir(), e.Host.Name(), err)
 	}
 	d.BackupID = res.ID
 	var size int64
