@@ -1505,3 +1505,55 @@ func isAbsURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
+
+// Secrets returns the environment's secret values (every Secret field,
+// found by reflection so a new field cannot be forgotten), for masking
+// output the libraries could not know was secret.
+func (e *Environment) Secrets() []string {
+	var out []string
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i))
+				}
+			}
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		case reflect.Map:
+			for _, k := range v.MapKeys() {
+				walk(v.MapIndex(k))
+			}
+		case reflect.String:
+			if v.Type() == reflect.TypeFor[Secret]() && v.Len() >= 4 {
+				out = append(out, v.String())
+			}
+		}
+	}
+	walk(reflect.ValueOf(e))
+	return out
+}
+
+// Redactor returns a function replacing every secret of the environment
+// (and each line of a multi-line one, such as a PEM key) with "***".
+func (e *Environment) Redactor() func(string) string {
+	var pairs []string
+	for _, s := range e.Secrets() {
+		pairs = append(pairs, s, "***")
+		for _, line := range strings.Split(s, "\n") {
+			if line = strings.TrimSpace(line); len(line) >= 8 {
+				pairs = append(pairs, line, "***")
+			}
+		}
+	}
+	r := strings.NewReplacer(pairs...)
+	return r.Replace
+}

@@ -614,3 +614,22 @@ func TestConnect(t *testing.T) {
 	}
 	h.Close()
 }
+
+func TestRedactorMasksEverySecret(t *testing.T) {
+	env := DefaultEnvironment("production")
+	env.Notify.Telegram.Token = "123456:telegram-token"
+	env.Notify.Email.Password = "smtp-password"
+	env.Host.SSHKey = "-----BEGIN KEY-----\nAAAAsecretkeymaterial\n-----END KEY-----"
+	env.Registry.Password = "ghcr-token-xyz"
+	red := env.Redactor()
+	in := "token 123456:telegram-token, pw smtp-password, key line AAAAsecretkeymaterial, ghcr-token-xyz, plain"
+	out := red(in)
+	for _, s := range []string{"telegram-token", "smtp-password", "secretkeymaterial", "ghcr-token-xyz"} {
+		if strings.Contains(out, s) {
+			t.Errorf("redacted output still contains %q: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, "plain") {
+		t.Errorf("redactor removed non-secret text: %s", out)
+	}
+}

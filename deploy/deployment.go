@@ -118,6 +118,7 @@ type EventKind string
 const (
 	EventPhaseStarted  EventKind = "phase-started"
 	EventPhaseFinished EventKind = "phase-finished"
+	EventPhaseSkipped  EventKind = "phase-skipped" // not run: an earlier phase failed
 	EventUndoStarted   EventKind = "undo-started"
 	EventUndoFinished  EventKind = "undo-finished"
 	EventProgress      EventKind = "progress"

@@ -196,13 +196,13 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 	for _, ph := range p.phases {
 		final := isFinal(ph)
 		if d.Failure != nil && !final {
-			d.Report.add(PhaseResult{Name: ph.Name(), Outcome: PhaseSkipped})
+			d.skip(ph.Name())
 			continue
 		}
 		if d.Failure == nil && ctx.Err() != nil {
 			p.fail(ctx, d, done, &PhaseError{Phase: ph.Name(), Err: fmt.Errorf("%w before it started: %v", ErrInterrupted, context.Cause(ctx))})
 			if !final {
-				d.Report.add(PhaseResult{Name: ph.Name(), Outcome: PhaseSkipped})
+				d.skip(ph.Name())
 				continue
 			}
 		}
@@ -256,6 +256,7 @@ func (p *Pipeline) fail(ctx context.Context, d *Deployment, done []Phase, perr *
 			continue
 		}
 		name := done[i].Name()
+		d.CurrentPhase = name
 		d.emit(Event{Kind: EventUndoStarted, Phase: name})
 		start := d.now()
 		err := u.Undo(uctx, d)
@@ -281,4 +282,10 @@ func orDefault(v, def time.Duration) time.Duration {
 		return v
 	}
 	return def
+}
+
+// skip records a phase not run because an earlier one failed.
+func (d *Deployment) skip(name string) {
+	d.Report.add(PhaseResult{Name: name, Outcome: PhaseSkipped})
+	d.emit(Event{Kind: EventPhaseSkipped, Phase: name})
 }

@@ -21,10 +21,9 @@ const (
 	Off                // force off
 )
 
-// EventPhaseSkipped is an event kind the console shows as a skipped phase
-// (–). The pipeline records skipped phases in the report only; an observer
-// that wants them on the timeline can send this kind.
-const EventPhaseSkipped deploy.EventKind = "phase-skipped"
+// EventPhaseSkipped is the pipeline's event for a phase not run because an
+// earlier one failed; the console shows it as –.
+const EventPhaseSkipped = deploy.EventPhaseSkipped
 
 // DefaultWidth is the line width used when the terminal's is unknown.
 const DefaultWidth = 100

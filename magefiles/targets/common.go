@@ -139,8 +139,9 @@ var outcomeExit = map[deploy.Outcome]int{
 // summary, writes the JSON report to $BLUESHIFT_REPORT (default
 // blueshift-report.json) and exits non-zero unless d succeeded: 1 failed
 // before anything changed, 2 rolled back, 3 the rollback failed too.
-func runPipeline(ctx context.Context, p *deploy.Pipeline, d *deploy.Deployment) error {
-	c := console.New(stdout, console.Options{})
+func runPipeline(ctx context.Context, eng *deploy.Engine, p *deploy.Pipeline, d *deploy.Deployment) error {
+	redact := eng.Env.Redactor()
+	c := console.New(stdout, console.Options{Redact: redact})
 	d.Observe = c.Observe
 	runErr := p.Run(ctx, d)
 	if err := c.Summary(d); err != nil {
@@ -150,7 +151,9 @@ func runPipeline(ctx context.Context, p *deploy.Pipeline, d *deploy.Deployment) 
 	if report == "" {
 		report = "blueshift-report.json"
 	}
-	if err := console.WriteReportFile(report, d); err != nil {
+	rep := console.NewReport(d)
+	rep.Redact(redact)
+	if err := rep.WriteFile(report); err != nil {
 		fmt.Fprintf(stderr, "writing the report %s failed: %v\n", report, err)
 	}
 	if d.Outcome == deploy.OutcomeSucceeded && runErr == nil {

@@ -34,7 +34,7 @@ func deployTo(ctx context.Context, env, version string) error {
 		return fail(err)
 	}
 	return withEngine(ctx, env, func(ctx context.Context, eng *deploy.Engine) error {
-		return runPipeline(ctx, eng.Pipeline(), eng.NewDeployment(v))
+		return runPipeline(ctx, eng, eng.Pipeline(), eng.NewDeployment(v))
 	})
 }
 

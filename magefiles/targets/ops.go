@@ -21,7 +21,7 @@ func Rollback(ctx context.Context, to *string) error {
 		target = *to
 	}
 	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
-		return runPipeline(ctx, eng.RollbackPipeline(target), eng.NewRollback())
+		return runPipeline(ctx, eng, eng.RollbackPipeline(target), eng.NewRollback())
 	})
 }
 
