@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/traffic/load"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 	"github.com/blueshift-deploy/blueshift/examples/demoapp/demoimage"
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // e2eApp is the demo app deployed by blueshift on the local Docker Engine
@@ -37,6 +39,8 @@ type e2eApp struct {
 	appPath string // the app's path "on the host"
 	nginx   *hosttest.Nginx
 	cfgFile string
+	// onEvent, when set, sees every event of the next deployment.
+	onEvent func(deploy.Event, *deploy.Deployment)
 }
 
 const composeFile = `services:
@@ -80,9 +84,13 @@ environments:
     timeouts: {drain: 500ms}
 `
 
+// freePort is a loopback port free right now (the kernel picks it).
 func freePort(t *testing.T) int {
 	t.Helper()
-	return 20000 + rand.IntN(20000)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func requireEngine(t *testing.T) *client.Client {
@@ -168,6 +176,9 @@ func (a *e2eApp) deploy(v string, edit func(*deploy.Pipeline)) (*deploy.Deployme
 	}
 	d := eng.NewDeployment(version.MustParse(v))
 	d.Observe = func(e deploy.Event) {
+		if a.onEvent != nil {
+			a.onEvent(e, d)
+		}
 		if e.Kind == deploy.EventPhaseFinished || e.Kind == deploy.EventUndoFinished || e.Kind == deploy.EventWarning {
 			a.t.Logf("%s %s %s %v %s", e.Kind, e.Phase, e.Duration.Round(time.Millisecond), e.Err, e.Message)
 		}
@@ -178,7 +189,12 @@ func (a *e2eApp) deploy(v string, edit func(*deploy.Pipeline)) (*deploy.Deployme
 
 // underLoad runs fn while requests go through nginx at rate per second.
 func (a *e2eApp) underLoad(rate int, fn func()) load.Stats {
-	g, err := load.Start(context.Background(), load.Options{URL: a.nginx.URL + "/api/health/", Rate: rate})
+	return a.underLoadOn("/api/health/", rate, fn)
+}
+
+// underLoadOn is underLoad requesting path.
+func (a *e2eApp) underLoadOn(path string, rate int, fn func()) load.Stats {
+	g, err := load.Start(context.Background(), load.Options{URL: a.nginx.URL + path, Rate: rate})
 	require.NoError(a.t, err)
 	fn()
 	s := g.Stop()
@@ -300,6 +316,35 @@ func TestBlueGreenOnRealEngine(t *testing.T) {
 		assert.Equal(t, "green", colour)
 		assert.Contains(t, body, "v1.0.1")
 		assert.Equal(t, "green", a.state().Live)
+	})
+
+	t.Run("monitor failure after the switch: automatic rollback, zero failed requests on working endpoints", func(t *testing.T) {
+		// When verification starts, the new colour's health endpoint breaks
+		// (a release failing minutes after the switch); "/" keeps working.
+		a.onEvent = func(e deploy.Event, d *deploy.Deployment) {
+			if e.Kind == deploy.EventPhaseStarted && e.Phase == deploy.PhaseVerify {
+				out, err := exec.Command("docker", "compose", "-p", a.app+"-"+string(d.Next), "exec", "-T", "web", "/demoapp", "break", "/api/health/").CombinedOutput()
+				assert.NoError(t, err, "%s", out)
+			}
+		}
+		defer func() { a.onEvent = nil }()
+		var d *deploy.Deployment
+		s := a.underLoadOn("/", rate, func() { d, err = a.deploy("v1.0.3", nil) })
+		var pe *deploy.PhaseError
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, deploy.PhaseVerify, pe.Phase)
+		assert.ErrorIs(t, err, health.ErrBudgetExceeded)
+		assert.Equal(t, deploy.OutcomeRolledBack, d.Outcome)
+		assert.Zero(t, s.Failed, "failed requests on /: %v", s.Errors)
+		assert.Greater(t, s.ByColour["blue"], 0, "the new colour served before it broke")
+		_, colour, body := a.serving()
+		assert.Equal(t, "green", colour)
+		assert.Contains(t, body, "v1.0.1")
+		assert.Equal(t, 0, a.existing("blue"), "the broken colour is removed")
+		h, err := state.New(host.NewLocal(), a.appPath).History(context.Background(), 1)
+		require.NoError(t, err)
+		assert.Equal(t, state.OutcomeRolledBack, h[0].Outcome)
+		assert.True(t, h[0].Automatic)
 	})
 
 	t.Run("smoke failure on one endpoint", func(t *testing.T) {

@@ -63,6 +63,11 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	return c, nil
 }
 
+// BrokenFile, when it exists, makes the server answer 500: on the path it
+// holds, or on every path when it is empty (`demoapp break [PATH]`). It is
+// private to each container ($TMPDIR; the image sets TMPDIR=/).
+var BrokenFile = filepath.Join(os.TempDir(), "demoapp-broken")
+
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := configFromEnv(getenv)
@@ -87,6 +92,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 1
 		}
 		return 0
+	case "break":
+		// Makes the running server fail from now on: on the path given, or
+		// on every path. Tests use it to break a colour after the switch.
+		path := ""
+		if len(args) > 1 {
+			path = args[1]
+		}
+		if err := os.WriteFile(BrokenFile, []byte(path), 0o644); err != nil {
+			fmt.Fprintln(stderr, "demoapp: break:", err)
+			return 1
+		}
+		return 0
 	case "healthcheck":
 		if err := healthcheck(ctx, "http://127.0.0.1:"+cfg.Port+"/api/health/"); err != nil {
 			fmt.Fprintln(stderr, "demoapp: healthcheck:", err)
@@ -94,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return 0
 	default:
-		fmt.Fprintf(stderr, "demoapp: unknown command %q (want serve, migrate or healthcheck)\n", cmd)
+		fmt.Fprintf(stderr, "demoapp: unknown command %q (want serve, migrate, break or healthcheck)\n", cmd)
 		return 2
 	}
 }
@@ -189,6 +206,10 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-App-Version", a.cfg.Version)
 	if a.cfg.FailAfter > 0 && a.now().Sub(a.started) >= a.cfg.FailAfter {
 		a.fail(w, "FAIL_AFTER="+a.cfg.FailAfter.String()+" has passed")
+		return
+	}
+	if path, err := os.ReadFile(BrokenFile); err == nil && (len(path) == 0 || string(path) == r.URL.Path) {
+		a.fail(w, "broken by `demoapp break`")
 		return
 	}
 	if a.cfg.FailEndpoint != "" && r.URL.Path == a.cfg.FailEndpoint {

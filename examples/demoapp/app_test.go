@@ -208,3 +208,24 @@ func TestServeHealthcheckStartDelayAndGracefulShutdown(t *testing.T) {
 		t.Errorf("healthcheck against a stopped server: exit %d, want 1", code)
 	}
 }
+
+func TestBreakMakesTheServerFail(t *testing.T) {
+	BrokenFile = filepath.Join(t.TempDir(), "broken")
+	a, _ := testApp(t, nil)
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"break", "/api/health/"}, env(nil), &out, &errb); code != 0 {
+		t.Fatalf("break: exit %d: %s", code, errb.String())
+	}
+	if w := do(t, a, "GET", "/api/health/", ""); w.Code != 500 {
+		t.Errorf("broken path: %d", w.Code)
+	}
+	if w := do(t, a, "GET", "/", ""); w.Code != 200 {
+		t.Errorf("other path after break of one path: %d", w.Code)
+	}
+	if code := run(context.Background(), []string{"break"}, env(nil), &out, &errb); code != 0 {
+		t.Fatalf("break all: exit %d", code)
+	}
+	if w := do(t, a, "GET", "/", ""); w.Code != 500 {
+		t.Errorf("every path after break: %d", w.Code)
+	}
+}

@@ -8,6 +8,8 @@
 //
 //	demoapp [serve]      serve HTTP on $PORT (default 8000)
 //	demoapp migrate      "migrate": write a marker file into $MEDIA_DIR
+//	demoapp break [PATH] make the running server answer 500 on PATH (all paths
+//	                     when none) from now on: a release breaking after the switch
 //	demoapp healthcheck  GET http://127.0.0.1:$PORT/api/health/, exit 0 or 1
 //	                     (the image's HEALTHCHECK: a scratch image has no curl)
 //

@@ -104,7 +104,7 @@ func Build(ctx context.Context, cli container.Engine, repo, version string) (ref
 		Tag:          ref,
 		Binary:       bin,
 		Entrypoint:   []string{Binary, "serve"},
-		Env:          []string{"APP_VERSION=" + version, "PORT=" + Port},
+		Env:          []string{"APP_VERSION=" + version, "PORT=" + Port, "TMPDIR=/"},
 		ExposedPorts: []string{Port + "/tcp"},
 		Labels: map[string]string{
 			Label:                              "1",
