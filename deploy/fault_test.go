@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -82,12 +83,30 @@ func newFaultApp(t *testing.T) *faultApp {
 	require.NoError(t, os.WriteFile(filepath.Join(a.dir, "docker-compose.yml"), []byte(compose), 0o644))
 	f := &faultApp{e2eApp: a, env: map[string]string{"USER": "fault"}}
 	f.editEnv(t, func(env map[string]any) {
+		// Ports checked free, below the ephemeral range the load's and SSH's
+		// client connections take theirs from.
+		env["ports"] = map[string]any{"web": map[string]any{"container": 8000, "blue": listenablePort(t), "green": listenablePort(t)}}
 		env["health"] = map[string]any{"backend": map[string]any{"url": "/api/health/", "service": "web",
 			"attempts": 150, "interval": "100ms", "timeout": "30s", "attempt_timeout": "2s"}}
 		env["monitor"] = map[string]any{"window": "500ms", "interval": "100ms", "max_errors": 2}
 		env["timeouts"] = map[string]any{"drain": "100ms", "notify": "2s"}
 	})
 	return f
+}
+
+// listenablePort is a loopback port in [20000, 32000) nothing listens on.
+func listenablePort(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		port := 20000 + mrand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port in [20000, 32000)")
+	return 0
 }
 
 // editEnv changes environments.production of deploy.yml.
@@ -498,6 +517,7 @@ func TestFaultKilledAtEveryPhase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	f := newFaultApp(t)
 	f.deployOK(t, faultVersions[0])
 	t.Run("deploy killed at backup before green was ever rendered", func(t *testing.T) {
@@ -532,6 +552,7 @@ func TestFaultRollbackKilledAtEveryPhase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	f := newFaultApp(t)
 	f.deployOK(t, faultVersions[0])
 	f.deployOK(t, faultVersions[1]) // a previous release to roll back to
@@ -552,6 +573,7 @@ func TestFaultSIGTERMDuringHealthRollsBackCleanly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	f := newFaultApp(t)
 	f.deployOK(t, "v1.0.0")
 	f.setEnv("START_DELAY=20s") // green will take 20 s to listen
@@ -651,6 +673,7 @@ func TestFaultSSHConnectionDropped(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	sshd := hosttest.StartSSHD(t, hosttest.SSHDOptions{})
 	f := newFaultApp(t)
 	f.env["PRODUCTION_SSH_KEY"] = string(sshd.ClientKeyPEM)
@@ -677,6 +700,7 @@ func TestFaultSSHConnectionDropped(t *testing.T) {
 				var ws syscall.WaitStatus
 				ws, res = c.wait(2 * time.Minute)
 				assert.True(t, ws.Exited() && ws.ExitStatus() == 1, "the child fails (got %v)", ws)
+				assert.NotContains(t, c.output(), "PRIVATE KEY", "the SSH key never shows in output")
 			})
 			require.NotNil(t, res)
 			t.Logf("failed with: %s", res.Err)
@@ -707,6 +731,7 @@ func TestFaultDockerDaemonRefusesEveryCall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	f := newFaultApp(t)
 	f.deployOK(t, "v1.0.0")
 
@@ -767,6 +792,7 @@ func TestFaultDiskFullDuringBackup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	f := newFaultApp(t)
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", f.appPath).CombinedOutput()
 	if err != nil {
@@ -834,6 +860,7 @@ func TestFaultNginxConfigInvalid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	f := newFaultApp(t)
 	f.deployOK(t, "v1.0.0")
 	conf := filepath.Join(f.nginx.Dir, "nginx.conf")
@@ -892,6 +919,7 @@ func TestFaultNotifiersDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end fault suite")
 	}
+	t.Parallel()
 	f := newFaultApp(t)
 	f.deployOK(t, "v1.0.0")
 	const tgToken, ghToken = "123456:telegram-fault-token", "ghp_githubfaulttoken"
