@@ -210,3 +210,35 @@ func TestMBps(t *testing.T) {
 	assert.InDelta(t, 64.0, MBps(256<<20, 4*time.Second), 1e-9)
 	assert.Zero(t, MBps(1, 0))
 }
+
+func TestOnlyEnv(t *testing.T) {
+	for _, v := range []string{"", OnlyDeploy, OnlyBackup} {
+		o, err := OptionsFromEnv(func(k string) string {
+			if k == OnlyEnv {
+				return v
+			}
+			return ""
+		})
+		require.NoError(t, err)
+		assert.Equal(t, v, o.Only)
+	}
+	_, err := OptionsFromEnv(func(k string) string {
+		if k == OnlyEnv {
+			return "everything"
+		}
+		return ""
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), OnlyEnv+`="everything"`)
+}
+
+// A backup-only run prints the machine and the backup, nothing empty.
+func TestTableBackupOnly(t *testing.T) {
+	r := sampleResults()
+	r.Load, r.Phases, r.Rollback = nil, nil, RollbackTimes{}
+	tab := r.Table()
+	assert.Contains(t, tab, "BACKUP")
+	for _, absent := range []string{"ZERO DOWNTIME", "DEPLOYMENT PHASES", "ROLLBACK", "overhead"} {
+		assert.NotContains(t, tab, absent)
+	}
+}

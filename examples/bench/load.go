@@ -109,11 +109,14 @@ func startPoller(ctx context.Context, base string) *poller {
 // answers every request".
 const streakK = 50
 
+// halt stops the poller.
+func (p *poller) halt() { close(p.stop); <-p.done }
+
 // waitStreak waits until the last streakK answers came from want (at most
 // limit), stops the poller and returns when that final streak began.
 func (p *poller) waitStreak(want string, limit time.Duration) (time.Time, bool) {
 	deadline := time.Now().Add(limit)
-	defer func() { close(p.stop); <-p.done }()
+	defer p.halt()
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
 		at, ok := FinalStreak(p.samples, want, streakK)

@@ -19,6 +19,9 @@ const (
 	// BackupRunsEnv is how many times each backup method runs, default
 	// DefaultBackupRuns.
 	BackupRunsEnv = "BLUESHIFT_BENCH_BACKUP_RUNS"
+	// OnlyEnv runs one part: "deploy" (everything but the backup) or
+	// "backup"; empty runs all.
+	OnlyEnv = "BLUESHIFT_BENCH_ONLY"
 	// PostgresEnv names the server the backup part creates its database
 	// on; default hosttest.PostgresURL() (the role .ci/run creates).
 	PostgresEnv = "BLUESHIFT_BENCH_POSTGRES_URL"
@@ -29,12 +32,18 @@ const (
 	DefaultRuns = 5
 	DefaultRate = 300
 	DefaultDBMB = 256
-	// DefaultBackupRuns is 3: a 256 MiB dump takes seconds, and both
-	// methods run.
-	DefaultBackupRuns = 3
+	// DefaultBackupRuns is 1: pg_dump -Fc compresses, and a 256 MiB dump
+	// of incompressible data takes tens of seconds on a small machine.
+	DefaultBackupRuns = 1
 	DefaultOut        = "bench-results.json"
 	DefaultMonitor    = 5 * time.Second
 	DefaultDrain      = time.Second
+)
+
+// Values of Options.Only.
+const (
+	OnlyDeploy = "deploy"
+	OnlyBackup = "backup"
 )
 
 // Options configure Run. OptionsFromEnv fills them from the environment;
@@ -59,6 +68,8 @@ type Options struct {
 	// wait (both subtracted from the overhead). Defaults DefaultMonitor,
 	// DefaultDrain.
 	Monitor, Drain time.Duration
+	// Only restricts the run to OnlyDeploy or OnlyBackup; empty runs all.
+	Only string
 	// Dir is the workspace (compose file, deploy.yml, nginx prefix, app
 	// path); Run creates and removes a temporary one when empty.
 	Dir string
@@ -94,6 +105,11 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 		}
 	}
 	o.PostgresURL = getenv(PostgresEnv)
+	switch o.Only = getenv(OnlyEnv); o.Only {
+	case "", OnlyDeploy, OnlyBackup:
+	default:
+		return o, fmt.Errorf("%s=%q: want %q, %q or empty (all)", OnlyEnv, o.Only, OnlyDeploy, OnlyBackup)
+	}
 	return o, nil
 }
 

@@ -174,50 +174,68 @@ func (r *Results) Table() string {
 // WriteTable writes the table of r to w.
 func (r *Results) WriteTable(w io.Writer) {
 	m, s := r.Machine, r.Settings
-	fmt.Fprintf(w, "blueshift bench: %d cores, %d MiB RAM, kernel %s, Docker %s, %s, proxy %s, %s\n",
-		m.Cores, m.MemoryMB, m.Kernel, m.Docker, m.Compose, m.Proxy, m.Go)
-	fmt.Fprintf(w, "medians of %d runs per scenario; load %d requests/s through the proxy; monitor window %s, drain %s\n\n",
-		s.Runs, s.Rate, s.Monitor, s.Drain)
+	parts := []string{fmt.Sprintf("%d cores", m.Cores), fmt.Sprintf("%d MiB RAM", m.MemoryMB)}
+	for _, f := range []struct{ label, v string }{
+		{"kernel ", m.Kernel}, {"Docker ", m.Docker}, {"", m.Compose}, {"proxy ", m.Proxy}, {"PostgreSQL ", m.Postgres}, {"", m.Go},
+	} {
+		if f.v != "" {
+			parts = append(parts, f.label+f.v)
+		}
+	}
+	fmt.Fprintf(w, "blueshift bench: %s\n", strings.Join(parts, ", "))
+	if len(r.Load) > 0 {
+		fmt.Fprintf(w, "medians of %d runs per scenario; load %d requests/s through the proxy; monitor window %s, drain %s\n",
+			s.Runs, s.Rate, s.Monitor, s.Drain)
+	}
 
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "ZERO DOWNTIME\truns\trequests\tfailed\toutage\tp50\tp99\n")
-	total, failed := 0, 0
-	for _, l := range r.Load {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\n", l.Scenario, l.Runs, l.Sent, l.Failed, ms(l.Outage), ms(l.P50), ms(l.P99))
-		total += l.Sent
-		failed += l.Failed
-	}
-	fmt.Fprintf(tw, "all scenarios\t\t%d\t%d\n", total, failed)
-	tw.Flush()
+	var tw *tabwriter.Writer
+	if len(r.Load) > 0 {
+		fmt.Fprintf(w, "\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "ZERO DOWNTIME\truns\trequests\tfailed\toutage\tp50\tp99\n")
+		total, failed := 0, 0
+		for _, l := range r.Load {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\n", l.Scenario, l.Runs, l.Sent, l.Failed, ms(l.Outage), ms(l.P50), ms(l.P99))
+			total += l.Sent
+			failed += l.Failed
+		}
+		fmt.Fprintf(tw, "all scenarios\t\t%d\t%d\n", total, failed)
+		tw.Flush()
 
-	fmt.Fprintf(w, "\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "DEPLOYMENT PHASES\tmedian\tmin\tmax\n")
-	for _, p := range r.Phases {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, ms(p.Median), ms(p.Min), ms(p.Max))
 	}
-	d := r.Deploy
-	fmt.Fprintf(tw, "total\t%s\n", ms(d.Total))
-	tw.Flush()
-	pull := ms(d.Pull)
-	if d.Pull == 0 {
-		pull = "0 (images are local)"
-	}
-	fmt.Fprintf(w, "overhead: %s = total %s - image pull %s - app readiness (health) %s - configured waits (drain + monitor) %s\n",
-		ms(d.Overhead), ms(d.Total), pull, ms(d.Readiness), ms(d.Waits))
 
-	rb := r.Rollback
-	fmt.Fprintf(w, "\n")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "ROLLBACK\tmedian\truns\n")
-	fmt.Fprintf(tw, "manual rollback: start to old version answering every request\t%s\t%s\n", ms(rb.Manual), msList(rb.ManualRuns))
-	fmt.Fprintf(tw, "manual rollback: whole pipeline (incl. drain, stop)\t%s\n", ms(rb.ManualPipeline))
-	fmt.Fprintf(tw, "failure after switch: injected failure to rollback completed\t%s\t%s\n", ms(rb.Auto), msList(rb.AutoRuns))
-	fmt.Fprintf(tw, "failure after switch: injected failure to old version answering\t%s\n", ms(rb.AutoToOld))
-	if rb.Monitor > 0 {
-		fmt.Fprintf(tw, "app failing after switch: first error to old version answering (monitor)\t%s\t1\n", ms(rb.Monitor))
+	if len(r.Phases) > 0 {
+		fmt.Fprintf(w, "\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "DEPLOYMENT PHASES\tmedian\tmin\tmax\n")
+		for _, p := range r.Phases {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, ms(p.Median), ms(p.Min), ms(p.Max))
+		}
+		d := r.Deploy
+		fmt.Fprintf(tw, "total\t%s\n", ms(d.Total))
+		tw.Flush()
+		pull := ms(d.Pull)
+		if d.Pull == 0 {
+			pull = "0 (images are local)"
+		}
+		fmt.Fprintf(w, "overhead: %s = total %s - image pull %s - app readiness (health) %s - configured waits (drain + monitor) %s\n",
+			ms(d.Overhead), ms(d.Total), pull, ms(d.Readiness), ms(d.Waits))
+
 	}
-	tw.Flush()
+
+	if rb := r.Rollback; rb.Manual > 0 || rb.Auto > 0 || rb.Monitor > 0 {
+		fmt.Fprintf(w, "\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "ROLLBACK\tmedian\truns\n")
+		fmt.Fprintf(tw, "manual rollback: start to old version answering every request\t%s\t%s\n", ms(rb.Manual), msList(rb.ManualRuns))
+		fmt.Fprintf(tw, "manual rollback: whole pipeline (incl. drain, stop)\t%s\n", ms(rb.ManualPipeline))
+		fmt.Fprintf(tw, "failure after switch: injected failure to rollback completed\t%s\t%s\n", ms(rb.Auto), msList(rb.AutoRuns))
+		fmt.Fprintf(tw, "failure after switch: injected failure to old version answering\t%s\n", ms(rb.AutoToOld))
+		if rb.Monitor > 0 {
+			fmt.Fprintf(tw, "app failing after switch: first error to old version answering (monitor)\t%s\t1\n", ms(rb.Monitor))
+		}
+		tw.Flush()
+	}
 
 	if bk := r.Backup; bk != nil {
 		fmt.Fprintf(w, "\n")

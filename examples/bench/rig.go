@@ -216,8 +216,9 @@ func (r *rig) setEnv(lines ...string) error {
 	return os.WriteFile(filepath.Join(r.appPath, ".env.production"), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 }
 
-// deploy runs the standard pipeline for v, edited by edit.
-func (r *rig) deploy(ctx context.Context, v string, edit func(*deploy.Pipeline) error, observe func(deploy.Event)) (*deploy.Deployment, error) {
+// deploy runs the standard pipeline for v; edit, if set, may change the
+// engine's environment and the pipeline first.
+func (r *rig) deploy(ctx context.Context, v string, edit func(*deploy.Engine, *deploy.Pipeline) error, observe func(deploy.Event)) (*deploy.Deployment, error) {
 	eng, err := r.engine(ctx)
 	if err != nil {
 		return nil, err
@@ -225,7 +226,7 @@ func (r *rig) deploy(ctx context.Context, v string, edit func(*deploy.Pipeline) 
 	defer eng.Close()
 	p := eng.Pipeline()
 	if edit != nil {
-		if err := edit(p); err != nil {
+		if err := edit(eng, p); err != nil {
 			return nil, err
 		}
 	}
