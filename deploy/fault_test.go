@@ -583,10 +583,11 @@ func TestFaultSIGTERMDuringHealthRollsBackCleanly(t *testing.T) {
 	s := f.underLoad(faultRate, func() {
 		c := f.startChild(t, childSpec{Version: "v1.0.1"})
 		c.waitLine("EVENT phase-started health", 2*time.Minute)
-		time.Sleep(500 * time.Millisecond) // well inside the health wait
-		in := f.state().InFlight
-		require.NotNil(t, in, "state records the run in flight")
-		require.Equal(t, deploy.PhaseHealth, in.Phase, "state says the run is in health")
+		require.Eventually(t, func() bool {
+			in := f.state().InFlight
+			return in != nil && in.Phase == deploy.PhaseHealth
+		}, 30*time.Second, 50*time.Millisecond, "state says the run is in health")
+		time.Sleep(300 * time.Millisecond) // well inside the health wait
 		sent := time.Now()
 		require.NoError(t, c.cmd.Process.Signal(syscall.SIGTERM))
 		ws, res = c.wait(time.Minute)
