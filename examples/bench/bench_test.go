@@ -242,3 +242,12 @@ func TestTableBackupOnly(t *testing.T) {
 		assert.NotContains(t, tab, absent)
 	}
 }
+
+func TestFirstFailure(t *testing.T) {
+	t0 := time.Unix(3000, 0)
+	_, ok := FirstFailure([]Sample{{At: t0, OK: true, Version: "a"}})
+	assert.False(t, ok)
+	got, ok := FirstFailure([]Sample{{At: t0, OK: true}, {At: t0.Add(ms1)}, {At: t0.Add(2 * ms1)}})
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(ms1), got)
+}

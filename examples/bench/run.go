@@ -197,6 +197,24 @@ func (b *bencher) deployments(ctx context.Context) error {
 	return err
 }
 
+// watched runs fn while polling which version answers through the proxy;
+// unless fn fails, it then waits until want answers every request and
+// returns when that began, with every sample taken.
+func (b *bencher) watched(ctx context.Context, want string, fn func() error) (time.Time, []Sample, error) {
+	p := startPoller(ctx, b.r.publicURL)
+	if err := fn(); err != nil {
+		p.halt()
+		return time.Time{}, nil, err
+	}
+	at, ok := p.waitStreak(want, streakLimit)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !ok {
+		return time.Time{}, p.samples, fmt.Errorf("%s did not answer %d requests in a row through the proxy within %s", want, streakK, streakLimit)
+	}
+	return at, p.samples, nil
+}
+
 // manual: Runs manual rollbacks under load; each returns to the previous
 // release, so they alternate.
 func (b *bencher) manual(ctx context.Context) error {
@@ -211,19 +229,19 @@ func (b *bencher) manual(ctx context.Context) error {
 			return err
 		}
 		defer eng.Close()
-		p := startPoller(ctx, b.r.publicURL)
 		start := time.Now()
-		d := eng.NewRollback()
-		d.Reason = "blueshift bench"
-		err = eng.RollbackPipeline("").Run(ctx, d)
-		pipeline = append(pipeline, time.Since(start))
+		at, _, err := b.watched(ctx, prev, func() error {
+			d := eng.NewRollback()
+			d.Reason = "blueshift bench"
+			err := eng.RollbackPipeline("").Run(ctx, d)
+			pipeline = append(pipeline, time.Since(start))
+			if err != nil {
+				return fmt.Errorf("rollback to %s: %w%s", prev, err, logsOf(d))
+			}
+			return nil
+		})
 		if err != nil {
-			p.halt()
-			return fmt.Errorf("rollback to %s: %w%s", prev, err, logsOf(d))
-		}
-		at, ok := p.waitStreak(prev, streakLimit)
-		if !ok {
-			return fmt.Errorf("after the rollback %s did not answer %d requests in a row within %s", prev, streakK, streakLimit)
+			return err
 		}
 		toOld = append(toOld, at.Sub(start))
 		return nil
@@ -245,26 +263,26 @@ func (b *bencher) auto(ctx context.Context) error {
 			return err
 		}
 		var failedAt, lastUndo time.Time
-		p := startPoller(ctx, b.r.publicURL)
-		d, err := b.r.deploy(ctx, other(cur), func(_ *deploy.Engine, pl *deploy.Pipeline) error {
-			return pl.InsertAfter(deploy.PhaseSwitch, deploy.NewPhase(injectedPhase, func(ctx context.Context, d *deploy.Deployment) error {
-				time.Sleep(injectedFailWait) // the new colour serves meanwhile
-				failedAt = time.Now()
-				return ErrInjected
-			}))
-		}, func(e deploy.Event) {
-			if e.Kind == deploy.EventUndoFinished {
-				lastUndo = e.Time
+		at, _, err := b.watched(ctx, cur, func() error {
+			d, err := b.r.deploy(ctx, other(cur), func(_ *deploy.Engine, pl *deploy.Pipeline) error {
+				return pl.InsertAfter(deploy.PhaseSwitch, deploy.NewPhase(injectedPhase, func(ctx context.Context, d *deploy.Deployment) error {
+					time.Sleep(injectedFailWait) // the new colour serves meanwhile
+					failedAt = time.Now()
+					return ErrInjected
+				}))
+			}, func(e deploy.Event) {
+				if e.Kind == deploy.EventUndoFinished {
+					lastUndo = e.Time
+				}
+			})
+			if d == nil || !errors.Is(err, ErrInjected) || d.Outcome != deploy.OutcomeRolledBack {
+				return fmt.Errorf("deploy %s with a failure after the switch: want the injected failure and outcome %s, got %v (%s)%s",
+					other(cur), deploy.OutcomeRolledBack, err, outcome(d), logsOf(d))
 			}
+			return nil
 		})
-		if d == nil || !errors.Is(err, ErrInjected) || d.Outcome != deploy.OutcomeRolledBack {
-			p.halt()
-			return fmt.Errorf("deploy %s with a failure after the switch: want the injected failure and outcome %s, got %v (%s)%s",
-				other(cur), deploy.OutcomeRolledBack, err, outcome(d), logsOf(d))
-		}
-		at, ok := p.waitStreak(cur, streakLimit)
-		if !ok {
-			return fmt.Errorf("after the automatic rollback %s did not answer %d requests in a row within %s", cur, streakK, streakLimit)
+		if err != nil {
+			return err
 		}
 		done = append(done, lastUndo.Sub(failedAt))
 		toOld = append(toOld, at.Sub(failedAt))
@@ -294,27 +312,22 @@ func (b *bencher) monitor(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p := startPoller(ctx, b.r.publicURL)
-		d, err := b.r.deploy(ctx, other(cur), func(eng *deploy.Engine, _ *deploy.Pipeline) error {
-			eng.Env.Monitor.Window = monitorScenarioWindow
-			return nil
-		}, nil)
-		var pe *deploy.PhaseError
-		if !errors.As(err, &pe) || pe.Phase != deploy.PhaseVerify {
-			p.halt()
-			return fmt.Errorf("deploy %s with FAIL_AFTER=%s: want the monitor (verify) to fail, got %v%s", other(cur), failAfter, err, logsOf(d))
-		}
-		at, ok := p.waitStreak(cur, streakLimit)
-		if !ok {
-			return fmt.Errorf("after the monitor's rollback %s did not answer %d requests in a row", cur, streakK)
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for _, s := range p.samples {
-			if !s.OK {
-				toOld = at.Sub(s.At)
-				break
+		at, samples, err := b.watched(ctx, cur, func() error {
+			d, err := b.r.deploy(ctx, other(cur), func(eng *deploy.Engine, _ *deploy.Pipeline) error {
+				eng.Env.Monitor.Window = monitorScenarioWindow
+				return nil
+			}, nil)
+			var pe *deploy.PhaseError
+			if !errors.As(err, &pe) || pe.Phase != deploy.PhaseVerify {
+				return fmt.Errorf("deploy %s with FAIL_AFTER=%s: want the monitor (verify) to fail, got %v%s", other(cur), failAfter, err, logsOf(d))
 			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if first, ok := FirstFailure(samples); ok {
+			toOld = at.Sub(first)
 		}
 		return nil
 	})

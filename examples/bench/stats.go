@@ -58,6 +58,16 @@ func FinalStreak(samples []Sample, want string, k int) (time.Time, bool) {
 	return samples[len(samples)-n].At, true
 }
 
+// FirstFailure returns when the first failed sample was taken.
+func FirstFailure(samples []Sample) (time.Time, bool) {
+	for _, s := range samples {
+		if !s.OK {
+			return s.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // PhaseMedians returns each phase's median duration over runs, in the order
 // phases first appear; a phase missing from a run is left out of that
 // phase's median. Undo steps are not phases of a deployment and are
