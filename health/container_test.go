@@ -202,7 +202,7 @@ func runContainer(t *testing.T, cli *client.Client, hc *container.HealthConfig, 
 }
 
 func fastHealthcheck(test ...string) *container.HealthConfig {
-	return &container.HealthConfig{Test: append([]string{"CMD"}, test...), Interval: 100 * time.Millisecond, Timeout: time.Second, Retries: 1}
+	return &container.HealthConfig{Test: append([]string{"CMD"}, test...), Interval: 100 * time.Millisecond, Timeout: 5 * time.Second, Retries: 1}
 }
 
 func TestDockerExec(t *testing.T) {
@@ -248,7 +248,7 @@ func TestDockerHealth(t *testing.T) {
 	plain := runContainer(t, cli, nil)
 	exited := runContainer(t, cli, nil, "/tinyd", "exit", "0")
 
-	pol := health.Policy{Attempts: 50, Interval: 100 * time.Millisecond}
+	pol := health.Policy{Attempts: 200, Interval: 100 * time.Millisecond} // up to 20s on a loaded machine
 	rep, err := health.Wait(ctx, &health.ContainerHealthProbe{Container: healthy, Inspector: d}, pol, nil)
 	require.NoError(t, err)
 	assert.Equal(t, health.Healthy, rep.Attempts[len(rep.Attempts)-1].Detail)
@@ -258,7 +258,7 @@ func TestDockerHealth(t *testing.T) {
 	require.Eventually(t, func() bool {
 		h, err := d.Health(ctx, sick)
 		return err == nil && h.Status == health.Unhealthy
-	}, 10*time.Second, 50*time.Millisecond)
+	}, 20*time.Second, 50*time.Millisecond)
 	err = sickProbe.Check(ctx)
 	require.Error(t, err)
 	assert.Regexp(t, `^web: healthcheck unhealthy \(\d+ failing in a row\): last output: database unreachable$`, err.Error())
@@ -274,7 +274,7 @@ func TestDockerHealth(t *testing.T) {
 	require.Eventually(t, func() bool {
 		h, err := d.Health(ctx, exited)
 		return err == nil && h.State == "exited"
-	}, 10*time.Second, 50*time.Millisecond)
+	}, 20*time.Second, 50*time.Millisecond)
 	err = (&health.ContainerHealthProbe{Container: exited, Inspector: d}).Check(ctx)
 	assert.ErrorContains(t, err, "container is exited, not running")
 

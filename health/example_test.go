@@ -72,6 +72,7 @@ func ExampleMonitor_Run() {
 		Probe:     &health.HTTPProbe{URL: srv.URL + "/api/health/"},
 		Window:    100 * time.Millisecond, // the seed watches DefaultMonitorWindow (5m)
 		Interval:  20 * time.Millisecond,  // and checks every DefaultMonitorInterval (10s)
+		Timeout:   2 * time.Second,        // each check; zero means Interval
 		MaxErrors: health.DefaultMaxErrors,
 	}
 	sum, err := m.Run(context.Background())

@@ -39,21 +39,31 @@ func TestMonitorHealthyReturnsSummaryAtWindowEnd(t *testing.T) {
 	t.Parallel()
 	srv, _ := degrading(t, 1<<30)
 	var log tickLog
+	// A check may take 2s (Timeout): on a loaded machine a healthy answer
+	// can be late, and only a wrong answer or none at all is an error.
 	m := health.Monitor{
 		Probe:     &health.HTTPProbe{URL: srv.URL + "/api/health/"},
-		Window:    200 * time.Millisecond,
-		Interval:  20 * time.Millisecond,
+		Window:    500 * time.Millisecond,
+		Interval:  50 * time.Millisecond,
+		Timeout:   2 * time.Second,
 		MaxErrors: health.DefaultMaxErrors,
 		OnTick:    log.add,
 	}
 	start := time.Now()
 	sum, err := m.Run(context.Background())
+	took := time.Since(start)
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond, "watched the whole window")
-	// Checks at 0, 20, ..., 180ms; fewer on a loaded machine (a late check
+	assert.GreaterOrEqual(t, took, 500*time.Millisecond, "watched the whole window")
+	// It returns at the window's end: a check starts only before the end,
+	// so at most one check's Timeout later (the virtual clock in
+	// TestMonitorSeedWindow pins it exactly).
+	assert.Less(t, took, 500*time.Millisecond+m.Timeout, "returned at the window's end")
+	assert.Equal(t, 500*time.Millisecond, sum.Window)
+	assert.GreaterOrEqual(t, sum.Elapsed, 500*time.Millisecond)
+	// Checks at 0, 50, ..., 450ms; fewer on a loaded machine (a late check
 	// is followed at once, not by a burst). The exact schedule is pinned
 	// with a virtual clock in TestMonitorSeedWindow.
-	assert.GreaterOrEqual(t, sum.Checks, 5)
+	assert.GreaterOrEqual(t, sum.Checks, 3)
 	assert.LessOrEqual(t, sum.Checks, 10)
 	assert.Len(t, log.ticks, sum.Checks)
 	assert.Zero(t, sum.Errors)
@@ -79,6 +89,7 @@ func TestMonitorStopsWhenBudgetExceeded(t *testing.T) {
 		Probe:     &health.HTTPProbe{URL: srv.URL + "/api/health/"},
 		Window:    10 * time.Second,
 		Interval:  10 * time.Millisecond,
+		Timeout:   2 * time.Second, // a slow 200 is not a failure
 		MaxErrors: 3,
 		OnTick:    log.add,
 	}
@@ -111,10 +122,13 @@ func TestMonitorStopsWhenBudgetExceeded(t *testing.T) {
 
 func TestMonitorStartsFailingAfterAWhile(t *testing.T) {
 	t.Parallel()
-	// Time-based: the target fails from 100ms on. However the ticks fall,
-	// the monitor returns on the tick of its 4th error, not later.
-	begin := time.Now()
+	// Time-based: the target fails from 100ms after the first check on.
+	// However the ticks fall, the monitor returns on the tick of its 4th
+	// error, not later.
+	var once sync.Once
+	var begin time.Time
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { begin = time.Now() })
 		if time.Since(begin) > 100*time.Millisecond {
 			w.WriteHeader(http.StatusBadGateway)
 		}
@@ -122,8 +136,8 @@ func TestMonitorStartsFailingAfterAWhile(t *testing.T) {
 	t.Cleanup(srv.Close)
 	var log tickLog
 	_, err := health.Monitor{
-		Probe: &health.HTTPProbe{URL: srv.URL}, Window: 5 * time.Second, Interval: 15 * time.Millisecond,
-		MaxErrors: 3, OnTick: log.add,
+		Probe: &health.HTTPProbe{URL: srv.URL}, Window: 30 * time.Second, Interval: 15 * time.Millisecond,
+		Timeout: 2 * time.Second, MaxErrors: 3, OnTick: log.add,
 	}.Run(context.Background())
 	require.ErrorIs(t, err, health.ErrBudgetExceeded)
 	first := -1
@@ -149,13 +163,23 @@ func TestMonitorCancel(t *testing.T) {
 	t.Parallel()
 	srv, _ := degrading(t, 1<<30)
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(60*time.Millisecond, cancel)
-	start := time.Now()
-	sum, err := health.Monitor{Probe: &health.HTTPProbe{URL: srv.URL}, Window: time.Minute, Interval: 20 * time.Millisecond, MaxErrors: 3}.Run(ctx)
-	assert.Less(t, time.Since(start), time.Second)
+	// Cancel while the monitor waits for its third check (after two
+	// recorded ones, however slow the machine).
+	var cancelled atomic.Int64
+	onTick := func(tk health.Tick) {
+		if tk.N == 2 {
+			time.AfterFunc(20*time.Millisecond, func() { cancelled.Store(time.Now().UnixNano()); cancel() })
+		}
+	}
+	sum, err := health.Monitor{
+		Probe: &health.HTTPProbe{URL: srv.URL}, Window: time.Minute, Interval: 500 * time.Millisecond,
+		Timeout: 2 * time.Second, MaxErrors: 3, OnTick: onTick,
+	}.Run(ctx)
+	require.NotZero(t, cancelled.Load(), "returned before the cancel")
+	assert.Less(t, time.Since(time.Unix(0, cancelled.Load())), 5*time.Second, "stopped at the cancel, not at the next check or the window's end")
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, health.ErrBudgetExceeded)
-	assert.GreaterOrEqual(t, sum.Checks, 1)
+	assert.Equal(t, 2, sum.Checks)
 	assert.Zero(t, sum.Errors)
 }
 
@@ -170,7 +194,7 @@ func TestMonitorConfigErrors(t *testing.T) {
 func TestMonitorNonHTTPProbe(t *testing.T) {
 	t.Parallel()
 	p := &scripted{errs: []error{nil, errDown, nil}}
-	sum, err := health.Monitor{Probe: p, Window: 50 * time.Millisecond, Interval: 10 * time.Millisecond, MaxErrors: 1}.Run(context.Background())
+	sum, err := health.Monitor{Probe: p, Window: 500 * time.Millisecond, Interval: 10 * time.Millisecond, MaxErrors: 1}.Run(context.Background())
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, sum.Checks, 2)
 	assert.Equal(t, 1, sum.Errors)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,10 +18,11 @@ import (
 // scripted is a probe whose checks return errs in order (the last one
 // repeating); a nil entry passes. block makes a check wait for its ctx.
 type scripted struct {
-	mu    sync.Mutex
-	errs  []error
-	calls int
-	block bool
+	mu      sync.Mutex
+	errs    []error
+	calls   int
+	block   bool
+	onCheck func() // called as each check starts
 }
 
 var errDown = errors.New("backend down")
@@ -31,8 +33,11 @@ func (s *scripted) Check(ctx context.Context) error {
 	s.mu.Lock()
 	i := min(s.calls, len(s.errs)-1)
 	s.calls++
-	block := s.block
+	block, onCheck := s.block, s.onCheck
 	s.mu.Unlock()
+	if onCheck != nil {
+		onCheck()
+	}
 	if block {
 		<-ctx.Done()
 		return &health.ProbeError{Probe: "scripted", Reason: "blocked", Err: ctx.Err()}
@@ -137,17 +142,18 @@ func TestWaitStopsWhenAttemptsCannotSucceed(t *testing.T) {
 func TestWaitStopsWhenTimeoutCannotFitAnotherAttempt(t *testing.T) {
 	t.Parallel()
 	// Real time (the exact schedule is pinned with a virtual clock in
-	// TestWaitTimeoutCountsTheStreakStillNeeded): attempts at 0, 200 and
-	// 400ms; one at 600ms would start after the 450ms timeout, so Wait
-	// returns at about 400ms without sleeping towards it.
+	// TestWaitTimeoutCountsTheStreakStillNeeded): attempts at 0, 500 and
+	// 1000ms; one at 1500ms would start after the 1.1s timeout, so Wait
+	// returns at about 1000ms without sleeping towards it (the margins
+	// leave room for a loaded machine).
 	p := &scripted{errs: fails(1, errDown)}
 	start := time.Now()
-	_, err := health.Wait(context.Background(), p, health.Policy{Attempts: 100, Interval: 200 * time.Millisecond, Timeout: 450 * time.Millisecond}, nil)
+	_, err := health.Wait(context.Background(), p, health.Policy{Attempts: 100, Interval: 500 * time.Millisecond, Timeout: 1100 * time.Millisecond}, nil)
 	var we *health.WaitError
 	require.ErrorAs(t, err, &we)
 	assert.Contains(t, []int{2, 3}, p.Calls())
-	assert.Equal(t, "1 more pass(es) in a row cannot fit in the 450ms timeout", we.Reason)
-	assert.Less(t, time.Since(start), 590*time.Millisecond, "gave up without waiting for an attempt that could not run")
+	assert.Equal(t, "1 more pass(es) in a row cannot fit in the 1.1s timeout", we.Reason)
+	assert.Less(t, time.Since(start), 1450*time.Millisecond, "gave up without waiting for an attempt that could not run")
 }
 
 func TestWaitAbortsOnPermanentFailure(t *testing.T) {
@@ -185,12 +191,23 @@ func TestWaitHonoursCancel(t *testing.T) {
 		name := map[bool]string{false: "between attempts", true: "during an attempt"}[block]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			p := &scripted{errs: fails(1, errDown), block: block}
 			ctx, cancel := context.WithCancel(context.Background())
-			time.AfterFunc(50*time.Millisecond, cancel)
-			start := time.Now()
-			_, err := health.Wait(ctx, p, health.BackendPolicy(), nil)
-			assert.Less(t, time.Since(start), time.Second)
+			// Cancel 50ms into the first attempt (it blocks) or into the
+			// 10s wait after it, however late the machine runs them.
+			var cancelled atomic.Int64
+			cancelSoon := func() {
+				time.AfterFunc(50*time.Millisecond, func() { cancelled.Store(time.Now().UnixNano()); cancel() })
+			}
+			p := &scripted{errs: fails(1, errDown), block: block}
+			var onAttempt func(health.Attempt)
+			if block {
+				p.onCheck = cancelSoon
+			} else {
+				onAttempt = func(health.Attempt) { cancelSoon() }
+			}
+			_, err := health.Wait(ctx, p, health.BackendPolicy(), onAttempt)
+			require.NotZero(t, cancelled.Load(), "returned before the cancel")
+			assert.Less(t, time.Since(time.Unix(0, cancelled.Load())), 5*time.Second, "stopped at the cancel, not after the 10s interval")
 			assert.ErrorIs(t, err, context.Canceled)
 			assert.ErrorIs(t, err, health.ErrUnhealthy)
 			assert.Equal(t, 1, p.Calls())

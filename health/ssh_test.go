@@ -88,7 +88,7 @@ func TestProbesOverSSH(t *testing.T) {
 		d := health.Docker{Client: remote}
 		p := &health.ExecProbe{Container: id, Argv: []string{"/tinyd", "echo", "PONG"}, StdoutContains: "PONG", Exec: d}
 		require.NoError(t, p.Check(ctx))
-		_, err = health.Wait(ctx, &health.ContainerHealthProbe{Container: id, Inspector: d}, health.Policy{Attempts: 50, Interval: 100 * time.Millisecond}, nil)
+		_, err = health.Wait(ctx, &health.ContainerHealthProbe{Container: id, Inspector: d}, health.Policy{Attempts: 200, Interval: 100 * time.Millisecond}, nil)
 		require.NoError(t, err)
 	})
 }
