@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"sync"
@@ -68,6 +69,10 @@ type Deployment struct {
 	Observe func(Event)
 	// Clock is time.Now unless a test sets it.
 	Clock func() time.Time
+
+	// onPhase, when set, runs as each phase starts (the engine records the
+	// phase on the host for crash recovery).
+	onPhase func(ctx context.Context, phase string)
 
 	mu sync.Mutex
 }

@@ -69,6 +69,7 @@ func (e *Engine) NewDeployment(v version.Version) *Deployment {
 		Actor: actor(e.Getenv), Reason: e.Getenv("DEPLOY_REASON"), Commit: e.Getenv("GITHUB_SHA"),
 		TestsSkipped: e.Getenv("SKIP_TESTS") == "true", Logger: e.Logger, Values: map[string]any{},
 	}
+	d.onPhase = func(ctx context.Context, phase string) { e.markPhase(ctx, d, phase) }
 	return d
 }
 
@@ -207,7 +208,6 @@ func (e *Engine) test(ctx context.Context, d *Deployment) error {
 
 // start brings the next colour up beside the live one.
 func (e *Engine) start(ctx context.Context, d *Deployment) error {
-	e.markPhase(ctx, d, PhaseStart)
 	imgs, err := e.upColour(ctx, d.Next, d.Version, d.ID, d.Progress)
 	if err != nil {
 		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)
@@ -314,7 +314,6 @@ func publicHost(public string) string {
 
 // health waits until the next colour passes every configured check.
 func (e *Engine) health(ctx context.Context, d *Deployment) error {
-	e.markPhase(ctx, d, PhaseHealth)
 	probes, policies, err := e.healthChecks(d.Next)
 	if err != nil {
 		return err
@@ -364,7 +363,6 @@ func (e *Engine) smoke(ctx context.Context, d *Deployment) error {
 // switchTraffic moves the proxy to the next colour and, when the public URL
 // and a colour header are configured, checks that it answers from there.
 func (e *Engine) switchTraffic(ctx context.Context, d *Deployment) error {
-	e.markPhase(ctx, d, PhaseSwitch)
 	if e.Switcher == nil {
 		d.Warn("proxy.kind is none: traffic was not switched by blueshift")
 		return nil
@@ -543,12 +541,14 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 	return ent
 }
 
-// markPhase records the phase in the in-flight record, so a run that finds
-// it after a crash knows how far this one got.
+// markPhase records the phase (and what is known of the release so far) in
+// the in-flight record, so a run that finds it after a crash knows how far
+// this one got. The engine's deployments call it as each phase starts.
 func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
 	_, err := e.Store.Update(ctx, func(s *state.State) {
-		if s.InFlight != nil {
+		if s.InFlight != nil && s.InFlight.DeploymentID == d.ID {
 			s.InFlight.Phase = phase
+			s.InFlight.Release = d.Release
 		}
 	})
 	if err != nil {

@@ -214,6 +214,9 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 			runCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), orDefault(p.FinalTimeout, 2*time.Minute))
 		}
 		d.CurrentPhase = ph.Name()
+		if d.onPhase != nil && d.Failure == nil {
+			d.onPhase(runCtx, ph.Name())
+		}
 		d.emit(Event{Kind: EventPhaseStarted, Phase: ph.Name()})
 		start := d.now()
 		err := ph.Run(runCtx, d)

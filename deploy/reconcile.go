@@ -85,7 +85,12 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 		_, err = e.Store.Update(ctx, func(s *state.State) {
 			if to.Valid() && to == live && (s.Current == nil || s.Current.Version != in.Version || s.Current.Colour != in.To) {
 				s.Previous = s.Current
-				s.Current = &state.Release{Version: in.Version, Colour: in.To, DeploymentID: in.DeploymentID, DeployedAt: time.Now().UTC()}
+				rel := state.Release{Version: in.Version, DeploymentID: in.DeploymentID}
+				if in.Release != nil {
+					rel = *in.Release
+				}
+				rel.Colour, rel.DeployedAt = in.To, time.Now().UTC()
+				s.Current = &rel
 			}
 			if live.Valid() {
 				s.Live = string(live)

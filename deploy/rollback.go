@@ -120,7 +120,6 @@ func releaseVersion(r *state.Release) string {
 // startKept starts the kept colour when it holds the target version, and
 // otherwise renders the target version into it (pulling images if needed).
 func (e *Engine) startKept(ctx context.Context, d *Deployment) error {
-	e.markPhase(ctx, d, PhaseRollbackStart)
 	kept, err := container.Containers(ctx, e.Docker, e.App, string(d.Next))
 	if err != nil {
 		return err

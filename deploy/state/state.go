@@ -38,6 +38,9 @@ type InFlight struct {
 	Phase        string    `json:"phase"`          // last phase started
 	Started      time.Time `json:"started"`
 	Holder       string    `json:"holder"`
+	// Release is what the run knew of the release it deploys (images and
+	// digests once started), kept so a reconcile that keeps it loses nothing.
+	Release *Release `json:"release,omitempty"`
 }
 
 // State is the content of state.json.
