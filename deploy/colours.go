@@ -37,14 +37,18 @@ func (e *Engine) ensureImage(ctx context.Context, ref string, progress func(stri
 	if ok {
 		return nil
 	}
-	auth := container.RegistryAuth{Username: e.Env.Registry.Username, Password: e.Env.Registry.Password.Reveal()}
 	last := time.Time{}
-	return container.Pull(ctx, e.Docker, ref, auth, func(p container.Progress) {
+	return container.Pull(ctx, e.Docker, ref, e.registryAuth(), func(p container.Progress) {
 		if progress != nil && time.Since(last) > time.Second {
 			last = time.Now()
 			progress(fmt.Sprintf("pull %s: %s %s %d/%d", ref, p.ID, p.Status, p.Current, p.Total))
 		}
 	})
+}
+
+// registryAuth are the configured registry credentials (a GHCR token).
+func (e *Engine) registryAuth() container.RegistryAuth {
+	return container.RegistryAuth{Username: e.Env.Registry.Username, Password: e.Env.Registry.Password.Reveal()}
 }
 
 // upColour renders version v as colour c, pulls its images, creates the

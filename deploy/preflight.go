@@ -148,8 +148,7 @@ func (e *Engine) imageAvailable(ctx context.Context, ref string) error {
 	if ok {
 		return nil
 	}
-	auth := container.RegistryAuth{Username: e.Env.Registry.Username, Password: e.Env.Registry.Password.Reveal()}
-	dg, err := container.ImageInRegistry(ctx, e.Docker, ref, auth)
+	dg, err := container.ImageInRegistry(ctx, e.Docker, ref, e.registryAuth())
 	if err != nil {
 		return fmt.Errorf("%s: not on the host, and asking its registry failed (%w): push the image, check the version, or check that the host reaches the registry with the configured credentials", ref, err)
 	}

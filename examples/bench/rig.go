@@ -19,6 +19,7 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy"
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 	"github.com/blueshift-deploy/blueshift/examples/demoapp/demoimage"
@@ -275,38 +276,9 @@ type nginxProc struct {
 // proxies to blueshift's upstream `route` (defined in the upstream file),
 // the second to the seed's fixed port.
 func nginxConf(prefix, upstreamFile, route string, ports [2]int, seedPort int) string {
-	return fmt.Sprintf(`daemon off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-worker_processes 2;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/tmp/body;
-    proxy_temp_path %[1]s/tmp/proxy;
-    fastcgi_temp_path %[1]s/tmp/fastcgi;
-    uwsgi_temp_path %[1]s/tmp/uwsgi;
-    scgi_temp_path %[1]s/tmp/scgi;
-    include %[2]s;
-    server {
-        listen 127.0.0.1:%[4]d;
-        location / {
-            proxy_pass http://%[3]s;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_next_upstream error timeout;
-        }
-    }
-    server {
-        listen 127.0.0.1:%[5]d;
-        location / {
-            proxy_pass http://127.0.0.1:%[6]d;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-`, prefix, upstreamFile, route, ports[0], ports[1], seedPort)
+	return hosttest.NginxConfig(prefix, []string{upstreamFile},
+		hosttest.NginxServer{Port: ports[0], ProxyTo: route},
+		hosttest.NginxServer{Port: ports[1], ProxyTo: fmt.Sprintf("127.0.0.1:%d", seedPort)})
 }
 
 func startNginx(ctx context.Context, prefix, upstreamFile, route string, seedPort int) (*nginxProc, error) {

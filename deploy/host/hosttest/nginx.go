@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,6 +24,53 @@ type Nginx struct {
 	URL  string // http://127.0.0.1:<port>
 	// Command invokes this nginx; a switcher appends -t or -s reload.
 	Command []string
+}
+
+// NginxServer is one server block of NginxConfig: it listens on
+// 127.0.0.1:Port and proxies everything to ProxyTo (an upstream name, or
+// host:port), passing the upstream's response headers through.
+type NginxServer struct {
+	Port    int
+	ProxyTo string
+}
+
+// NginxConfig is the main configuration of an nginx of blueshift's own
+// (tests, the bench): everything under prefix, the given files included in
+// the http block (the upstream file blueshift writes), one server per entry.
+func NginxConfig(prefix string, includes []string, servers ...NginxServer) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `daemon off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+worker_processes 2;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/tmp/body;
+    proxy_temp_path %[1]s/tmp/proxy;
+    fastcgi_temp_path %[1]s/tmp/fastcgi;
+    uwsgi_temp_path %[1]s/tmp/uwsgi;
+    scgi_temp_path %[1]s/tmp/scgi;
+`, prefix)
+	for _, inc := range includes {
+		fmt.Fprintf(&b, "    include %s;\n", inc)
+	}
+	for _, srv := range servers {
+		fmt.Fprintf(&b, `    server {
+        listen 127.0.0.1:%d;
+        client_max_body_size 10m;
+        location / {
+            proxy_pass http://%s;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_next_upstream error timeout;
+        }
+    }
+`, srv.Port, srv.ProxyTo)
+	}
+	b.WriteString("}\n")
+	return b.String()
 }
 
 // StartNginx runs an nginx that includes upstreamFile (which must exist
@@ -44,32 +92,7 @@ func StartNginx(t testing.TB, upstreamFile, proxyTo string) *Nginx {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	conf := filepath.Join(dir, "nginx.conf")
-	body := fmt.Sprintf(`daemon off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-worker_processes 2;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/tmp/body;
-    proxy_temp_path %[1]s/tmp/proxy;
-    fastcgi_temp_path %[1]s/tmp/fastcgi;
-    uwsgi_temp_path %[1]s/tmp/uwsgi;
-    scgi_temp_path %[1]s/tmp/scgi;
-    include %[3]s;
-    server {
-        listen 127.0.0.1:%[2]d;
-        client_max_body_size 10m;
-        location / {
-            proxy_pass http://%[4]s;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_next_upstream error timeout;
-        }
-    }
-}
-`, dir, port, upstreamFile, proxyTo)
+	body := NginxConfig(dir, []string{upstreamFile}, NginxServer{Port: port, ProxyTo: proxyTo})
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
