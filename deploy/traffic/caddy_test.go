@@ -14,11 +14,14 @@ import (
 // Caddy 2.10.2 still closes the odd fresh connection unanswered while it
 // reloads (measured: about 1 in 1,000-4,000 requests at 500 req/s with a
 // switch every 100ms; see CaddySite.Listen), so the suite allows one such
-// transport failure per switch, and no HTTP error.
+// transport failure per switch, and no HTTP error. On a starved machine its
+// old configuration may answer requests queued on its connections for a
+// while after a verified switch: allowed for max(1s, 2×p99) after it, never
+// later, and not at all when the machine keeps up.
 func TestCaddyConformance(t *testing.T) {
 	// Not parallel: the two load runs would compete for the cores.
 	env := startCaddy(t, true)
-	testSwitcher(t, env.sw, env.url, 1)
+	testSwitcher(t, env.sw, env.url, proxyTraits{reloadDrops: 1, lateOldAnswers: true})
 }
 
 func TestCaddyErrors(t *testing.T) {
