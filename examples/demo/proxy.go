@@ -85,6 +85,14 @@ func StartProxy(ctx context.Context, ws *Workspace) (ProxyStatus, error) {
 		ws.progress("caddy is already running (pid %d, %s)", pid, ws.PublicURL())
 		return ProxyStatus{AlreadyRunning: true, PID: pid}, nil
 	}
+	// A previous demo Caddy still exiting holds its sockets a little
+	// longer: wait for it rather than fail to bind.
+	if pid, ok := ws.pidFile(); ok && procStateOf(pid) == procExiting {
+		ws.progress("waiting for the previous caddy (pid %d) to exit", pid)
+		if err := ws.awaitProxyGone(ctx, pid); err != nil {
+			return ProxyStatus{}, fmt.Errorf("demo proxy: %w", err)
+		}
+	}
 	bin := ws.Caddy
 	if bin == "" {
 		b, err := CaddyBinary(ctx, ws.Progress)
@@ -192,6 +200,12 @@ func (w *Workspace) caddyRunning(ctx context.Context) (int, bool) {
 // caddyPID returns the pid in the workspace's pid file when that process
 // is alive and is a caddy.
 func (w *Workspace) caddyPID() (int, bool) {
+	pid, ok := w.pidFile()
+	return pid, ok && isCaddy(pid)
+}
+
+// pidFile returns the pid in the workspace's pid file, if there is one.
+func (w *Workspace) pidFile() (int, bool) {
 	b, err := os.ReadFile(filepath.Join(w.Dir, caddyPID))
 	if err != nil {
 		return 0, false
@@ -200,59 +214,135 @@ func (w *Workspace) caddyPID() (int, bool) {
 	if err != nil || pid <= 1 {
 		return 0, false
 	}
-	return pid, isCaddy(pid)
+	return pid, true
 }
 
-// isCaddy reports whether pid is a live (not zombie) caddy process.
-func isCaddy(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
+// isCaddy reports whether pid is a running caddy process.
+func isCaddy(pid int) bool { return procStateOf(pid) == procCaddy }
+
+// procState is what became of a process.
+type procState int
+
+const (
+	// procGone: no such process, or a zombie whose threads have all
+	// exited (its sockets are closed).
+	procGone procState = iota
+	// procExiting: exiting, but its sockets may still be open. The
+	// kernel drops a process's command line before it closes its files,
+	// and a thread group leader turns zombie while other threads still
+	// exit.
+	procExiting
+	// procCaddy: a running caddy.
+	procCaddy
+	// procOther: a running process that is not caddy (the pid was reused).
+	procOther
+)
+
+// procStateOf says what became of process pid, from /proc (without /proc,
+// any live process counts as caddy: the pid file is trusted).
+func procStateOf(pid int) procState {
+	if syscall.Kill(pid, 0) == syscall.ESRCH {
+		return procGone
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err == nil {
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return false
-		}
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	proc := fmt.Sprintf("/proc/%d", pid)
+	stat, err := os.ReadFile(proc + "/stat")
 	if errors.Is(err, fs.ErrNotExist) {
-		return false
+		if _, err := os.Stat("/proc/self"); err != nil {
+			return procCaddy // no /proc (not Linux): trust the pid file
+		}
+		return procGone
 	}
-	if err != nil {
-		return true // no /proc (not Linux): trust the pid file
+	if i := strings.LastIndexByte(string(stat), ')'); err == nil && i > 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
+		if tasks, err := os.ReadDir(proc + "/task"); err == nil && len(tasks) > 1 {
+			return procExiting
+		}
+		return procGone
+	}
+	cmdline, err := os.ReadFile(proc + "/cmdline")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return procGone
+	case err != nil:
+		return procCaddy
+	case len(cmdline) == 0:
+		return procExiting
 	}
 	argv0, _, _ := strings.Cut(string(cmdline), "\x00")
-	return filepath.Base(argv0) == "caddy"
+	if filepath.Base(argv0) == "caddy" {
+		return procCaddy
+	}
+	return procOther
 }
 
 // stopProxy stops the workspace's Caddy, if it runs, and removes its pid
-// file. It reports whether a process was stopped.
+// file. It returns once the process has exited and its addresses are free,
+// so that a Caddy started next can bind them. It reports whether a process
+// was stopped.
 func (w *Workspace) stopProxy(ctx context.Context) (bool, error) {
 	pidFile := filepath.Join(w.Dir, caddyPID)
-	pid, ok := w.caddyPID()
-	if !ok {
-		if err := os.Remove(pidFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return false, err
+	stopped := false
+	if pid, ok := w.pidFile(); ok {
+		st := procStateOf(pid)
+		if st == procCaddy {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+			stopped = true
 		}
-		return false, nil
-	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	deadline := time.Now().Add(10 * time.Second)
-	for isCaddy(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return true, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		if st == procCaddy || st == procExiting {
+			if err := w.awaitProxyGone(ctx, pid); err != nil {
+				return stopped, err
+			}
 		}
 	}
 	if err := os.Remove(pidFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return true, err
+		return stopped, err
 	}
-	return true, nil
+	return stopped, nil
+}
+
+// Stopping Caddy: how long it has to exit after SIGTERM before it is
+// killed, to exit after SIGKILL, and then for its addresses to be free.
+const (
+	caddyStopTimeout = 10 * time.Second
+	caddyKillTimeout = 5 * time.Second
+	caddyFreeTimeout = 5 * time.Second
+)
+
+// awaitProxyGone waits until the stopping Caddy pid has exited (killing it
+// after caddyStopTimeout), then until the proxy and admin addresses can be
+// bound (up to caddyFreeTimeout: a port some other program holds is
+// StartProxy's to report).
+func (w *Workspace) awaitProxyGone(ctx context.Context, pid int) error {
+	sleep := func() error {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for caddy (pid %d) to exit: %w", pid, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+			return nil
+		}
+	}
+	start, killed := time.Now(), false
+	for procStateOf(pid) != procGone {
+		switch waited := time.Since(start); {
+		case !killed && waited > caddyStopTimeout:
+			w.Logger.Warn("caddy did not exit after SIGTERM: killing it", "pid", pid, "waited", waited)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			killed = true
+		case killed && waited > caddyStopTimeout+caddyKillTimeout:
+			return fmt.Errorf("caddy (pid %d) has not exited %s after SIGKILL: check it with `ps -p %d`", pid, caddyKillTimeout, pid)
+		}
+		if err := sleep(); err != nil {
+			return err
+		}
+	}
+	for deadline := time.Now().Add(caddyFreeTimeout); time.Now().Before(deadline); {
+		if portFree(w.ProxyAddr) && portFree(w.AdminAddr) {
+			return nil
+		}
+		if err := sleep(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // adminAnswers reports whether a Caddy admin API answers at addr.
