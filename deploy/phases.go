@@ -453,7 +453,10 @@ func (e *Engine) verify(ctx context.Context, d *Deployment) error {
 	if err != nil {
 		return err
 	}
+	// A check may take as long as a health attempt (health.backend.attempt_timeout),
+	// even when checks are more frequent than that: a slow answer is not an error.
 	mon := health.Monitor{Probe: probe, Window: m.Window, Interval: m.Interval, MaxErrors: m.MaxErrors,
+		Timeout: max(m.Interval, e.Env.Health.Backend.AttemptTimeout),
 		OnTick: func(t health.Tick) {
 			d.Progress(fmt.Sprintf("check %d: %d errors of %d allowed", t.N, t.Errors, m.MaxErrors))
 		}}

@@ -99,7 +99,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(args) > 1 {
 			path = args[1]
 		}
-		if err := os.WriteFile(BrokenFile, []byte(path), 0o644); err != nil {
+		// Written aside and renamed: a request must never see the file
+		// empty (which means "every path") while it is being written.
+		tmp := BrokenFile + ".tmp"
+		err := os.WriteFile(tmp, []byte(path), 0o644)
+		if err == nil {
+			err = os.Rename(tmp, BrokenFile)
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, "demoapp: break:", err)
 			return 1
 		}
