@@ -134,7 +134,7 @@ func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
 	ev := notify.Event{
 		Kind: notify.Started, Version: v.String(), Environment: e.Env.Name,
 		DeploymentID: version.DeploymentID(e.Env.Name, v, time.Now().UTC()),
-		Actor:        actor(e.Getenv), Reason: "notification test (notify:test): nothing is deployed",
+		Actor:        notify.ActorFromEnv(e.Getenv), Reason: "notification test (notify:test): nothing is deployed",
 		Ref: e.Getenv("GITHUB_SHA"), PublicURL: e.Env.PublicURL, LogURL: notify.LogURLFromEnv(e.Getenv),
 		Time: time.Now().UTC(),
 	}

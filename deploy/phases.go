@@ -15,6 +15,7 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 	"github.com/blueshift-deploy/blueshift/health"
+	"github.com/blueshift-deploy/blueshift/notify"
 )
 
 // Phase names of the standard pipeline, in order.
@@ -66,21 +67,11 @@ func (e *Engine) NewDeployment(v version.Version) *Deployment {
 	now := time.Now().UTC()
 	d := &Deployment{
 		Environment: e.Env.Name, Version: v, ID: version.DeploymentID(e.Env.Name, v, now),
-		Actor: actor(e.Getenv), Reason: e.Getenv("DEPLOY_REASON"), Commit: e.Getenv("GITHUB_SHA"),
+		Actor: notify.ActorFromEnv(e.Getenv), Reason: e.Getenv("DEPLOY_REASON"), Commit: e.Getenv("GITHUB_SHA"),
 		TestsSkipped: e.Getenv("SKIP_TESTS") == "true", Logger: e.Logger, Values: map[string]any{},
 	}
 	d.onPhase = func(ctx context.Context, phase string) { e.markPhase(ctx, d, phase) }
 	return d
-}
-
-func actor(getenv func(string) string) string {
-	if a := getenv("GITHUB_ACTOR"); a != "" {
-		return a
-	}
-	if u := getenv("USER"); u != "" {
-		return u
-	}
-	return "unknown"
 }
 
 // lock takes the deploy lock, after reconciling an interrupted run.
