@@ -63,14 +63,17 @@ func fakeCaddy() {
 	_, _, _ = syscall.RawSyscall(syscall.SYS_EXIT, 0, 0, 0)
 }
 
-// startFakeCaddy runs the fake Caddy on ws's proxy address, records it in
-// the pid file like StartProxy and returns once it handles SIGTERM.
+// startFakeCaddy runs the fake Caddy on a new proxy address of ws (bound
+// here, not picked and bound again: on a busy machine a freed port is soon
+// some connection's), records it in the pid file like StartProxy and
+// returns once it handles SIGTERM.
 func startFakeCaddy(t *testing.T, ws *Workspace) int {
 	t.Helper()
-	l, err := net.Listen("tcp", ws.ProxyAddr)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ws.ProxyAddr = l.Addr().String()
 	lf, err := l.(*net.TCPListener).File()
 	l.Close()
 	if err != nil {
