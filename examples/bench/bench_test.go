@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -250,4 +251,20 @@ func TestFirstFailure(t *testing.T) {
 	got, ok := FirstFailure([]Sample{{At: t0, OK: true}, {At: t0.Add(ms1)}, {At: t0.Add(2 * ms1)}})
 	require.True(t, ok)
 	assert.Equal(t, t0.Add(ms1), got)
+}
+
+func TestZeroDowntimeVerdict(t *testing.T) {
+	r := &Results{Load: []LoadRow{
+		{Scenario: ScenarioDeploy, Sent: 100},
+		{Scenario: ScenarioMonitor, Sent: 100, Failed: 12}, // on purpose
+		{Scenario: ScenarioSeed, Sent: 100, Failed: 30},    // the baseline
+	}}
+	if err := r.ZeroDowntime(); err != nil {
+		t.Fatalf("expected and baseline failures must not fail the verdict: %v", err)
+	}
+	r.Load = append(r.Load, LoadRow{Scenario: ScenarioManual, Sent: 100, Failed: 1})
+	err := r.ZeroDowntime()
+	if !errors.Is(err, ErrDroppedRequests) || !strings.Contains(err.Error(), "manual rollback: 1 of 100") {
+		t.Fatalf("a dropped request in a rollback must fail the verdict: %v", err)
+	}
 }

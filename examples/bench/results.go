@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -257,4 +258,28 @@ func msList(ds []time.Duration) string {
 		parts[i] = ms(d)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ErrDroppedRequests is returned by ZeroDowntime when a blueshift scenario
+// that must not drop requests did.
+var ErrDroppedRequests = errors.New("blueshift dropped requests")
+
+// ZeroDowntime checks the promise the bench measures: a deployment, a manual
+// rollback and an automatic rollback after the switch fail no request. (The
+// monitor scenario's release breaks itself on purpose; the seed's method is
+// the baseline.)
+func (r *Results) ZeroDowntime() error {
+	var bad []string
+	for _, row := range r.Load {
+		switch row.Scenario {
+		case ScenarioDeploy, ScenarioManual, ScenarioAuto:
+			if row.Failed > 0 {
+				bad = append(bad, fmt.Sprintf("%s: %d of %d failed", row.Scenario, row.Failed, row.Sent))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %s", ErrDroppedRequests, strings.Join(bad, "; "))
+	}
+	return nil
 }
