@@ -213,6 +213,9 @@ func Setup(ctx context.Context, o Options) (*Workspace, error) {
 	if err := os.MkdirAll(ws.AppDir, 0o755); err != nil {
 		return nil, fmt.Errorf("demo workspace: %w", err)
 	}
+	if err := EnsureCompose(ctx, func(s string) { ws.progress("%s", s) }); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	cli, err := host.NewDockerClient(host.NewLocal(), ws.DockerSocket)
 	if err != nil {
 		return nil, fmt.Errorf("demo: docker engine: %w", err)
