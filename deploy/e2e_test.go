@@ -95,12 +95,8 @@ func freePort(t *testing.T) int {
 
 func requireEngine(t *testing.T) *client.Client {
 	t.Helper()
-	cli, err := host.NewDockerClient(host.NewLocal(), host.DefaultDockerSocket)
-	if err == nil {
-		_, err = cli.Ping(context.Background())
-	}
-	hosttest.Require(t, "Docker Engine", err)
-	err = exec.Command("docker", "compose", "version").Run()
+	cli := hosttest.Docker(t)
+	err := exec.Command("docker", "compose", "version").Run()
 	hosttest.Require(t, "Docker Compose v2 (docker compose)", err)
 	return cli
 }

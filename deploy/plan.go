@@ -84,7 +84,7 @@ func (e *Engine) Plan(ctx context.Context, v version.Version, p *Pipeline) (*Pla
 	if pl.Shared, err = r.Shared.YAML(); err != nil {
 		return nil, err
 	}
-	pl.Checks, pl.Preflight = e.Preflight(ctx, v, live)
+	pl.Checks, pl.Preflight = e.preflightWith(ctx, v, live, r)
 	for _, ph := range p.Phases() {
 		does := e.describe(ph.Name(), d)
 		if pln, ok := ph.(Planner); ok {

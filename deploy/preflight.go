@@ -56,6 +56,12 @@ func (e *PreflightError) Error() string {
 // can work: images exist, disk and memory suffice, Docker, Compose and the
 // proxy answer, the backup plan is valid, timeouts are sane.
 func (e *Engine) Preflight(ctx context.Context, v version.Version, live version.Colour) ([]Check, error) {
+	return e.preflightWith(ctx, v, live, nil)
+}
+
+// preflightWith is Preflight reusing r, the next colour already rendered for
+// v (nil: render it here), so a plan does not load the compose file twice.
+func (e *Engine) preflightWith(ctx context.Context, v version.Version, live version.Colour, r *compose.Rendered) ([]Check, error) {
 	var checks []Check
 	add := func(name string, err error, ok string) {
 		c := Check{Name: name, OK: err == nil, Detail: ok}
@@ -76,7 +82,9 @@ func (e *Engine) Preflight(ctx context.Context, v version.Version, live version.
 	if live.Valid() {
 		next = live.Other()
 	}
-	r, err := e.render(ctx, next, v, "preflight")
+	if r == nil {
+		r, err = e.render(ctx, next, v, "preflight")
+	}
 	add("compose file", err, "renders for "+string(next))
 	if err == nil {
 		refs := images(r)

@@ -134,15 +134,7 @@ var testLabels = map[string]string{"blueshift.test": "health"}
 // host's Dialer, or fails (CI) / skips when there is no daemon.
 func dockerClient(t *testing.T) *client.Client {
 	t.Helper()
-	cli, err := host.NewDockerClient(host.NewLocal(), "")
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, err = cli.Ping(ctx)
-	}
-	hosttest.Require(t, "Docker Engine", err)
-	t.Cleanup(func() { cli.Close() })
-	return cli
+	return hosttest.Docker(t)
 }
 
 // tinydImage builds, once per test binary, a FROM scratch image whose only

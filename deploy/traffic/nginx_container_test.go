@@ -14,7 +14,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/client"
 
 	bscontainer "github.com/blueshift-deploy/blueshift/deploy/container"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -65,14 +64,7 @@ func nginxImageFiles(t *testing.T) (files map[string][]byte, loader string) {
 // `docker exec`.
 func TestNginxInContainerConformance(t *testing.T) {
 	requireNginx(t)
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err = cli.Ping(pctx)
-		cancel()
-	}
-	hosttest.Require(t, "Docker Engine", err)
-	defer cli.Close()
+	cli := hosttest.Docker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

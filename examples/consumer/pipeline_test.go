@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
-	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 	"github.com/blueshift-deploy/blueshift/examples/demoapp/demoimage"
@@ -22,11 +21,7 @@ import (
 // Engine with the shop's pipeline and checks its own phase ran, in place.
 func TestWarmCacheRunsBeforeSwitch(t *testing.T) {
 	ctx := context.Background()
-	cli, err := host.NewDockerClient(host.NewLocal(), host.DefaultDockerSocket)
-	if err == nil {
-		_, err = cli.Ping(ctx)
-	}
-	hosttest.Require(t, "Docker Engine", err)
+	cli := hosttest.Docker(t)
 	app := fmt.Sprintf("shop%d", rand.IntN(1e6))
 	repo := "blueshift-consumer/" + app
 	if _, err := demoimage.Build(ctx, cli, repo, "v1.0.0"); err != nil {

@@ -1,8 +1,14 @@
 package hosttest
 
 import (
+	"context"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 // InCI reports whether the tests run in CI, where nothing may be skipped.
@@ -37,4 +43,20 @@ func RedisAddr() string {
 		return v
 	}
 	return "127.0.0.1:6379"
+}
+
+// Docker returns a client for the local Docker Engine (through the local
+// host's dialer, with API version negotiation), closed at cleanup; the test
+// fails in CI, and skips elsewhere, when no daemon answers a ping.
+func Docker(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := host.NewDockerClient(host.NewLocal(), host.DefaultDockerSocket)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err = cli.Ping(ctx)
+		cancel()
+	}
+	Require(t, "Docker Engine", err)
+	t.Cleanup(func() { cli.Close() })
+	return cli
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
 
 	bscontainer "github.com/blueshift-deploy/blueshift/deploy/container"
@@ -32,14 +31,7 @@ func TestBuildRejectsBadReferences(t *testing.T) {
 }
 
 func TestBuildAndRun(t *testing.T) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err == nil {
-		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err = cli.Ping(pctx)
-		cancel()
-	}
-	hosttest.Require(t, "Docker Engine", err)
-	defer cli.Close()
+	cli := hosttest.Docker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
