@@ -137,8 +137,13 @@ func (e *Engine) startKept(ctx context.Context, d *Deployment) error {
 	return nil
 }
 
-// undoStartKept stops the colour again, keeping its containers.
+// undoStartKept stops the colour again, keeping its containers, unless
+// the proxy still serves it (the switch back failed): then it stays
+// running (see guardServing).
 func (e *Engine) undoStartKept(ctx context.Context, d *Deployment) error {
+	if err := e.guardServing(ctx, d); err != nil {
+		return err
+	}
 	return e.stopColour(ctx, d.Next)
 }
 
@@ -152,10 +157,11 @@ func (e *Engine) rollbackHealth(ctx context.Context, d *Deployment) error {
 	return nil
 }
 
-// recordRollback records the outcome; on success the rolled-back-to release
-// becomes current and the one left becomes previous.
+// recordRollback records the outcome; on success (or when a failed undo
+// left it serving) the rolled-back-to release becomes current and the one
+// left becomes previous.
 func (e *Engine) recordRollback(ctx context.Context, d *Deployment) error {
-	if d.Outcome == OutcomeSucceeded {
+	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = time.Now().UTC()
 		if _, err := e.Store.Update(ctx, func(s *state.State) {
 			s.Live = string(d.Next)
