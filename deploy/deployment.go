@@ -60,6 +60,9 @@ type Deployment struct {
 	// leftServing is true when undo left Next running because it serves:
 	// record then writes it into state as the current release.
 	leftServing bool
+	// furtherBack is true in a rollback to a release older than the
+	// previous one: preflight, smoke and verify then run.
+	furtherBack bool
 
 	// CurrentPhase is the phase running now; Failure the first phase that
 	// failed; UndoErrors the undo steps that failed after it.

@@ -551,7 +551,12 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 // markPhase records the phase (and what is known of the release so far) in
 // the in-flight record, so a run that finds it after a crash knows how far
 // this one got. The engine's deployments call it as each phase starts.
+// Before the run holds the lock it writes nothing (state belongs to the
+// lock's holder, and a refused rollback must change nothing).
 func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
+	if d.Lock == nil {
+		return
+	}
 	_, err := e.Store.Update(ctx, func(s *state.State) {
 		if s.InFlight != nil && s.InFlight.DeploymentID == d.ID {
 			s.InFlight.Phase = phase
