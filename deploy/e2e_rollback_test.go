@@ -122,4 +122,3 @@ func TestRollbackToOnlyVersionsThatWereLive(t *testing.T) {
 		assert.Equal(t, "v1.0.2", f.currentVersion(t))
 	})
 }
-
