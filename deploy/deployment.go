@@ -50,6 +50,19 @@ type Deployment struct {
 	Logs string
 	// Lock is the deploy lock this run holds.
 	Lock *state.Lock
+	// Attention is set when undoing had to leave Next running because the
+	// proxy still sends traffic to it (the switch back failed, or the
+	// proxy could not say where it sends traffic): it names the colour
+	// that serves and what a person must do now. The summary, the report,
+	// history and the notifications show it.
+	Attention string
+
+	// leftServing is true when undo left Next running because it serves:
+	// record then writes it into state as the current release.
+	leftServing bool
+	// furtherBack is true in a rollback to a release older than the
+	// previous one: preflight, smoke and verify then run.
+	furtherBack bool
 
 	// CurrentPhase is the phase running now; Failure the first phase that
 	// failed; UndoErrors the undo steps that failed after it.

@@ -19,4 +19,24 @@
 // PRODUCTION_SSH_KEY, TELEGRAM_BOT_TOKEN, TELEGRAM_PUBLIC_CHAT_ID,
 // TELEGRAM_LOG_CHAT_ID, GITHUB_TOKEN). Secrets are of type Secret and print
 // as "***" however a Config is printed.
+//
+// Undo never stops or removes the colour the proxy serves. After a failure
+// the completed phases are undone newest first; the undo of start (and of a
+// rollback's start) asks the proxy which colour it serves, not only whether
+// this run switched, before it removes or stops the new colour. When the
+// switch back failed (nginx refused its configuration, the old colour was
+// unhealthy) or the proxy cannot say, the new colour keeps running and
+// serving: the outcome is rollback-failed, Deployment.Attention names the
+// colour that serves and what to do, and state records that release as the
+// current one, so `rollback` then returns to the one before. A first
+// deployment that never switched removes its colour even when the proxy was
+// set up pointing at it, as nothing served there.
+//
+// A rollback returns only to a release that served before (state's current
+// or previous release, or a succeeded deployment or rollback in history):
+// anything else is a deployment, and `rollback -to` refuses it before it
+// takes the lock, writes anything or notifies anyone. Going back further
+// than the previous release runs preflight, smoke and the post-switch
+// monitor as a deployment does, because that release's containers are gone
+// and the data may have moved on since it last served.
 package deploy

@@ -67,7 +67,12 @@ func (e *Engine) event(d *Deployment, kind notify.Kind) notify.Event {
 	if len(d.UndoErrors) > 0 {
 		errs := []error{ev.Err}
 		for _, u := range d.UndoErrors {
-			errs = append(errs, u)
+			if !errors.Is(u, ErrStillServing) { // said, with what to do, by Attention
+				errs = append(errs, u)
+			}
+		}
+		if d.Attention != "" {
+			errs = append(errs, errors.New(d.Attention))
 		}
 		ev.Err = errors.Join(errs...)
 	}

@@ -208,10 +208,14 @@ func (e *Engine) start(ctx context.Context, d *Deployment) error {
 	return nil
 }
 
-// undoStart removes the next colour; the live one was never touched.
+// undoStart removes the next colour, unless the proxy still serves it
+// (the switch back failed): then it stays running (see guardServing).
 func (e *Engine) undoStart(ctx context.Context, d *Deployment) error {
 	if d.Logs == "" {
 		d.Logs = e.colourLogs(ctx, d.Next, 30)
+	}
+	if err := e.guardServing(ctx, d); err != nil {
+		return err
 	}
 	return e.removeColour(ctx, d.Next)
 }
@@ -484,10 +488,13 @@ func (e *Engine) undoRetire(ctx context.Context, d *Deployment) error {
 	return e.startColour(ctx, d.Live)
 }
 
-// record writes the outcome into state and history.
+// record writes the outcome into state and history. A release left
+// serving by a failed undo (see guardServing) becomes the current one in
+// state, because it is what the proxy serves: a rollback then returns to
+// the release before it.
 func (e *Engine) record(ctx context.Context, d *Deployment) error {
 	now := time.Now().UTC()
-	if d.Outcome == OutcomeSucceeded {
+	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = now
 		if _, err := e.Store.Update(ctx, func(s *state.State) {
 			s.App = e.App
@@ -522,9 +529,15 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 	}
 	if d.Outcome == OutcomeRollbackFailed {
 		ent.Outcome = "rollback-failed"
+		if d.leftServing {
+			ent.Colour = string(d.Next)
+		}
 	}
 	if d.Failure != nil {
 		ent.Phase, ent.Error = d.Failure.Phase, d.Failure.Err.Error()
+	}
+	if d.Attention != "" {
+		ent.Error += "; " + d.Attention
 	}
 	for _, p := range d.Report.Phases {
 		if !p.Undo && p.Outcome != PhaseSkipped {
@@ -538,7 +551,12 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 // markPhase records the phase (and what is known of the release so far) in
 // the in-flight record, so a run that finds it after a crash knows how far
 // this one got. The engine's deployments call it as each phase starts.
+// Before the run holds the lock it writes nothing (state belongs to the
+// lock's holder, and a refused rollback must change nothing).
 func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
+	if d.Lock == nil {
+		return
+	}
 	_, err := e.Store.Update(ctx, func(s *state.State) {
 		if s.InFlight != nil && s.InFlight.DeploymentID == d.ID {
 			s.InFlight.Phase = phase

@@ -15,8 +15,14 @@ import (
 // ErrNoPrevious is returned by a rollback with no earlier release recorded.
 var ErrNoPrevious = errors.New("no previous release to roll back to")
 
+// ErrNeverLive is wrapped by the refusal of `rollback -to=VERSION` when
+// VERSION was never live in the environment: a rollback returns to a
+// release that served before, and anything else is a deployment.
+var ErrNeverLive = errors.New("never live")
+
 // Rollback phase names.
 const (
+	PhaseRollbackCheck   = "rollback-check"
 	PhaseRollbackPrepare = "rollback-prepare"
 	PhaseRollbackStart   = "rollback-start"
 )
@@ -25,20 +31,100 @@ const (
 // colour is started (or, for an older release, rendered and started), checked,
 // switched to, and the current colour stopped and kept. to is the version to
 // return to; empty means the previous release.
+//
+// With to set, the pipeline starts with rollback-check, which refuses (before
+// taking the lock, so nothing changes and nobody is notified) a version that
+// was never live: one state records as current or previous, or that history
+// records a succeeded deployment or rollback of. A version older than the
+// previous release (its containers are gone, its data may have moved on)
+// also goes through preflight, smoke and the post-switch monitor (verify),
+// as a deployment does; returning to the previous release skips them.
 func (e *Engine) RollbackPipeline(to string) *Pipeline {
-	p := NewPipeline(
+	var phases []Phase
+	if to != "" {
+		phases = append(phases, &Func{PhaseName: PhaseRollbackCheck, RunFunc: func(ctx context.Context, d *Deployment) error {
+			st, err := e.Store.Load(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = e.checkRollbackTo(ctx, st, to)
+			return err
+		}})
+	}
+	phases = append(phases,
 		&Func{PhaseName: PhaseLock, RunFunc: e.lockFor(state.KindRollback)},
 		&Func{PhaseName: PhaseRollbackPrepare, RunFunc: func(ctx context.Context, d *Deployment) error { return e.prepareRollback(ctx, d, to) }},
+	)
+	if to != "" {
+		phases = append(phases, &Func{PhaseName: PhasePreflight, RunFunc: furtherBackOnly(e.preflight)})
+	}
+	phases = append(phases,
 		&Func{PhaseName: PhaseRollbackStart, RunFunc: e.startKept, UndoFunc: e.undoStartKept},
 		&Func{PhaseName: PhaseHealth, RunFunc: e.rollbackHealth},
-		&Func{PhaseName: PhaseSwitch, RunFunc: e.switchTraffic, UndoFunc: e.undoSwitch},
+	)
+	if to != "" {
+		phases = append(phases, &Func{PhaseName: PhaseSmoke, RunFunc: furtherBackOnly(e.smoke)})
+	}
+	phases = append(phases, &Func{PhaseName: PhaseSwitch, RunFunc: e.switchTraffic, UndoFunc: e.undoSwitch})
+	if to != "" {
+		phases = append(phases, &Func{PhaseName: PhaseVerify, RunFunc: furtherBackOnly(e.verify)})
+	}
+	phases = append(phases,
 		&Func{PhaseName: PhaseRetire, RunFunc: e.retire, UndoFunc: e.undoRetire},
 		&Func{PhaseName: PhaseRecord, RunFunc: e.recordRollback, Final: true},
 		&Func{PhaseName: PhaseNotify, RunFunc: e.notifyRollback, Final: true},
 		&Func{PhaseName: PhaseUnlock, RunFunc: e.unlock, Final: true},
 	)
+	p := NewPipeline(phases...)
 	p.UndoTimeout = e.Env.Timeouts.Deployment
 	return p
+}
+
+// furtherBackOnly runs run only in a rollback further back than the
+// previous release (see RollbackPipeline).
+func furtherBackOnly(run func(ctx context.Context, d *Deployment) error) func(ctx context.Context, d *Deployment) error {
+	return func(ctx context.Context, d *Deployment) error {
+		if !d.furtherBack {
+			d.Progress("not needed: returning to the previous release")
+			return nil
+		}
+		return run(ctx, d)
+	}
+}
+
+// checkRollbackTo parses to and accepts it only if it was live in this
+// environment before: state's current or previous release, or a succeeded
+// deployment or rollback in history. Anything else is refused with
+// ErrNeverLive, naming the deployment that would put it there.
+func (e *Engine) checkRollbackTo(ctx context.Context, st state.State, to string) (version.Version, error) {
+	v, err := version.Parse(to)
+	if err != nil {
+		return version.Version{}, fmt.Errorf("rollback -to: %w", err)
+	}
+	want := v.String()
+	for _, r := range []*state.Release{st.Current, st.Previous} {
+		if r != nil && r.Version == want {
+			return v, nil
+		}
+	}
+	hist, err := e.Store.History(ctx, 0)
+	if err != nil {
+		return v, err
+	}
+	for _, ent := range hist {
+		if ent.Version == want && ent.Outcome == state.OutcomeSucceeded && (ent.Kind == state.KindDeploy || ent.Kind == state.KindRollback) {
+			return v, nil
+		}
+	}
+	env := e.Env.Name
+	return v, fmt.Errorf("rollback -to: %s was %w in %s; to deploy it, run `go tool mage deploy:%s %s`", want, ErrNeverLive, env, env, want)
+}
+
+// refused reports whether d was refused before it changed anything (a
+// rollback target that was never live, checked before the lock and again
+// under it): nothing is recorded or announced then.
+func refused(d *Deployment) bool {
+	return d.Failure != nil && (d.Failure.Phase == PhaseRollbackCheck || errors.Is(d.Failure, ErrNeverLive))
 }
 
 // NewRollback describes a manual rollback started now.
@@ -80,12 +166,13 @@ func (e *Engine) prepareRollback(ctx context.Context, d *Deployment, to string) 
 	d.Previous = st.Current
 	target := st.Previous
 	if to != "" {
-		v, err := version.Parse(to)
+		v, err := e.checkRollbackTo(ctx, st, to) // again, under the lock
 		if err != nil {
-			return fmt.Errorf("rollback -to: %w", err)
+			return err
 		}
 		if target == nil || target.Version != v.String() {
 			target = &state.Release{Version: v.String()}
+			d.furtherBack = true
 		}
 	}
 	if target == nil || target.Version == "" {
@@ -137,8 +224,13 @@ func (e *Engine) startKept(ctx context.Context, d *Deployment) error {
 	return nil
 }
 
-// undoStartKept stops the colour again, keeping its containers.
+// undoStartKept stops the colour again, keeping its containers, unless
+// the proxy still serves it (the switch back failed): then it stays
+// running (see guardServing).
 func (e *Engine) undoStartKept(ctx context.Context, d *Deployment) error {
+	if err := e.guardServing(ctx, d); err != nil {
+		return err
+	}
 	return e.stopColour(ctx, d.Next)
 }
 
@@ -152,10 +244,14 @@ func (e *Engine) rollbackHealth(ctx context.Context, d *Deployment) error {
 	return nil
 }
 
-// recordRollback records the outcome; on success the rolled-back-to release
-// becomes current and the one left becomes previous.
+// recordRollback records the outcome; on success (or when a failed undo
+// left it serving) the rolled-back-to release becomes current and the one
+// left becomes previous.
 func (e *Engine) recordRollback(ctx context.Context, d *Deployment) error {
-	if d.Outcome == OutcomeSucceeded {
+	if refused(d) {
+		return nil
+	}
+	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = time.Now().UTC()
 		if _, err := e.Store.Update(ctx, func(s *state.State) {
 			s.Live = string(d.Next)
@@ -171,6 +267,9 @@ func (e *Engine) recordRollback(ctx context.Context, d *Deployment) error {
 
 // notifyRollback announces a manual rollback (or its failure).
 func (e *Engine) notifyRollback(ctx context.Context, d *Deployment) error {
+	if refused(d) {
+		return nil
+	}
 	kind := notify.RolledBack
 	if d.Outcome != OutcomeSucceeded {
 		kind = notify.Failed

@@ -30,6 +30,7 @@ const ReportSchema = 1
 //	switched          traffic was moved to next
 //	failure           null or {"phase", "error"}: the first phase that failed
 //	undo_errors       [{"phase", "error"}]: undo steps that failed after it
+//	attention         "" or, when undoing left the new colour serving, which colour serves and what a person must do
 //	started, finished RFC 3339 times, null when unknown
 //	duration_seconds  finished − started
 //	phases            [{"name", "undo", "outcome", "seconds", "error"}] in the order they ran;
@@ -49,6 +50,7 @@ type Report struct {
 	Switched        bool          `json:"switched"`
 	Failure         *ReportError  `json:"failure"`
 	UndoErrors      []ReportError `json:"undo_errors"`
+	Attention       string        `json:"attention"`
 	Started         *time.Time    `json:"started"`
 	Finished        *time.Time    `json:"finished"`
 	DurationSeconds float64       `json:"duration_seconds"`
@@ -95,6 +97,7 @@ func NewReport(d *deploy.Deployment) *Report {
 		Next:         string(d.Next),
 		Switched:     d.Switched,
 		UndoErrors:   []ReportError{},
+		Attention:    d.Attention,
 		Phases:       []ReportPhase{},
 		Facts:        []ReportFact{},
 		Warnings:     []string{},
@@ -145,6 +148,7 @@ func (r *Report) Redact(f func(string) string) {
 	for i := range r.UndoErrors {
 		r.UndoErrors[i].Error = f(r.UndoErrors[i].Error)
 	}
+	r.Attention = f(r.Attention)
 	for i := range r.Phases {
 		r.Phases[i].Error = f(r.Phases[i].Error)
 	}

@@ -62,7 +62,7 @@ func TestReportStableFields(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"schema", "version", "id", "environment", "outcome", "live", "next", "switched", "failure", "undo_errors",
+	for _, k := range []string{"schema", "version", "id", "environment", "outcome", "live", "next", "switched", "failure", "undo_errors", "attention",
 		"started", "finished", "duration_seconds", "phases", "facts", "warnings", "tests_skipped", "actor", "reason", "commit", "backup_id"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("field %q missing", k)

@@ -17,7 +17,8 @@ const maxLogLineWidth = 200
 
 // Summary writes the final summary of d to w, without ANSI codes: an
 // outcome banner (✅ deployed, 🔄 rolled back, ❌ failed, 🚨 rollback failed),
-// version, deployment ID, environment and colours, every phase and undo step
+// what a person must do now when undoing left the new colour serving
+// (Deployment.Attention), version, deployment ID, environment and colours, every phase and undo step
 // with its duration and outcome, the facts, the warnings, the failure with
 // the undo errors, and the last MaxLogLines log lines. Call it after the
 // pipeline returned.
@@ -70,6 +71,9 @@ func writeSummary(w io.Writer, d *deploy.Deployment, p painter, redact func(stri
 		bannerSGR = sgrRed
 	}
 	line("%s", p.paint(sgrBold+bannerSGR, Banner(d)))
+	if d.Attention != "" {
+		line("%s", p.paint(sgrBold+sgrRed, glyphWarning+" "+indentRest(clean(d.Attention), "  ")))
+	}
 	line("")
 
 	field := func(name, value string) {

@@ -71,3 +71,28 @@ func TestConsoleSummaryColoursAndRedacts(t *testing.T) {
 		t.Errorf("banner not bold red:\n%q", s)
 	}
 }
+
+// TestSummarySaysWhoServesAfterAFailedSwitchBack: when undoing left the new
+// colour serving (the switch back failed), the line under the banner says
+// which colour serves and what to do, and the report carries it. On
+// 239a55e the summary said only "look at production now" while undo had
+// removed the colour nginx served.
+func TestSummarySaysWhoServesAfterAFailedSwitchBack(t *testing.T) {
+	const attention = "green (v1.0.1) is still serving: undoing the switch failed: switch back to blue: nginx: configuration invalid. " +
+		"Fix the cause, then run `go tool mage rollback -to=v1.0.0` to return to v1.0.0 on blue (`go tool mage status` shows what runs)"
+	d := runScenario(t, newClock(), undoFails, nil, 0)
+	d.Attention = attention
+	var out bytes.Buffer
+	if err := console.Summary(&out, d); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.HasPrefix(lines[0], "🚨 rollback failed") || lines[1] != "⚠ "+attention {
+		t.Errorf("want the banner, then the attention line; got:\n%s", strings.Join(lines[:3], "\n"))
+	}
+	rep := console.NewReport(d)
+	rep.Redact(func(s string) string { return strings.ReplaceAll(s, "nginx", "***") })
+	if !strings.Contains(rep.Attention, "green (v1.0.1) is still serving") || strings.Contains(rep.Attention, "nginx") {
+		t.Errorf("report attention (redacted) = %q", rep.Attention)
+	}
+}

@@ -400,8 +400,42 @@ func TestRollbackWorkflow(t *testing.T) {
 	assertQueued(t, w, load(t, production).Concurrency.Group)
 	j := onlyJob(t, w)
 	assert.Equal(t, "production", j.Environment.Name)
-	d := assertDeployJob(t, w, j, "go tool mage rollback", "PRODUCTION_KNOWN_HOSTS", productionSecrets)
+	d := assertDeployJob(t, w, j, rollbackCommand, "PRODUCTION_KNOWN_HOSTS", productionSecrets)
 	assert.Equal(t, "${{ inputs.to }}", effectiveEnv(w, j, d)["ROLLBACK_TO"])
+}
+
+// rollbackCommand is the rollback step's script: the `to` input, from env,
+// becomes one -to= argument, and no argument when it is empty.
+const rollbackCommand = `go tool mage rollback ${ROLLBACK_TO:+"-to=$ROLLBACK_TO"}`
+
+// TestRollbackStepArguments runs the rollback step's script with a `go` on
+// PATH that prints its arguments: the input arrives as one -to= argument
+// whatever it holds, and is never executed. (That the real target then
+// returns to that version is deploy's TestRollbackWorkflowReachesTheTarget,
+// which runs this script against a deployed app.) On 239a55e the script
+// was `go tool mage rollback`: the input reached nothing.
+func TestRollbackStepArguments(t *testing.T) {
+	j := onlyJob(t, load(t, rollback))
+	s := j.Steps[stepIndex(j.Steps, "", "go tool mage rollback")]
+	bin := t.TempDir()
+	fake := "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\"; done\n"
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "go"), []byte(fake), 0o755))
+	for _, c := range []struct{ name, to, want string }{
+		{"empty: the previous release", "", "[tool]\n[mage]\n[rollback]\n"},
+		{"a version", "v1.0.0", "[tool]\n[mage]\n[rollback]\n[-to=v1.0.0]\n"},
+		{"spaces and globs stay one argument", "v1.0.0 deploy:production *", "[tool]\n[mage]\n[rollback]\n[-to=v1.0.0 deploy:production *]\n"},
+		{"command substitution is not run", "$(touch pwned)", "[tool]\n[mage]\n[rollback]\n[-to=$(touch pwned)]\n"},
+		{"a flag-looking input stays the value of -to", "-h", "[tool]\n[mage]\n[rollback]\n[-to=-h]\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			out, err := runStep(t, s, dir, map[string]string{"ROLLBACK_TO": c.to})
+			require.NoError(t, err, "output: %s", out)
+			assert.Equal(t, c.want, out)
+			assert.NoFileExists(t, filepath.Join(dir, "pwned"), "input was executed")
+		})
+	}
 }
 
 func TestCIWorkflow(t *testing.T) {

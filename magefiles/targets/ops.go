@@ -13,16 +13,37 @@ import (
 // Rollback returns $BLUESHIFT_ENV to the previous release, or to -to=VERSION.
 //
 // The kept colour is started (or the version rendered into it), checked and
-// switched to; the current colour is stopped and kept. Output, report and
-// exit codes as for deploy:production.
+// switched to; the current colour is stopped and kept. VERSION must have
+// been live in the environment before (anything else is refused, naming the
+// deploy command); one older than the previous release also goes through
+// preflight, smoke and the monitor. Without -to, $ROLLBACK_TO is the
+// version: copies of the example rollback.yml made before it passed -to set
+// only that variable, and an operator asking for a version must never get
+// the previous release instead; -to and a different $ROLLBACK_TO are
+// refused. Output, report and exit codes as for deploy:production.
 func Rollback(ctx context.Context, to *string) error {
-	target := ""
-	if to != nil {
-		target = *to
+	target, err := rollbackTarget(to, getenv("ROLLBACK_TO"))
+	if err != nil {
+		return fail(err)
+	}
+	if to == nil && target != "" {
+		fmt.Fprintf(stderr, "rolling back to %s, from $ROLLBACK_TO\n", target)
 	}
 	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
 		return runPipeline(ctx, eng, eng.RollbackPipeline(target), eng.NewRollback())
 	})
+}
+
+// rollbackTarget is the version to roll back to: -to, else $ROLLBACK_TO,
+// else "" (the previous release).
+func rollbackTarget(to *string, env string) (string, error) {
+	switch {
+	case to == nil:
+		return env, nil
+	case env != "" && env != *to:
+		return "", fmt.Errorf("rollback: -to=%s and ROLLBACK_TO=%s name different versions: unset ROLLBACK_TO or pass the same version", *to, env)
+	}
+	return *to, nil
 }
 
 // Status shows $BLUESHIFT_ENV's live colour, releases, containers, lock and recent history.

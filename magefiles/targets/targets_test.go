@@ -210,3 +210,37 @@ func TestMageFrontend(t *testing.T) {
 		}
 	})
 }
+
+// TestRollbackTarget: -to wins, $ROLLBACK_TO is the fallback (copies of
+// rollback.yml made before it passed -to set only the variable; on 239a55e
+// an operator asking for v1.0.0 there got the previous release), and the
+// two disagreeing is refused.
+func TestRollbackTarget(t *testing.T) {
+	v := func(s string) *string { return &s }
+	for _, c := range []struct {
+		name    string
+		to      *string
+		env     string
+		want    string
+		wantErr string
+	}{
+		{"neither: the previous release", nil, "", "", ""},
+		{"-to only", v("v1.0.0"), "", "v1.0.0", ""},
+		{"ROLLBACK_TO only", nil, "v1.0.0", "v1.0.0", ""},
+		{"both, the same", v("v1.0.0"), "v1.0.0", "v1.0.0", ""},
+		{"both, different", v("v1.0.0"), "v1.0.1", "", "-to=v1.0.0 and ROLLBACK_TO=v1.0.1 name different versions"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := rollbackTarget(c.to, c.env)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Errorf("rollbackTarget = %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}
