@@ -50,6 +50,8 @@ type Deployment struct {
 	Logs string
 	// Lock is the deploy lock this run holds.
 	Lock *state.Lock
+	// held is the host-side session holding Lock.
+	held *state.Held
 
 	// CurrentPhase is the phase running now; Failure the first phase that
 	// failed; UndoErrors the undo steps that failed after it.
