@@ -306,9 +306,6 @@ func (s *Store) sessionErr(op string, err error, h *Held) error {
 		case errors.Is(h.runErr, host.ErrCommandNotFound):
 			return fmt.Errorf("%s: %w", op, ErrNoFlock)
 		case h.runErr != nil:
-			if strings.Contains(h.runErr.Error(), "flock: not found") || strings.Contains(h.runErr.Error(), "flock: command not found") {
-				return fmt.Errorf("%s: %w", op, ErrNoFlock)
-			}
 			return fmt.Errorf("%s: %w", op, h.runErr)
 		}
 		return fmt.Errorf("%s: the host-side lock session ended early", op)
@@ -475,6 +472,9 @@ func (s *Store) ForceRelease(ctx context.Context, why string, force bool) (*Lock
 		return st.Lock, fmt.Errorf("release lock: held by %s: %w%s; refusing: wait for it, or pass -force if it must lose the lock", who, ErrHolderAlive, renewedText(st))
 	}
 	out, err := host.Output(ctx, s.r, s.removeArgv(force && st.Alive)...)
+	if errors.Is(err, host.ErrCommandNotFound) {
+		return st.Lock, fmt.Errorf("release lock: %w", ErrNoFlock)
+	}
 	if err != nil {
 		return st.Lock, fmt.Errorf("release lock: %w", err)
 	}

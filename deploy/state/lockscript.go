@@ -34,6 +34,7 @@ import (
 // with the process.
 const holdScript = `set -u
 d=$1 beat=$2
+command -v flock >/dev/null 2>&1 || exit 127
 mkdir -p -m 0700 "$d" && cd "$d" || exit 3
 exec 9>>lock.flock || exit 3
 n=0
@@ -92,6 +93,7 @@ exit 0
 // $2 = force it first kills the holder's host-side processes named in
 // lock/pids and waits up to 10 s for the flock.
 const removeScript = `d=$1 force=${2:-}
+command -v flock >/dev/null 2>&1 || exit 127
 cd "$d" 2>/dev/null || { echo removed; exit 0; }
 if [ "$force" = force ] && [ -f lock/pids ]; then
   kill -9 $(cat lock/pids) 2>/dev/null

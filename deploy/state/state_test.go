@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -424,4 +425,21 @@ func TestHistoryAppendIsOneWrite(t *testing.T) {
 	for _, e := range all {
 		assert.Len(t, e.Logs, len(big))
 	}
+}
+
+// TestLockWithoutFlockSaysWhatToInstall: a host without flock(1) gets an
+// error naming the package, not a lock "held by a run taking it".
+func TestLockWithoutFlockSaysWhatToInstall(t *testing.T) {
+	bin := t.TempDir()
+	for _, p := range []string{"sh", "mkdir", "cat", "date", "sleep", "mv", "rm"} {
+		full, err := exec.LookPath(p)
+		require.NoError(t, err)
+		require.NoError(t, os.Symlink(full, filepath.Join(bin, p)))
+	}
+	t.Setenv("PATH", bin)
+	s, _ := newStore(t)
+	_, err := s.Acquire(context.Background(), NewLock("deploy", "v1", "x", ""))
+	require.ErrorIs(t, err, ErrNoFlock)
+	_, err = s.Inspect(context.Background())
+	require.NoError(t, err, "no flock file yet: nothing to ask flock")
 }
