@@ -470,6 +470,9 @@ func (f *faultApp) killAndRecover(t *testing.T, spec childSpec, what string, lef
 	histBefore := len(f.history(t))
 	var st *deploy.Status
 	var rec *deploy.Reconciliation
+	var after state.State
+	var hist []state.Entry
+	var lockAfter *state.Lock
 	var statusErr, recErr error
 	s := f.underLoad(faultRate, func() {
 		f.startChild(t, spec).requireKilled(what)
@@ -484,6 +487,7 @@ func (f *faultApp) killAndRecover(t *testing.T, spec childSpec, what string, lef
 		}
 		rec, recErr = f.engine(t).Reconcile(context.Background())
 		if recErr == nil {
+			after, hist, lockAfter = f.state(), f.history(t)[histBefore:], f.lock(t)
 			f.requireOneLive(t)
 			f.deployOK(t, otherVersion(f.currentVersion(t)))
 		}
@@ -499,11 +503,9 @@ func (f *faultApp) killAndRecover(t *testing.T, spec childSpec, what string, lef
 	assert.NotEmpty(t, st.NeedsReconcile, "status reports the interrupted run")
 	require.NotNil(t, rec, "reconcile repairs the interrupted run")
 	t.Logf("reconciled: %v", rec.Actions)
-	after := f.state()
-	assert.Nil(t, f.lock(t), "the lock is free afterwards")
+	assert.Nil(t, lockAfter, "the lock is free afterwards")
 	assert.Nil(t, after.InFlight)
 	assert.Equal(t, string(rec.Live), after.Live)
-	hist := f.history(t)[histBefore:]
 	i := slices.IndexFunc(hist, func(e state.Entry) bool { return e.Kind == state.KindReconcile })
 	require.GreaterOrEqual(t, i, 0, "a reconcile entry in history: %+v", hist)
 	ent := hist[i]
