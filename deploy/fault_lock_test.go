@@ -248,3 +248,100 @@ func TestFaultReconcileKeepsWhatNginxServes(t *testing.T) {
 	assert.Equal(t, version.Green, rec.Live)
 	assert.Equal(t, version.Green, f.requireOneLive(t), "nginx serves the colour reconcile kept")
 }
+
+// TestFaultReadOnlyTargetsReportAndReconcileRepairs kills a deployment after
+// its health phase (green up, the lock's holder gone), then runs the
+// read-only targets through the compiled Mage frontend. On 239a55e `status`
+// reconciled on the spot: it removed green and released the lock. Now
+// status, versions, health, deploy:plan and compose:render change nothing
+// (state, lock evidence and green's containers stay as the kill left them)
+// and status names `go tool mage reconcile`, which then repairs the host.
+func TestFaultReadOnlyTargetsReportAndReconcileRepairs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end fault suite")
+	}
+	bin := filepath.Join(t.TempDir(), "mage-blueshift")
+	require.NoError(t, compileMage(bin))
+	f := newFaultApp(t)
+	f.deployOK(t, "v1.0.0")
+	s := f.underLoad(faultRate, func() {
+		f.startChild(t, childSpec{Version: "v1.0.1", KillAt: deploy.PhaseSmoke}).requireKilled("at smoke")
+		f.waitHolderGone(t)
+		before, lockBefore, greenBefore := f.state(), f.lock(t), f.existing("green")
+		require.NotNil(t, before.InFlight)
+		require.NotNil(t, lockBefore, "the dead holder's lock.json is the evidence")
+		require.Positive(t, greenBefore)
+		for _, args := range [][]string{{"status"}, {"versions"}, {"health"}, {"deploy:plan", "v1.0.1"}, {"compose:render", "green", "v1.0.1"}} {
+			out, code := f.mageRun(bin, args...)
+			t.Logf("%v: exit %d", args, code)
+			if args[0] == "status" {
+				assert.Equal(t, 0, code, out)
+				assert.Contains(t, out, "INTERRUPTED")
+				assert.Contains(t, out, "go tool mage reconcile")
+				assert.Contains(t, out, "v1.0.1")
+			}
+			assert.Equal(t, before, f.state(), "%v changes no state", args)
+			assert.Equal(t, lockBefore, f.lock(t), "%v leaves the lock alone", args)
+			assert.Equal(t, greenBefore, f.existing("green"), "%v removes no container", args)
+			assert.Positive(t, f.running("green"), "%v stops no container", args)
+		}
+		out, code := f.mageRun(bin, "reconcile")
+		assert.Equal(t, 0, code, out)
+		assert.Contains(t, out, "reconciled production")
+		assert.Contains(t, out, "removed the half-started green")
+	})
+	assert.Zero(t, s.Failed, "failed requests: %v", s.Errors)
+	assert.Equal(t, version.Blue, f.requireOneLive(t))
+	assert.Zero(t, f.existing("green"))
+}
+
+// TestFaultUnlockAndRecordTouchOnlyTheirOwnRun: a run whose lock was forced
+// away (lock:release -force) while another run took it must not clear or
+// overwrite that run's state or lock. On 239a55e unlock cleared whatever
+// deployment was in flight and record overwrote current and live
+// unconditionally.
+func TestFaultUnlockAndRecordTouchOnlyTheirOwnRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end fault suite")
+	}
+	t.Parallel()
+	f := newFaultApp(t)
+	f.deployOK(t, "v1.0.0")
+	ctx := context.Background()
+	store := state.New(host.NewLocal(), f.appPath)
+	var out string
+	var before state.State
+	s := f.underLoad(faultRate, func() {
+		c := f.startChild(t, childSpec{Version: "v1.0.1", PauseAt: deploy.PhaseRecord})
+		c.waitLine("PAUSED "+deploy.PhaseRecord, 2*time.Minute)
+		_, err := store.ForceRelease(ctx, "test: the operator forces the lock away", true)
+		require.NoError(t, err)
+		b, err := store.Acquire(ctx, state.NewLock(state.KindDeploy, "v9.9.9", "prod-v9.9.9-b", "run B"))
+		require.NoError(t, err)
+		defer b.Release(ctx)
+		before, err = store.Update(ctx, func(s *state.State) {
+			s.InFlight = &state.InFlight{Kind: state.KindDeploy, DeploymentID: "prod-v9.9.9-b", Version: "v9.9.9", Phase: deploy.PhasePrepare}
+		})
+		require.NoError(t, err)
+		c.resume()
+		c.wait(2 * time.Minute)
+		out = c.output()
+		after := f.state()
+		require.NotNil(t, after.InFlight, "run B's deployment is still in flight")
+		assert.Equal(t, "prod-v9.9.9-b", after.InFlight.DeploymentID)
+		assert.Equal(t, before.Current, after.Current, "record did not overwrite B's state")
+		l := f.lock(t)
+		require.NotNil(t, l, "B's lock is still there")
+		assert.Equal(t, "prod-v9.9.9-b", l.DeploymentID)
+		st, err := store.Inspect(ctx)
+		require.NoError(t, err)
+		assert.True(t, st.Held, "B still holds the lock")
+		h := f.history(t)
+		last := h[len(h)-1]
+		assert.Equal(t, "v1.0.1", last.Version, "A's own history entry is written")
+		require.NoError(t, b.Release(ctx))
+	})
+	assert.Regexp(t, `EVENT phase-finished record ".*the lock was taken from this run`, out, "record says why it left state alone")
+	assert.Regexp(t, `EVENT phase-finished unlock ".*deploy lock lost`, out, "unlock says its lock was lost, and released nothing")
+	assert.Zero(t, s.Failed, "failed requests: %v", s.Errors)
+}

@@ -541,7 +541,7 @@ func TestFaultKilledAtEveryPhase(t *testing.T) {
 			f.killAndRecover(t, childSpec{Version: v, KillAt: phase}, "at "+phase, phase != deploy.PhaseLock)
 		})
 	}
-	t.Run("kill -9 during switch (proxy switched, nothing recorded): next status reconciles", func(t *testing.T) {
+	t.Run("kill -9 during switch (proxy switched, nothing recorded): next run reconciles", func(t *testing.T) {
 		cur := f.currentVersion(t)
 		live, err := version.ParseColour(f.state().Live)
 		require.NoError(t, err)

@@ -499,23 +499,36 @@ func (e *Engine) undoRetire(ctx context.Context, d *Deployment) error {
 	return e.startColour(ctx, d.Live)
 }
 
-// record writes the outcome into state and history.
+// record writes the outcome into state (only while state is this run's:
+// its deployment is the one in flight) and history.
 func (e *Engine) record(ctx context.Context, d *Deployment) error {
 	now := time.Now().UTC()
+	var owned error
 	if d.Outcome == OutcomeSucceeded {
 		d.Release.DeployedAt = now
-		if _, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
+		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.App = e.App
 			s.Live = string(d.Next)
 			if s.Current != nil && s.Current.Version != "" {
 				s.Previous = s.Current
 			}
 			s.Current = d.Release
-		}); err != nil {
+		})
+		if owned = notOwned(err); owned == nil && err != nil {
 			return err
 		}
 	}
-	return e.Store.Append(ctx, e.historyEntry(d, state.KindDeploy))
+	return errors.Join(owned, e.Store.Append(ctx, e.historyEntry(d, state.KindDeploy)))
+}
+
+// notOwned turns state.ErrNotOwner from a run's own state update into the
+// error the run reports (its lock was taken from it, and another run's
+// state is left alone); nil for any other error.
+func notOwned(err error) error {
+	if errors.Is(err, state.ErrNotOwner) {
+		return fmt.Errorf("state not updated: the lock was taken from this run (lock:release -force?) and state is another run's: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {

@@ -145,18 +145,20 @@ func (e *Engine) rollbackHealth(ctx context.Context, d *Deployment) error {
 // recordRollback records the outcome; on success the rolled-back-to release
 // becomes current and the one left becomes previous.
 func (e *Engine) recordRollback(ctx context.Context, d *Deployment) error {
+	var owned error
 	if d.Outcome == OutcomeSucceeded {
 		d.Release.DeployedAt = time.Now().UTC()
-		if _, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
+		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.Live = string(d.Next)
 			s.Previous, s.Current = s.Current, d.Release
-		}); err != nil {
+		})
+		if owned = notOwned(err); owned == nil && err != nil {
 			return err
 		}
 	}
 	ent := e.historyEntry(d, state.KindRollback)
 	ent.Automatic = false
-	return e.Store.Append(ctx, ent)
+	return errors.Join(owned, e.Store.Append(ctx, ent))
 }
 
 // notifyRollback announces a manual rollback (or its failure).
