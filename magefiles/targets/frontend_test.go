@@ -324,7 +324,7 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 			t.Errorf("versions after a release and a failed deployment: exit %d:\n%s", code, out)
 		}
 		hist, err := store.History(context.Background(), 5)
-		if err != nil || len(hist) != 2 || hist[0].Reason != "released with lock:release by "+actorOf(env)+": stuck runner" {
+		if err != nil || len(hist) != 2 || hist[0].Reason != "released with lock:release by "+actorOf(env)+": stuck runner (-force)" {
 			t.Errorf("history: %v %+v", err, hist)
 		}
 		assertNoSecrets(t, out+errOut)
