@@ -51,8 +51,12 @@
 // holder from a dead one, so staleness had to be guessed from age and from
 // the hostname, which judged hour-long deployments dead and same-named
 // machines alive. Why not a renewed timestamp checked by age: it needs a
-// round trip per beat and comparable clocks, and still guesses. flock(1)
-// comes with util-linux (every Debian and Ubuntu) and BusyBox.
+// round trip per beat and comparable clocks, and still guesses. Why no
+// rename-the-dead-lock dance for a take-over: the flock already admits one
+// winner, and the winner reads and replaces lock.json while holding it, so
+// no second run can judge the same lock stale and take it too. flock(1)
+// comes with util-linux (every Debian and Ubuntu) and BusyBox. Over SSH the
+// session takes one of the connection's command slots for the whole run.
 //
 // # Formats
 //
