@@ -64,6 +64,9 @@ type Deployment struct {
 	// previous one: preflight, smoke and verify then run.
 	furtherBack bool
 
+	// held is the host-side session holding Lock.
+	held *state.Held
+
 	// CurrentPhase is the phase running now; Failure the first phase that
 	// failed; UndoErrors the undo steps that failed after it.
 	CurrentPhase string

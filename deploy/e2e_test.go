@@ -358,17 +358,17 @@ func TestBlueGreenOnRealEngine(t *testing.T) {
 	t.Run("lock held: second deployment refused with holder", func(t *testing.T) {
 		store := state.New(host.NewLocal(), a.appPath)
 		l := state.NewLock(state.KindDeploy, "v9.9.9", "prod-v9.9.9-x", "someone else")
-		require.NoError(t, store.Acquire(context.Background(), l, time.Hour))
-		_, err := a.deploy("v1.0.3", nil)
+		held, err := store.Acquire(context.Background(), l)
+		require.NoError(t, err)
+		_, err = a.deploy("v1.0.3", nil)
 		require.ErrorIs(t, err, state.ErrLocked)
 		assert.Contains(t, err.Error(), "prod-v9.9.9-x")
 		assert.Contains(t, err.Error(), "someone else")
 		st, err := a.open().Status(context.Background(), 5)
 		require.NoError(t, err)
 		require.NotNil(t, st.Lock)
-		held, err := store.ForceRelease(context.Background(), "test")
-		require.NoError(t, err)
-		assert.Equal(t, "prod-v9.9.9-x", held.DeploymentID)
+		assert.True(t, st.LockStatus.Alive)
+		require.NoError(t, held.Release(context.Background()))
 	})
 
 	t.Run("manual rollback to the kept colour under load", func(t *testing.T) {

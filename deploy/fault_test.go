@@ -461,50 +461,62 @@ func (c *child) requireKilled(what string) {
 // ---- 1 and 3: SIGKILL at every phase boundary --------------------------------
 
 // killAndRecover kills a child deployment (or rollback) as spec says, under
-// load, then checks that a fresh engine's Status reconciles it (when the
-// kill left anything behind) to exactly one live, serving colour with the
-// lock free and the evidence in history, and that a new deployment
-// succeeds.
+// load, then checks that status only reports what was left behind, that a
+// fresh engine's Reconcile (what `reconcile` and every mutating target do,
+// under the lock) puts it back (when the kill left anything behind) to
+// exactly one live, serving colour with the lock free and the evidence in
+// history, and that a new deployment succeeds.
 func (f *faultApp) killAndRecover(t *testing.T, spec childSpec, what string, leftBehind bool) {
 	histBefore := len(f.history(t))
 	var st *deploy.Status
-	var statusErr error
+	var rec *deploy.Reconciliation
+	var after state.State
+	var hist []state.Entry
+	var lockAfter *state.Lock
+	var statusErr, recErr error
 	s := f.underLoad(faultRate, func() {
 		f.startChild(t, spec).requireKilled(what)
+		f.waitHolderGone(t)
 		// Users are still served by the colour that was live, or by the
 		// new one if the switch happened.
 		code, _, _ := f.serving()
 		assert.Equal(t, 200, code, "the app serves right after the kill")
 		st, statusErr = f.engine(t).Status(context.Background(), 10)
-		if statusErr == nil {
+		if statusErr != nil {
+			return
+		}
+		rec, recErr = f.engine(t).Reconcile(context.Background())
+		if recErr == nil {
+			after, hist, lockAfter = f.state(), f.history(t)[histBefore:], f.lock(t)
 			f.requireOneLive(t)
 			f.deployOK(t, otherVersion(f.currentVersion(t)))
 		}
 	})
-	require.NoError(t, statusErr, "status after the kill must reconcile")
+	require.NoError(t, statusErr, "status after the kill")
+	require.NoError(t, recErr, "reconcile after the kill")
 	assert.Zero(t, s.Failed, "failed requests: %v", s.Errors)
 	if !leftBehind {
-		assert.Nil(t, st.Reconciled, "nothing was left behind, nothing to reconcile")
+		assert.Empty(t, st.NeedsReconcile, "nothing was left behind")
+		assert.Nil(t, rec, "nothing was left behind, nothing to reconcile")
 		return
 	}
-	require.NotNil(t, st.Reconciled, "status must reconcile the interrupted run")
-	t.Logf("reconciled: %v", st.Reconciled.Actions)
-	assert.Nil(t, st.Lock, "status releases the stale lock")
-	assert.Nil(t, st.State.InFlight)
-	assert.Equal(t, st.ProxyLive, st.State.Live)
-	assert.Equal(t, string(st.Reconciled.Live), st.State.Live)
-	hist := f.history(t)[histBefore:]
+	assert.NotEmpty(t, st.NeedsReconcile, "status reports the interrupted run")
+	require.NotNil(t, rec, "reconcile repairs the interrupted run")
+	t.Logf("reconciled: %v", rec.Actions)
+	assert.Nil(t, lockAfter, "the lock is free afterwards")
+	assert.Nil(t, after.InFlight)
+	assert.Equal(t, string(rec.Live), after.Live)
 	i := slices.IndexFunc(hist, func(e state.Entry) bool { return e.Kind == state.KindReconcile })
 	require.GreaterOrEqual(t, i, 0, "a reconcile entry in history: %+v", hist)
 	ent := hist[i]
 	assert.Equal(t, state.OutcomeInterrupted, ent.Outcome)
 	assert.Contains(t, ent.Error, "interrupted", "the evidence says what was interrupted")
-	assert.Equal(t, st.State.Live, ent.Colour, "the entry names the colour left live")
-	if in := st.Reconciled.Interrupted; in != nil {
+	assert.Equal(t, after.Live, ent.Colour, "the entry names the colour left live")
+	if in := rec.Interrupted; in != nil {
 		assert.Equal(t, in.Version, ent.Version)
 		assert.Contains(t, ent.Error, in.Holder, "the evidence names who ran it")
 	} else {
-		assert.Contains(t, ent.Error, st.Reconciled.Holder.Holder, "the evidence names the lock's holder")
+		assert.Contains(t, ent.Error, rec.Holder.Holder, "the evidence names the lock's holder")
 	}
 }
 
@@ -529,7 +541,7 @@ func TestFaultKilledAtEveryPhase(t *testing.T) {
 			f.killAndRecover(t, childSpec{Version: v, KillAt: phase}, "at "+phase, phase != deploy.PhaseLock)
 		})
 	}
-	t.Run("kill -9 during switch (proxy switched, nothing recorded): next status reconciles", func(t *testing.T) {
+	t.Run("kill -9 during switch (proxy switched, nothing recorded): next run reconciles", func(t *testing.T) {
 		cur := f.currentVersion(t)
 		live, err := version.ParseColour(f.state().Live)
 		require.NoError(t, err)
@@ -714,10 +726,10 @@ func TestFaultSSHConnectionDropped(t *testing.T) {
 			assert.Equal(t, live, colour, "the live colour still serves")
 
 			via(sshd.Addr) // the network is back
-			st, err := f.engine(t).Status(context.Background(), 5)
+			rec, err := f.engine(t).Reconcile(context.Background())
 			require.NoError(t, err)
-			require.NotNil(t, st.Reconciled, "the next run reconciles the run that lost its connection")
-			t.Logf("reconciled: %v", st.Reconciled.Actions)
+			require.NotNil(t, rec, "the next run reconciles the run that lost its connection")
+			t.Logf("reconciled: %v", rec.Actions)
 			assert.Equal(t, live, f.state().Live)
 			f.requireOneLive(t)
 			f.deployOK(t, otherVersion(cur))

@@ -195,14 +195,14 @@ func (e *Engine) Restore(ctx context.Context, id string, confirm bool) (backup.R
 		return backup.RestoreResult{}, fmt.Errorf("restore %s: %w: it replaces live data; pass -confirm or set %s=%s",
 			id, backup.ErrNotConfirmed, backup.ConfirmEnv, id)
 	}
-	if _, err := e.Reconcile(ctx); err != nil {
+	held, err := e.Store.Acquire(ctx, state.NewLock("restore", "", "", "restore "+id))
+	if err != nil {
 		return backup.RestoreResult{}, err
 	}
-	l := state.NewLock("restore", "", "", "restore "+id)
-	if err := e.Store.Acquire(ctx, l, e.Env.Timeouts.Deployment); err != nil {
+	defer held.Release(context.WithoutCancel(ctx))
+	if _, err := e.reconcileHeld(ctx, held); err != nil {
 		return backup.RestoreResult{}, err
 	}
-	defer e.Store.Release(context.WithoutCancel(ctx), l)
 	plan, err := e.currentBackupPlan(ctx)
 	if err != nil {
 		return backup.RestoreResult{}, err

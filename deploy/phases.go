@@ -74,28 +74,43 @@ func (e *Engine) NewDeployment(v version.Version) *Deployment {
 	return d
 }
 
-// lock takes the deploy lock, after reconciling an interrupted run.
+// lock takes the deploy lock, then reconciles a run that died holding it.
 func (e *Engine) lock(ctx context.Context, d *Deployment) error {
-	if _, err := e.Reconcile(ctx); err != nil {
+	return e.takeLock(ctx, d, state.KindDeploy)
+}
+
+// takeLock takes the deploy lock for d and, holding it, reconciles an
+// interrupted run (a dead holder's lock taken over, or a deployment left in
+// flight). The lock is released by the unlock phase, which always runs.
+func (e *Engine) takeLock(ctx context.Context, d *Deployment, kind string) error {
+	l := state.NewLock(kind, d.Version.String(), d.ID, d.Reason)
+	held, err := e.Store.Acquire(ctx, l)
+	if err != nil {
 		return err
 	}
-	l := state.NewLock(state.KindDeploy, d.Version.String(), d.ID, d.Reason)
-	if err := e.Store.Acquire(ctx, l, e.Env.Timeouts.Deployment); err != nil {
+	d.Lock, d.held = &held.Lock, held
+	rec, err := e.reconcileHeld(ctx, held)
+	if err != nil {
 		return err
 	}
-	d.Lock = &l
+	if rec != nil {
+		d.Warn("reconciled an interrupted run first: " + strings.Join(rec.Actions, "; "))
+	}
 	return nil
 }
 
-// unlock releases the lock this run holds and clears the in-flight record.
+// unlock clears this run's in-flight record (only its own) and releases the
+// lock this run holds (only its own: the host-side session that holds it
+// removes it).
 func (e *Engine) unlock(ctx context.Context, d *Deployment) error {
-	if d.Lock == nil {
+	if d.held == nil {
 		return nil
 	}
-	if _, err := e.Store.Update(ctx, func(s *state.State) { s.InFlight = nil }); err != nil {
-		return err
+	_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) { s.InFlight = nil })
+	if err != nil && !errors.Is(err, state.ErrNotOwner) {
+		return errors.Join(err, d.held.Release(ctx))
 	}
-	return e.Store.Release(ctx, *d.Lock)
+	return d.held.Release(ctx)
 }
 
 // prepare finds the live colour (the proxy's view wins over state), picks
@@ -491,23 +506,36 @@ func (e *Engine) undoRetire(ctx context.Context, d *Deployment) error {
 // record writes the outcome into state and history. A release left
 // serving by a failed undo (see guardServing) becomes the current one in
 // state, because it is what the proxy serves: a rollback then returns to
-// the release before it.
+// the release before it. State is written only while it is this run's
+// (its deployment is the one in flight); history always.
 func (e *Engine) record(ctx context.Context, d *Deployment) error {
 	now := time.Now().UTC()
+	var owned error
 	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = now
-		if _, err := e.Store.Update(ctx, func(s *state.State) {
+		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.App = e.App
 			s.Live = string(d.Next)
 			if s.Current != nil && s.Current.Version != "" {
 				s.Previous = s.Current
 			}
 			s.Current = d.Release
-		}); err != nil {
+		})
+		if owned = notOwned(err); owned == nil && err != nil {
 			return err
 		}
 	}
-	return e.Store.Append(ctx, e.historyEntry(d, state.KindDeploy))
+	return errors.Join(owned, e.Store.Append(ctx, e.historyEntry(d, state.KindDeploy)))
+}
+
+// notOwned turns state.ErrNotOwner from a run's own state update into the
+// error the run reports (its lock was taken from it, and another run's
+// state is left alone); nil for any other error.
+func notOwned(err error) error {
+	if errors.Is(err, state.ErrNotOwner) {
+		return fmt.Errorf("state not updated: the lock was taken from this run (lock:release -force?) and state is another run's: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
@@ -557,13 +585,11 @@ func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
 	if d.Lock == nil {
 		return
 	}
-	_, err := e.Store.Update(ctx, func(s *state.State) {
-		if s.InFlight != nil && s.InFlight.DeploymentID == d.ID {
-			s.InFlight.Phase = phase
-			s.InFlight.Release = d.Release
-		}
+	_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
+		s.InFlight.Phase = phase
+		s.InFlight.Release = d.Release
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, state.ErrNotOwner) {
 		e.Logger.Warn("could not record phase", "phase", phase, "err", err)
 	}
 }

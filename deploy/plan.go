@@ -105,7 +105,7 @@ func (e *Engine) describe(name string, d *Deployment) string {
 	env := e.Env
 	switch name {
 	case PhaseLock:
-		return "take the deploy lock in " + e.Store.Path() + " (reconciling an interrupted run first)"
+		return "take the deploy lock in " + e.Store.Path() + " (then, holding it, reconcile an interrupted run)"
 	case PhasePrepare:
 		return fmt.Sprintf("deployment %s: %s -> %s, release notes, GitHub deployment record", d.ID, orNone(string(d.Live)), d.Next)
 	case PhasePreflight:

@@ -15,7 +15,7 @@ import (
 type Reconciliation struct {
 	// Interrupted is the run that died, if one did.
 	Interrupted *state.InFlight
-	// Holder held the lock that was released.
+	// Holder is the dead holder whose lock was taken over, if any.
 	Holder *state.Lock
 	// Live is the colour serving afterwards (the proxy's view).
 	Live version.Colour
@@ -23,29 +23,40 @@ type Reconciliation struct {
 	Actions []string
 }
 
-// Reconcile finds a deployment or rollback that died part-way (the tool was
-// killed, the SSH connection dropped) and brings the host back to one
-// consistent live colour before anything else runs: the proxy's view of the
-// live colour wins, that colour is made to run, a half-started colour is
-// removed (or the replaced one stopped, if the switch happened), state is
-// corrected, and the stale lock is released with the evidence written to
-// history. A lock held by a live run is left alone (nil, nil).
+// Reconcile takes the deploy lock, reconciles a run that died part-way (if
+// there is one) and releases the lock: the `reconcile` target. A live run
+// holding the lock makes it fail with an error wrapping state.ErrLocked and
+// nothing is touched. It returns nil, nil when there was nothing to do.
 func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
+	held, err := e.Store.Acquire(ctx, state.NewLock(state.KindReconcile, "", "", "reconcile"))
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.reconcileHeld(ctx, held)
+	return r, errors.Join(err, held.Release(context.WithoutCancel(ctx)))
+}
+
+// reconcileHeld brings the host back to one consistent live colour after a
+// deployment or rollback that died part-way (the tool was killed, the SSH
+// connection dropped). It runs only while this run holds the lock (held),
+// so whatever is in flight belongs to a dead run. The proxy's view of the
+// live colour wins; that colour is made to run and pass its health checks,
+// the proxy is made to serve it (a run killed between writing nginx's
+// upstream file and reloading nginx leaves the file naming a colour nginx
+// does not serve yet), and only then is the other colour stopped or
+// removed; state is corrected and the evidence written to history.
+func (e *Engine) reconcileHeld(ctx context.Context, held *state.Held) (*Reconciliation, error) {
 	st, err := e.Store.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	held, err := e.Store.ReadLock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if held != nil && !state.IsStale(*held, time.Now(), e.Env.Timeouts.Deployment) {
-		return nil, nil // a live run holds it; Acquire reports the holder
-	}
-	if st.InFlight == nil && held == nil {
+	if st.InFlight == nil && held.Previous == nil {
 		return nil, nil
 	}
-	r := &Reconciliation{Interrupted: st.InFlight, Holder: held}
+	r := &Reconciliation{Interrupted: st.InFlight, Holder: held.Previous}
+	if held.Previous != nil {
+		r.Actions = append(r.Actions, "took over the lock of "+held.Previous.String()+" (its host-side lock was free: the holder is gone)")
+	}
 	live, err := e.proxyLive(ctx, st)
 	if err != nil {
 		return r, fmt.Errorf("reconcile: %w", err)
@@ -54,33 +65,37 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 	if in := st.InFlight; in != nil {
 		to, _ := version.ParseColour(in.To)
 		if live.Valid() {
-			if err := e.ensureRunning(ctx, live); err != nil {
-				return r, fmt.Errorf("reconcile: live colour %s: %w", live, err)
+			if err := e.assertServing(ctx, live); err != nil {
+				return r, fmt.Errorf("reconcile: nothing was stopped: %w", err)
 			}
-			r.Actions = append(r.Actions, fmt.Sprintf("%s (live at the proxy) is running", live))
+			r.Actions = append(r.Actions, fmt.Sprintf("%s (live at the proxy) runs, is healthy and is what the proxy serves", live))
+		}
+		other := to.Valid() && to != live
+		from, _ := version.ParseColour(in.From)
+		retire := to.Valid() && to == live && from.Valid() && from != live
+		if (other || retire) && live.Valid() {
+			e.drain(ctx)
 		}
 		switch {
-		case to.Valid() && to != live && in.Kind == state.KindDeploy:
+		case other && in.Kind == state.KindDeploy:
 			// The switch never happened: the next colour is half-started.
 			if err := e.removeColour(ctx, to); err != nil {
 				return r, fmt.Errorf("reconcile: %w", err)
 			}
 			r.Actions = append(r.Actions, fmt.Sprintf("removed the half-started %s (%s)", to, in.Version))
-		case to.Valid() && to != live:
+		case other:
 			// A rollback that never switched: the kept colour it started
 			// goes back to being kept, stopped.
 			if err := e.stopColour(ctx, to); err != nil {
 				return r, fmt.Errorf("reconcile: %w", err)
 			}
 			r.Actions = append(r.Actions, fmt.Sprintf("stopped %s again (kept for rollback)", to))
-		case to.Valid() && to == live:
+		case retire:
 			// The switch happened: the new version serves. Keep it, stop the old.
-			if from, err := version.ParseColour(in.From); err == nil && from.Valid() && from != live {
-				if err := e.stopColour(ctx, from); err != nil {
-					return r, fmt.Errorf("reconcile: %w", err)
-				}
-				r.Actions = append(r.Actions, fmt.Sprintf("stopped %s (kept for rollback)", from))
+			if err := e.stopColour(ctx, from); err != nil {
+				return r, fmt.Errorf("reconcile: %w", err)
 			}
+			r.Actions = append(r.Actions, fmt.Sprintf("stopped %s (kept for rollback)", from))
 		}
 		_, err = e.Store.Update(ctx, func(s *state.State) {
 			if to.Valid() && to == live && (s.Current == nil || s.Current.Version != in.Version || s.Current.Colour != in.To) {
@@ -109,16 +124,36 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 	if err := e.Store.Append(ctx, reconcileEntry(r)); err != nil {
 		return r, err
 	}
-	why := "reconcile: lock holder gone or timed out"
-	if r.Interrupted != nil {
-		why = fmt.Sprintf("reconcile: %s %s interrupted in phase %s", r.Interrupted.Kind, r.Interrupted.Version, r.Interrupted.Phase)
-	}
-	if _, err := e.Store.ForceRelease(ctx, why); err != nil {
-		return r, err
-	}
-	r.Actions = append(r.Actions, "released the stale lock")
 	e.Logger.Warn("reconciled an interrupted run", "actions", r.Actions)
 	return r, nil
+}
+
+// assertServing makes colour c serve: started if it is stopped, healthy,
+// and switched to at the proxy (again: Switch rewrites, checks and reloads
+// nginx's configuration, or points Caddy's handlers at c), so that what the
+// proxy runs matches what reconcile keeps before anything else is stopped.
+func (e *Engine) assertServing(ctx context.Context, c version.Colour) error {
+	if err := e.ensureServing(ctx, &Deployment{Logger: e.Logger}, c); err != nil {
+		return err
+	}
+	if e.Switcher == nil {
+		return nil
+	}
+	if err := e.Switcher.Switch(ctx, string(c)); err != nil {
+		return fmt.Errorf("make the proxy serve %s: %w", c, err)
+	}
+	return nil
+}
+
+// drain waits timeouts.drain, so requests the proxy's old workers still
+// send to a colour finish before it stops.
+func (e *Engine) drain(ctx context.Context) {
+	if d := e.Env.Timeouts.Drain; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+		}
+	}
 }
 
 // reconcileEntry is the history entry of a reconciliation: what was
@@ -153,13 +188,4 @@ func (e *Engine) proxyLive(ctx context.Context, st state.State) (version.Colour,
 		return "", nil
 	}
 	return version.ParseColour(st.Live)
-}
-
-// ensureRunning starts colour c if none of its containers run.
-func (e *Engine) ensureRunning(ctx context.Context, c version.Colour) error {
-	running, err := e.colourRunning(ctx, c)
-	if err != nil || running {
-		return err
-	}
-	return e.startColour(ctx, c)
 }

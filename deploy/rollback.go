@@ -136,17 +136,7 @@ func (e *Engine) NewRollback() *Deployment {
 }
 
 func (e *Engine) lockFor(kind string) func(ctx context.Context, d *Deployment) error {
-	return func(ctx context.Context, d *Deployment) error {
-		if _, err := e.Reconcile(ctx); err != nil {
-			return err
-		}
-		l := state.NewLock(kind, d.Version.String(), d.ID, d.Reason)
-		if err := e.Store.Acquire(ctx, l, e.Env.Timeouts.Deployment); err != nil {
-			return err
-		}
-		d.Lock = &l
-		return nil
-	}
+	return func(ctx context.Context, d *Deployment) error { return e.takeLock(ctx, d, kind) }
 }
 
 // prepareRollback picks the release to return to and the colour it runs in.
@@ -251,18 +241,20 @@ func (e *Engine) recordRollback(ctx context.Context, d *Deployment) error {
 	if refused(d) {
 		return nil
 	}
+	var owned error
 	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = time.Now().UTC()
-		if _, err := e.Store.Update(ctx, func(s *state.State) {
+		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.Live = string(d.Next)
 			s.Previous, s.Current = s.Current, d.Release
-		}); err != nil {
+		})
+		if owned = notOwned(err); owned == nil && err != nil {
 			return err
 		}
 	}
 	ent := e.historyEntry(d, state.KindRollback)
 	ent.Automatic = false
-	return e.Store.Append(ctx, ent)
+	return errors.Join(owned, e.Store.Append(ctx, ent))
 }
 
 // notifyRollback announces a manual rollback (or its failure).

@@ -21,21 +21,26 @@ type Status struct {
 	Host        string
 	ProxyLive   string // "" when there is no proxy or it was never switched
 	State       state.State
-	Lock        *state.Lock
-	LockStale   bool
-	Colours     map[version.Colour][]container.Container
-	History     []state.Entry
-	// Reconciled is set when an interrupted run was found and reconciled.
-	Reconciled *Reconciliation
+	// Lock is lock.json (nil: free), judged by the host in LockStatus.
+	Lock       *state.Lock
+	LockStatus state.LockStatus
+	Colours    map[version.Colour][]container.Container
+	History    []state.Entry
+	// NeedsReconcile says why an interrupted run must be reconciled (a
+	// deployment left in flight, or the lock of a holder that is gone);
+	// "" when nothing needs it. `go tool mage reconcile`, or any
+	// deployment, rollback or restore, does it.
+	NeedsReconcile string
 }
 
-// Status reconciles an interrupted run if there is one, then reports.
+// ReconcileCommand is what fixes an interrupted run.
+const ReconcileCommand = "go tool mage reconcile"
+
+// Status reports, read-only: it stops, removes and releases nothing. An
+// interrupted run is reported (NeedsReconcile), not reconciled.
 func (e *Engine) Status(ctx context.Context, historyLines int) (*Status, error) {
-	rec, err := e.Reconcile(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s := &Status{Environment: e.Env.Name, Host: e.Host.Name(), Reconciled: rec, Colours: map[version.Colour][]container.Container{}}
+	s := &Status{Environment: e.Env.Name, Host: e.Host.Name(), Colours: map[version.Colour][]container.Container{}}
+	var err error
 	if s.State, err = e.Store.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -44,11 +49,17 @@ func (e *Engine) Status(ctx context.Context, historyLines int) (*Status, error) 
 	} else {
 		s.ProxyLive = "unknown (" + err.Error() + ")"
 	}
-	if s.Lock, err = e.Store.ReadLock(ctx); err != nil {
+	if s.LockStatus, err = e.Store.Inspect(ctx); err != nil {
 		return nil, err
 	}
-	if s.Lock != nil {
-		s.LockStale = state.IsStale(*s.Lock, time.Now(), e.Env.Timeouts.Deployment)
+	s.Lock = s.LockStatus.Lock
+	switch in := s.State.InFlight; {
+	case s.LockStatus.Alive:
+		// A live run: what is in flight is its own.
+	case in != nil:
+		s.NeedsReconcile = fmt.Sprintf("%s of %s (%s) was interrupted in phase %s", in.Kind, in.Version, in.DeploymentID, in.Phase)
+	case s.LockStatus.Stale:
+		s.NeedsReconcile = "the lock's holder is gone: " + s.Lock.String()
 	}
 	for _, c := range []version.Colour{version.Blue, version.Green} {
 		cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
@@ -66,8 +77,8 @@ func (e *Engine) Status(ctx context.Context, historyLines int) (*Status, error) 
 // Write prints the status for people.
 func (s *Status) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if r := s.Reconciled; r != nil {
-		fmt.Fprintf(tw, "RECONCILED\tan interrupted run was found: %s\n", strings.Join(r.Actions, "; "))
+	if s.NeedsReconcile != "" {
+		fmt.Fprintf(tw, "INTERRUPTED\t%s: run `%s` (or any deployment) to reconcile\n", s.NeedsReconcile, ReconcileCommand)
 	}
 	fmt.Fprintf(tw, "environment\t%s on %s\n", s.Environment, s.Host)
 	live := s.State.Live
@@ -90,13 +101,22 @@ func (s *Status) Write(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", c, strings.Join(parts, "; "))
 	}
+	ls := s.LockStatus
 	switch {
-	case s.Lock == nil:
+	case s.Lock == nil && !ls.Held:
 		fmt.Fprintf(tw, "lock\tfree\n")
-	case s.LockStale:
-		fmt.Fprintf(tw, "lock\tSTALE: %s (release with `go tool mage lock:release`)\n", s.Lock)
+	case s.Lock == nil:
+		fmt.Fprintf(tw, "lock\tbeing taken\n")
+	case ls.Alive:
+		renewed := ""
+		if !ls.Renewed.IsZero() && !ls.HostNow.IsZero() {
+			renewed = fmt.Sprintf(", renewed %s ago by the host's clock", ls.HostNow.Sub(ls.Renewed).Round(time.Second))
+		}
+		fmt.Fprintf(tw, "lock\theld by %s (alive%s)\n", s.Lock, renewed)
+	case ls.Legacy:
+		fmt.Fprintf(tw, "lock\tLEGACY: %s, taken by an older blueshift that cannot show it is alive (if it is gone: `go tool mage lock:release`)\n", s.Lock)
 	default:
-		fmt.Fprintf(tw, "lock\theld by %s\n", s.Lock)
+		fmt.Fprintf(tw, "lock\tSTALE: %s: its holder is gone (`%s` takes it over)\n", s.Lock, ReconcileCommand)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -1,13 +1,13 @@
 package state
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -50,8 +50,19 @@ type Entry struct {
 	Duration     float64            `json:"duration_seconds,omitempty"`
 }
 
-// Append adds e to history.jsonl. One line is written with O_APPEND in a
-// single write, so concurrent readers never see half an entry.
+// Append adds e to history.jsonl in a single write(2), so that appends
+// never interleave and readers never see half an entry from a live writer.
+//
+// Why one write: dd reads its input in whatever pieces the pipe (or the SSH
+// channel) delivers and writes each piece as it comes, so a plain
+// `dd bs=1M` or `cat >> file` can turn one line into several writes, and two
+// appends running at once interleave them. dd with iflag=fullblock, bs set to
+// the line's exact length and count=1 waits for the whole line and then
+// issues exactly one write with O_APPEND, which Linux performs atomically for
+// regular files on local filesystems (the file's lock is held for the whole
+// write; NFS gives no such guarantee). A crash can still cut the file short
+// mid-line (a short write on a full disk, a power loss before the fsync):
+// History resynchronises after such a torn line.
 func (s *Store) Append(ctx context.Context, e Entry) error {
 	if err := s.ensureDir(ctx); err != nil {
 		return err
@@ -65,7 +76,7 @@ func (s *Store) Append(ctx context.Context, e Entry) error {
 	}
 	line = append(line, '\n')
 	err = s.r.Run(ctx, host.Cmd{
-		Argv:  appendArgv(s.file("history.jsonl")),
+		Argv:  appendArgv(s.file("history.jsonl"), len(line)),
 		Stdin: bytes.NewReader(line),
 	})
 	if err != nil {
@@ -74,9 +85,11 @@ func (s *Store) Append(ctx context.Context, e Entry) error {
 	return nil
 }
 
-// appendArgv appends stdin to path in one write and syncs it.
-func appendArgv(path string) []string {
-	return []string{"dd", "of=" + path, "oflag=append", "conv=notrunc,fsync", "bs=1M", "status=none"}
+// appendArgv appends exactly n bytes of stdin to path in one write(2)
+// (iflag=fullblock: one full block of n bytes, count=1) and syncs it.
+func appendArgv(path string, n int) []string {
+	return []string{"dd", "of=" + path, "oflag=append", "conv=notrunc,fsync", "iflag=fullblock",
+		"bs=" + strconv.Itoa(n), "count=1", "status=none"}
 }
 
 // History returns the last n entries, oldest first (n <= 0: all).
@@ -88,21 +101,49 @@ func (s *Store) History(ctx context.Context, n int) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read history: %w", err)
 	}
-	var out []Entry
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
-	for sc.Scan() {
-		var e Entry
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			continue // a torn last line from a crash is skipped, not fatal
-		}
-		out = append(out, e)
-	}
+	out := parseHistory(data)
 	if n > 0 && len(out) > n {
 		out = out[len(out)-n:]
 	}
 	return out, nil
+}
+
+// parseHistory reads history.jsonl, resynchronising after a torn line: a
+// line that is not one JSON object (a crash cut an entry short, and the
+// next append went on the same line) is searched for an entry that starts
+// part-way, so a torn line never swallows the good entry after it.
+func parseHistory(data []byte) []Entry {
+	var out []Entry
+	for _, line := range bytes.Split(data, []byte{'\n'}) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if e, ok := decodeEntry(line); ok {
+			out = append(out, e)
+			continue
+		}
+		for i := 1; i < len(line); i++ {
+			j := bytes.Index(line[i:], []byte(`{"`))
+			if j < 0 {
+				break
+			}
+			i += j
+			if e, ok := decodeEntry(line[i:]); ok {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// decodeEntry decodes b when it is exactly one JSON object that looks like
+// an entry (it has a time and a kind).
+func decodeEntry(b []byte) (Entry, bool) {
+	var e Entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, false
+	}
+	return e, !e.Time.IsZero() && e.Kind != ""
 }

@@ -43,8 +43,19 @@ type InFlight struct {
 	Release *Release `json:"release,omitempty"`
 }
 
+// StateFormat is the format of state.json this blueshift writes; files
+// without a "format" field (format 0) are read the same way.
+const StateFormat = 1
+
+// ErrNotOwner is returned by UpdateOwned when the deployment in flight is
+// not the caller's (another run reconciled it away or took over).
+var ErrNotOwner = errors.New("state belongs to another run")
+
 // State is the content of state.json.
 type State struct {
+	// Format is the file's format (StateFormat when written by this
+	// blueshift); a newer one is refused instead of misread.
+	Format   int       `json:"format"`
 	App      string    `json:"app"`
 	Live     string    `json:"live,omitempty"` // "blue", "green", or "" before the first deployment
 	Current  *Release  `json:"current,omitempty"`
@@ -91,6 +102,9 @@ func (s *Store) Load(ctx context.Context) (State, error) {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return st, fmt.Errorf("read state %s: %w (move it aside to start afresh)", s.file("state.json"), err)
 	}
+	if st.Format > StateFormat {
+		return State{}, &FormatError{File: s.file("state.json"), Format: st.Format, Max: StateFormat}
+	}
 	return st, nil
 }
 
@@ -99,6 +113,7 @@ func (s *Store) Save(ctx context.Context, st State) error {
 	if err := s.ensureDir(ctx); err != nil {
 		return err
 	}
+	st.Format = StateFormat
 	st.Updated = s.now().UTC()
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -115,6 +130,25 @@ func (s *Store) Update(ctx context.Context, fn func(*State)) (State, error) {
 	st, err := s.Load(ctx)
 	if err != nil {
 		return st, err
+	}
+	fn(&st)
+	return st, s.Save(ctx, st)
+}
+
+// UpdateOwned is Update for a run's own changes: fn is applied only while
+// the deployment in flight is deploymentID's; otherwise nothing is written
+// and the error wraps ErrNotOwner.
+func (s *Store) UpdateOwned(ctx context.Context, deploymentID string, fn func(*State)) (State, error) {
+	st, err := s.Load(ctx)
+	if err != nil {
+		return st, err
+	}
+	if deploymentID == "" || st.InFlight == nil || st.InFlight.DeploymentID != deploymentID {
+		in := "nothing"
+		if st.InFlight != nil {
+			in = st.InFlight.DeploymentID
+		}
+		return st, fmt.Errorf("update state for %s: %w (in flight: %s)", deploymentID, ErrNotOwner, in)
 	}
 	fn(&st)
 	return st, s.Save(ctx, st)

@@ -37,7 +37,8 @@ var helpLines = []string{
 	`rollback\s+returns \$BLUESHIFT_ENV to the previous release, or to -to=VERSION.\n`,
 	`status\s+shows \$BLUESHIFT_ENV's live colour, releases, containers, lock and recent history.\n`,
 	`versions\s+lists the last 20 deployments, rollbacks and lock releases of \$BLUESHIFT_ENV.\n`,
-	`lock:release\s+force-releases \$BLUESHIFT_ENV's deploy lock, recording the former holder in history.\n`,
+	`reconcile\s+takes \$BLUESHIFT_ENV's deploy lock and repairs a run that died part-way.\n`,
+	`lock:release\s+releases \$BLUESHIFT_ENV's deploy lock when its holder is gone, recording the former holder in history.\n`,
 	`health\s+checks the live colour of \$BLUESHIFT_ENV once: its ports, PostgreSQL, Redis and the public URL.\n`,
 	`smoke\s+runs the smoke endpoints against \$BLUESHIFT_ENV's public URL \(or the live colour's port\).\n`,
 	`backup:create\s+backs up \$BLUESHIFT_ENV now \(database, media, Docker state, release\) and prunes beyond backup.keep.\n`,
@@ -246,17 +247,34 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 			t.Errorf("compose:render green: exit %d, stderr %s, out:\n%s", code, errOut, out)
 		}
 
-		// A lock left behind is released, and the former holder printed
-		// and recorded.
+		// lock:release refuses a lock whose holder is alive (this test
+		// process holds it; on 239a55e it removed whatever lock was there),
+		// and with -force ends the holder's hold, printing and recording
+		// the former holder.
 		store := state.New(host.NewLocal(), app)
-		if err := store.Acquire(context.Background(), state.NewLock(state.KindDeploy, "v1.0.0", "prod-v1.0.0-x", "test"), time.Hour); err != nil {
+		held, err := store.Acquire(context.Background(), state.NewLock(state.KindDeploy, "v1.0.0", "prod-v1.0.0-x", "test"))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if out, errOut, code := mage(t, env, "lock:release", "-reason=stuck runner"); code != 0 || !strings.Contains(out, "released the deploy lock of production, held by ") {
-			t.Errorf("lock:release on a held lock: exit %d, out %q, stderr %s", code, out, errOut)
+		if out, errOut, code := mage(t, env, "lock:release", "-reason=stuck runner"); code != 1 || !strings.Contains(errOut, "alive") || !strings.Contains(errOut, "-force") {
+			t.Errorf("lock:release on a live holder: exit %d, out %q, stderr %s", code, out, errOut)
+		}
+		if out, _, code := mage(t, env, "reconcile"); code != 1 {
+			t.Errorf("reconcile while a live run holds the lock: exit %d, out %q", code, out)
+		}
+		if out, errOut, code := mage(t, env, "lock:release", "-reason=stuck runner", "-force"); code != 0 || !strings.Contains(out, "released the deploy lock of production, held by ") {
+			t.Errorf("lock:release -force on a held lock: exit %d, out %q, stderr %s", code, out, errOut)
 		}
 		if l, err := store.ReadLock(context.Background()); err != nil || l != nil {
 			t.Errorf("lock still held after lock:release: %v %v", l, err)
+		}
+		select {
+		case <-held.Lost():
+		case <-time.After(10 * time.Second):
+			t.Errorf("the forced holder's session still runs")
+		}
+		if out, errOut, code := mage(t, env, "reconcile"); code != 0 || !strings.Contains(out, "nothing to reconcile on production") {
+			t.Errorf("reconcile with nothing interrupted: exit %d, out %q, stderr %s", code, out, errOut)
 		}
 
 		// deploy:plan: preflight fails while the image is missing, and
@@ -306,7 +324,7 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 			t.Errorf("versions after a release and a failed deployment: exit %d:\n%s", code, out)
 		}
 		hist, err := store.History(context.Background(), 5)
-		if err != nil || len(hist) != 2 || hist[0].Reason != "released with lock:release by "+actorOf(env)+": stuck runner" {
+		if err != nil || len(hist) != 2 || hist[0].Reason != "released with lock:release by "+actorOf(env)+": stuck runner (-force)" {
 			t.Errorf("history: %v %+v", err, hist)
 		}
 		assertNoSecrets(t, out+errOut)

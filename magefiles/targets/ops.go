@@ -48,8 +48,8 @@ func rollbackTarget(to *string, env string) (string, error) {
 
 // Status shows $BLUESHIFT_ENV's live colour, releases, containers, lock and recent history.
 //
-// An interrupted deployment found on the way is reconciled first, and the
-// output says so.
+// It only reads: an interrupted deployment is reported, with the command
+// that reconciles it (`reconcile`), never acted on.
 func Status(ctx context.Context) error {
 	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
 		s, err := eng.Status(ctx, 10)
@@ -57,6 +57,32 @@ func Status(ctx context.Context) error {
 			return err
 		}
 		return s.Write(stdout)
+	})
+}
+
+// Reconcile takes $BLUESHIFT_ENV's deploy lock and repairs a run that died part-way.
+//
+// A deployment or rollback killed part-way (or whose SSH connection
+// dropped) leaves a colour half-started or a lock whose holder is gone;
+// this keeps the colour the proxy serves (making the proxy serve it), stops
+// or removes the other, corrects state and records what it did in history.
+// Every deployment, rollback and restore does the same first. A live run
+// holding the lock makes it fail (exit 1) without touching anything.
+func Reconcile(ctx context.Context) error {
+	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+		r, err := eng.Reconcile(ctx)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			_, err := fmt.Fprintf(stdout, "nothing to reconcile on %s\n", eng.Env.Name)
+			return err
+		}
+		fmt.Fprintf(stdout, "reconciled %s (recorded in history):\n", eng.Env.Name)
+		for _, a := range r.Actions {
+			fmt.Fprintf(stdout, "  %s\n", a)
+		}
+		return nil
 	})
 }
 
@@ -78,17 +104,23 @@ func Versions(ctx context.Context) error {
 // Lock holds targets about the deploy lock.
 type Lock mg.Namespace
 
-// Release force-releases $BLUESHIFT_ENV's deploy lock, recording the former holder in history.
+// Release releases $BLUESHIFT_ENV's deploy lock when its holder is gone, recording the former holder in history.
 //
-// Use it when `status` shows a lock whose run is gone; -reason=TEXT is
-// recorded with it.
-func (Lock) Release(ctx context.Context, reason *string) error {
+// It refuses a lock whose holder is alive (its host-side lock is held)
+// unless -force, which ends the holder's hold (its run goes on without the
+// lock). -reason=TEXT is recorded with it. A dead holder's lock needs no
+// release: the next run (or `reconcile`) takes it over.
+func (Lock) Release(ctx context.Context, reason *string, force *bool) error {
 	why := "released with lock:release by " + actor()
 	if reason != nil && *reason != "" {
 		why += ": " + *reason
 	}
+	forced := force != nil && *force
+	if forced {
+		why += " (-force)"
+	}
 	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
-		holder, err := eng.Store.ForceRelease(ctx, why)
+		holder, err := eng.Store.ForceRelease(ctx, why, forced)
 		switch {
 		case err != nil:
 			return err
