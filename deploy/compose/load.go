@@ -26,12 +26,19 @@ type LoadOptions struct {
 	// "docker-compose.yml".
 	ComposeFile string
 	// EnvFile is the env file used to interpolate ${VARIABLES} in the compose
-	// file, relative to Dir; default ".env" when it exists, otherwise none.
-	// Values from it can end up in the rendered file: see
+	// file, relative to Dir; default ".env" when it exists (unless NoDotEnv),
+	// otherwise none. It is parsed as `docker compose` parses env files (see
+	// ParseEnvFile). Values from it can end up in the rendered file: see
 	// RenderedProject.FileMode.
 	EnvFile string
+	// NoDotEnv stops Load from reading Dir/.env when EnvFile is empty. Set it
+	// when the project is rendered for another machine: the .env next to
+	// the compose file on the machine that renders is not that machine's, and
+	// would silently fill variables the host's own env file leaves unset.
+	NoDotEnv bool
 	// Env holds extra KEY=VALUE pairs for interpolation; they override the
-	// env file. The process environment is never used, so rendering is the
+	// env file (deploy passes the host's env file here, parsed with
+	// ParseEnvFile). The process environment is never used, so rendering is the
 	// same on every machine.
 	Env []string
 	// Profiles are the compose profiles whose services are loaded; default
@@ -99,27 +106,23 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 	env := map[string]string{}
 	missing := map[string]bool{}
 	envFile := opts.EnvFile
-	if envFile == "" {
+	if envFile == "" && !opts.NoDotEnv {
 		if _, err := os.Stat(filepath.Join(dir, ".env")); err == nil {
 			envFile = ".env"
 		}
 	}
 	if envFile != "" {
 		envPath := filepath.Join(dir, envFile)
-		f, err := os.Open(envPath)
+		data, err := os.ReadFile(envPath)
 		if err != nil {
 			return nil, fmt.Errorf("compose: load env file: %w", err)
 		}
-		fromFile, err := dotenv.ParseWithLookup(f, func(k string) (string, bool) {
-			if v, ok := env[k]; ok {
-				return v, true
-			}
-			missing[k] = true
-			return "", true
-		})
-		f.Close()
+		fromFile, unset, err := ParseEnvFile(data, envPath)
 		if err != nil {
-			return nil, fmt.Errorf("compose: load env file %s: %w", envPath, err)
+			return nil, fmt.Errorf("compose: load env file: %w", err)
+		}
+		for _, k := range unset {
+			missing[k] = true
 		}
 		for k, v := range fromFile {
 			env[k] = v
@@ -172,4 +175,35 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 		log.Warn("compose file uses variables that are not set; they are empty", "variables", out.MissingVariables)
 	}
 	return out, nil
+}
+
+// ParseEnvFile parses an env file exactly as `docker compose --env-file`
+// does, with compose-go's dotenv parser: comments (a " #" ends an unquoted
+// value), single quotes (literal), double quotes (escapes such as \n and \"),
+// "export " prefixes, multi-line quoted values, and ${VAR} references
+// (defaults, ${VAR:-x}, included) to variables defined earlier in the file.
+// name is used in errors only.
+//
+// Unlike docker compose, no process environment is consulted: a reference to
+// a variable not defined earlier in the file is empty, and it is returned in
+// unset (sorted), so the result is the same wherever it is parsed. A bare
+// KEY line (compose's "take it from the environment") is likewise empty.
+func ParseEnvFile(data []byte, name string) (vars map[string]string, unset []string, err error) {
+	vars = map[string]string{}
+	missing := map[string]bool{}
+	err = dotenv.ParseWithFormat(bytes.NewReader(data), name, vars, func(k string) (string, bool) {
+		if v, ok := vars[k]; ok {
+			return v, true
+		}
+		missing[k] = true
+		return "", true // as compose with the variable unset, without its stderr warning
+	}, dotenv.DotEnv)
+	if err != nil {
+		return nil, nil, err // "failed to read NAME: line N: ..."
+	}
+	for k := range missing {
+		unset = append(unset, k)
+	}
+	sort.Strings(unset)
+	return vars, unset, nil
 }

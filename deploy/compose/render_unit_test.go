@@ -147,3 +147,46 @@ func TestLoad(t *testing.T) {
 		t.Errorf("no compose file: %v", err)
 	}
 }
+
+// TestLoadEnvFileReferencesEarlierVariables: on 239a55e the lookup given to
+// dotenv answered "set, empty" for every variable not passed in Env, and
+// dotenv asks the lookup before the file's own earlier lines, so
+// `URL=http://${HOST}/` in .env became "http:///". Now references resolve
+// to earlier lines, as in docker compose, and undefined ones are reported.
+func TestLoadEnvFileReferencesEarlierVariables(t *testing.T) {
+	dir := writeCompose(t, map[string]string{
+		"docker-compose.yml": "services:\n  web:\n    image: x\n    environment:\n      URL: ${URL}\n      OTHER: ${OTHER}\n",
+		".env":               "HOST=db.internal # the database\nURL=\"http://${HOST}/\"\nOTHER=${UNDEFINED_HERE:-dflt}${ALSO_UNDEFINED}\n",
+	})
+	p, err := Load(context.Background(), LoadOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := p.Services["web"].Environment
+	if got := *env["URL"]; got != "http://db.internal/" {
+		t.Errorf("URL = %q, want http://db.internal/", got)
+	}
+	if got := *env["OTHER"]; got != "dflt" {
+		t.Errorf("OTHER = %q, want dflt", got)
+	}
+	if strings.Join(p.MissingVariables, ",") != "ALSO_UNDEFINED,UNDEFINED_HERE" {
+		t.Errorf("MissingVariables = %v", p.MissingVariables)
+	}
+	// NoDotEnv: the .env is not read at all.
+	p, err = Load(context.Background(), LoadOptions{Dir: dir, NoDotEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *p.Services["web"].Environment["URL"]; got != "" || p.Interpolated {
+		t.Errorf("with NoDotEnv URL = %q, interpolated %v: want .env ignored", got, p.Interpolated)
+	}
+}
+
+// TestParseEnvFileErrors: a malformed line is an error naming the file and
+// the line.
+func TestParseEnvFileErrors(t *testing.T) {
+	_, _, err := ParseEnvFile([]byte("GOOD=1\nBAD KEY=2\n"), "/srv/app/.env.production")
+	if err == nil || !strings.Contains(err.Error(), "/srv/app/.env.production") || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("error %v: want the file and line 2", err)
+	}
+}
