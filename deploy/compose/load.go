@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,6 +61,9 @@ type Project struct {
 	// available for interpolation: their values (possibly secrets) may be in
 	// a rendered file.
 	Interpolated bool
+	// used holds the variables from an env file or Env that the compose
+	// file used, name -> value: what RenderedProject.MaskedYAML hides.
+	used map[string]string
 }
 
 // ErrNoComposeFile is returned by Load when the compose file does not exist.
@@ -134,6 +138,8 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 	}
 
 	interpolated := len(env) > 0 // before loading: compose-go adds COMPOSE_PROJECT_NAME to env
+	given := maps.Clone(env)
+	used := map[string]string{}
 	profiles := opts.Profiles
 	if len(profiles) == 0 {
 		profiles = []string{"*"}
@@ -152,6 +158,9 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 			// than warned about on stderr by compose-go.
 			o.Interpolate.LookupValue = func(k string) (string, bool) {
 				if v, ok := env[k]; ok {
+					if _, ok := given[k]; ok {
+						used[k] = v
+					}
 					return v, true
 				}
 				missing[k] = true
@@ -166,7 +175,7 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 		return nil, fmt.Errorf("compose: load %s: %w", path, err)
 	}
 	p.ComposeFiles = []string{path}
-	out := &Project{Project: p, Interpolated: interpolated}
+	out := &Project{Project: p, Interpolated: interpolated, used: used}
 	for k := range missing {
 		out.MissingVariables = append(out.MissingVariables, k)
 	}

@@ -190,3 +190,50 @@ func TestParseEnvFileErrors(t *testing.T) {
 		t.Errorf("error %v: want the file and line 2", err)
 	}
 }
+
+// TestMaskedYAMLHidesInterpolatedValues: on 239a55e the only rendering was
+// YAML, and deploy:plan and compose:render printed it with env-file values
+// in it. MaskedYAML shows "${NAME}" instead, wherever the value occurs in a
+// string (short values only as whole strings), escaping other '$' as YAML
+// does; YAML, which is written to the host, keeps the values.
+func TestMaskedYAMLHidesInterpolatedValues(t *testing.T) {
+	dir := writeCompose(t, map[string]string{
+		"docker-compose.yml": "services:\n  web:\n    image: x\n    ports: [\"${PORT}:8000\"]\n    environment:\n" +
+			"      DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app\n      COPY: \"again ${DB_PASSWORD}, price $$5\"\n" +
+			"      PORT: ${PORT}\n      OTHER_PORT: \"18080\"\n      DEBUG: ${DEBUG}\n      READ: \"1\"\n",
+		".env": "DB_PASSWORD=s3cr3t-pa$$word\nPORT=80\nDEBUG=1\nUNUSED=web\n",
+	})
+	p, err := Load(context.Background(), LoadOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Render(p, RenderOptions{App: "shop", Colour: Blue, Version: "v1", Stateless: []string{"web"},
+		Ports: map[string]PortMap{"web": {Container: 8000, Host: 18001}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := r.Colour.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	masked, err := r.Colour.MaskedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DATABASE_URL: postgres://app:s3cr3t-pa$$word@db/app", "COPY: again s3cr3t-pa$$word, price $$5"} {
+		if !strings.Contains(string(real), want) {
+			t.Errorf("YAML lacks the real value %q:\n%s", want, real)
+		}
+	}
+	for _, want := range []string{
+		"DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app", "COPY: again ${DB_PASSWORD}, price $$5",
+		"PORT: ${PORT}", `OTHER_PORT: "18080"`, "DEBUG: ${DEBUG}", "READ: ${DEBUG}", "web:", "image: x:v1",
+	} {
+		if !strings.Contains(string(masked), want) {
+			t.Errorf("MaskedYAML lacks %q:\n%s", want, masked)
+		}
+	}
+	if strings.Contains(string(masked), "s3cr3t") {
+		t.Errorf("MaskedYAML shows the password:\n%s", masked)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,5 +57,46 @@ func TestDeployRefusesVersionDockerCannotTag(t *testing.T) {
 	}
 	if _, err := os.Stat(env["BLUESHIFT_REPORT"]); err == nil {
 		t.Error("a report was written: the pipeline ran")
+	}
+}
+
+// TestPlanAndRenderMaskHostEnvFileValues: on 239a55e `deploy:plan` and
+// `compose:render` printed the rendered compose file with the values of
+// the host's env file filled in (DATABASE_URL with the password in it,
+// DJANGO_SECRET_KEY), straight into a terminal or a CI log. Now each is
+// printed as the variable it came from, ${DB_PASSWORD}.
+func TestPlanAndRenderMaskHostEnvFileValues(t *testing.T) {
+	env, app := localConfig(t, 18463, 18464, "")
+	dir := filepath.Dir(env["DEPLOY_CONFIG"])
+	const password, key = "hunter2-db-pass-77", "django-secret-key-abcdef-77"
+	compose, err := os.ReadFile(filepath.Join(dir, "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compose = append(compose, "    environment:\n      DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app\n      DJANGO_SECRET_KEY: ${SECRET_KEY}\n      WORKERS: ${WORKERS}\n"...)
+	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yml"), compose, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	envFile := "DB_PASSWORD=" + password + " # the database\nSECRET_KEY='" + key + "'\nWORKERS=3\n"
+	if err := os.WriteFile(filepath.Join(app, ".env.production"), []byte(envFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, target := range map[string]func() error{
+		"deploy:plan":    func() error { return (Deploy{}).Plan(context.Background(), "v1.0.0") },
+		"compose:render": func() error { return (Compose{}).Render(context.Background(), "blue", "v1.0.0") },
+	} {
+		out, errOut := swap(t, env)
+		err := target() // deploy:plan fails preflight (no image): it prints the plan all the same
+		s := out.String() + errOut.String()
+		if !strings.Contains(s, "DATABASE_URL: postgres://app:${DB_PASSWORD}@db:5432/app") ||
+			!strings.Contains(s, "DJANGO_SECRET_KEY: ${SECRET_KEY}") || !strings.Contains(s, "WORKERS: ${WORKERS}") {
+			t.Errorf("%s (%v) does not show the variables:\n%s", name, err, s)
+		}
+		for _, secret := range []string{password, key, "hunter2", "abcdef"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s printed %q from the host's env file", name, secret)
+			}
+		}
 	}
 }
