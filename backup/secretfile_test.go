@@ -4,72 +4,20 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 )
 
-// cuttableLink forwards one local port to target; Cut drops every
-// connection through it at once, as a network failure would.
-type cuttableLink struct {
-	l     net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-}
-
-func newCuttableLink(t *testing.T, target string) *cuttableLink {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &cuttableLink{l: l}
-	t.Cleanup(func() { l.Close(); c.Cut() })
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			c.mu.Lock()
-			c.conns = append(c.conns, in, out)
-			c.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
-		}
-	}()
-	return c
-}
-
-// Cut closes every connection through the link.
-func (c *cuttableLink) Cut() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, conn := range c.conns {
-		conn.Close()
-	}
-	c.conns = nil
-}
-
 // cutAfterSecret runs commands over the link and cuts it right after the
 // first command whose stdin carried token has finished.
 type cutAfterSecret struct {
 	host.Runner
-	link  *cuttableLink
+	link  *hosttest.TCPProxy
 	token string
 	cut   bool
 }
@@ -170,15 +118,8 @@ func TestNoPasswordFileLeftOnTheHost(t *testing.T) {
 	})
 
 	t.Run("connection cut mid-backup", func(t *testing.T) {
-		link := newCuttableLink(t, d.Addr)
-		cfg := d.Config()
-		cfg.Addr = link.l.Addr().String()
-		var lines []string
-		for _, k := range []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoRSA} {
-			lines = append(lines, knownhosts.Line([]string{knownhosts.Normalize(cfg.Addr)}, d.HostKeys[k]))
-		}
-		cfg.KnownHostsFile = d.WriteKnownHosts(lines...)
-		h := d.Connect(cfg)
+		link := hosttest.StartTCPProxy(t, d.Addr)
+		h := d.Connect(d.ConfigVia(link.Addr))
 		r := &cutAfterSecret{Runner: h, link: link, token: password}
 		_, err := plan(r, t.TempDir()).Create(context.Background())
 		if !r.cut {
