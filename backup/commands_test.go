@@ -101,7 +101,7 @@ func TestSecretsStayOutOfArgv(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Code != 7 || strings.Contains(err.Error(), "reboot") || !strings.Contains(err.Error(), "sh -c exit 7") {
 		t.Errorf("failing command = %v: want exit 7 naming the command, not the secret", err)
 	}
-	if _, err := secretEnvFile([]string{"BAD NAME=x"}); err == nil {
+	if _, err := secretEnvInput([]string{"BAD NAME=x"}); err == nil {
 		t.Error("bad env name accepted")
 	}
 }

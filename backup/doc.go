@@ -20,6 +20,13 @@
 // data itself (database dumps, media archives, checksums) is produced and
 // read on the host: it never travels through blueshift.
 //
+// Credentials (a database password, a dump command's Env) never appear in
+// an argv and never in a file on the host: they are written to the stdin of
+// the one remote command that needs them, which exports them and execs the
+// program. A file, however short-lived, needs a second command to delete it,
+// and a connection dropped before that command runs leaves the password on
+// the server.
+//
 // Sources may also implement Restorer, Verifier, Estimator and ToolChecker;
 // Plan.Restore, Verify, Plan.Preflight find those abilities by type assertion.
 package backup

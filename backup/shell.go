@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
@@ -20,10 +20,16 @@ import (
 const (
 	stdoutToFileScript  = `out=$1; shift; exec "$@" >"$out"`
 	stdinFromFileScript = `in=$1; shift; exec "$@" <"$in"`
-	// secretEnvScript loads KEY=VALUE pairs from a 0600 file written
-	// through stdin, deletes it and runs the command: secrets never appear
-	// in any argv, here or on the host (SSH would pass Cmd.Env by env(1)).
-	secretEnvScript = `set -a; . "$1" || exit 125; set +a; rm -f -- "$1"; shift; exec "$@"`
+	// secretEnvScript reads KEY and encoded VALUE lines from stdin up to a
+	// "." line, exports them and runs the command, which gets the rest of
+	// stdin. Secrets never appear in any argv, here or on the host (SSH
+	// would pass Cmd.Env by env(1)), and never in a file: a file made for
+	// them would outlive a connection dropped between writing and deleting
+	// it. The shell's read takes one byte at a time from a pipe or socket,
+	// so nothing past the "." line is consumed. Values are encoded for
+	// printf's %b (secretEnvInput); printf is a builtin of every sh (dash,
+	// bash, busybox), so decoding runs no program either.
+	secretEnvScript = `ok=; while IFS= read -r k; do if [ "$k" = . ]; then ok=1; break; fi; IFS= read -r v || exit 125; v=$(printf '%bx' "$v") || exit 125; export "$k=${v%x}"; done; [ -n "$ok" ] || exit 125; exec "$@"`
 )
 
 // stdoutToFile is argv that runs argv on the host with its stdout written to
@@ -72,52 +78,58 @@ func writeJSON(ctx context.Context, r host.Runner, path string, data []byte) err
 	return host.WriteFileAtomic(ctx, r, path, bytes.NewReader(data), 0o600)
 }
 
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// secretEnvFile renders KEY=VALUE pairs as a shell file to source.
-func secretEnvFile(env []string) ([]byte, error) {
+// secretEnvInput renders KEY=VALUE pairs as secretEnvScript reads them:
+// a KEY line, a VALUE line with every byte other than a letter, a digit or
+// one of "-_./:@=+,%" written as a \0NNN octal escape (so a value holds no
+// newline and no backslash of its own), and a final "." line.
+func secretEnvInput(env []string) ([]byte, error) {
 	var b strings.Builder
 	for _, kv := range env {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || !envName.MatchString(k) {
 			return nil, fmt.Errorf("environment entry %q is not KEY=VALUE", k)
 		}
-		b.WriteString(k + "=" + shellQuote(v) + "\n")
+		if strings.IndexByte(v, 0) >= 0 {
+			return nil, fmt.Errorf("environment entry %s: value holds a NUL byte", k)
+		}
+		b.WriteString(k + "\n")
+		for i := 0; i < len(v); i++ {
+			c := v[i]
+			if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_./:@=+,%", c) >= 0 {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, "\\0%03o", c)
+			}
+		}
+		b.WriteString("\n")
 	}
+	b.WriteString(".\n")
 	return []byte(b.String()), nil
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// runSecret runs cmd with cmd.Env holding secrets: they go to a fresh 0600
-// file on the host through stdin, which the command's shell sources and
-// deletes before running argv. Argv of errors is cmd's own argv.
+// runSecret runs cmd with cmd.Env holding secrets. They travel on the
+// command's own stdin, ahead of cmd.Stdin, and secretEnvScript exports them
+// before running argv: one remote command, no file on the host, so a
+// dropped connection leaves nothing behind. Argv of errors is cmd's own
+// argv.
 func runSecret(ctx context.Context, r host.Runner, cmd host.Cmd) error {
 	if len(cmd.Env) == 0 {
 		return r.Run(ctx, cmd)
 	}
-	data, err := secretEnvFile(cmd.Env)
+	data, err := secretEnvInput(cmd.Env)
 	if err != nil {
 		return err
 	}
-	tmp, err := output(ctx, r, "mktemp")
-	if err != nil {
-		return fmt.Errorf("create a private temporary file for credentials: %w", err)
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = r.Run(cctx, host.Cmd{Argv: []string{"rm", "-f", "--", tmp}})
-	}()
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"sh", "-c", `cat >"$1"`, "sh", tmp}, Stdin: bytes.NewReader(data)}); err != nil {
-		return fmt.Errorf("write credentials to %s: %w", tmp, err)
+	var stdin io.Reader = bytes.NewReader(data)
+	if cmd.Stdin != nil {
+		stdin = io.MultiReader(stdin, cmd.Stdin)
 	}
 	argv := cmd.Argv
-	cmd.Argv = append([]string{"sh", "-c", secretEnvScript, "sh", tmp}, argv...)
+	cmd.Argv = append([]string{"sh", "-c", secretEnvScript, "sh"}, argv...)
 	cmd.Env = nil
+	cmd.Stdin = stdin
 	err = r.Run(ctx, cmd)
 	var ee *host.ExitError
 	if errors.As(err, &ee) {

@@ -131,6 +131,8 @@ func badInputCases(a *e2eApp, f *sshFixture) []badCase {
 		{name: "version/latest is not a version", args: plan("latest"), want: []string{`"latest"`, "not a semantic version"}},
 		{name: "version/empty pre-release v1.0.0-", args: plan("v1.0.0-"), want: []string{`"v1.0.0-"`, "pre-release is empty"}},
 		{name: "version/empty build metadata v1.0.0+", args: plan("v1.0.0+"), want: []string{`"v1.0.0+"`, "build metadata is empty"}},
+		// On 239a55e valid semver that is no Docker tag ran until the image tag failed.
+		{name: "version/build metadata is no Docker tag v1.0.0+build.7", args: prod("v1.0.0+build.7"), want: []string{`"v1.0.0+build.7"`, "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "use v1.0.0, or v1.0.0-build.7"}},
 		{name: "version/empty string", args: plan(""), want: []string{`""`, "empty"}},
 		{name: "version/auto with trailing space", args: plan("auto "), want: []string{`"auto "`, `whitespace; did you mean "auto"?`}},
 		{name: "version/newline from a VERSION file", args: prod("v1.0.1\n"), want: []string{`"v1.0.1\n"`, `did you mean "v1.0.1"?`}},

@@ -24,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/notify"
 )
 
 // DefaultConfigFile is the configuration file Load reads when DEPLOY_CONFIG
@@ -444,7 +445,9 @@ type GitHubConfig struct {
 	// $GITHUB_REPOSITORY.
 	Repo string `yaml:"repo" json:"repo"`
 	// APIURL is the API's base URL. Falls back to $GITHUB_API_URL, then
-	// "https://api.github.com/".
+	// "https://api.github.com/". It must be https (the token goes with every
+	// request); http is accepted only for a loopback host (127.0.0.1, ::1,
+	// localhost), for local test servers.
 	APIURL string `yaml:"api_url" json:"api_url"`
 }
 
@@ -1443,8 +1446,10 @@ func (e *Environment) validate(p *problems, path string) {
 		if !repoRE.MatchString(n.GitHub.Repo) {
 			p.add(at("notify.github.repo"), "%q must be owner/name (required with a GitHub token; GITHUB_REPOSITORY is used when set)", n.GitHub.Repo)
 		}
-		if !isAbsURL(n.GitHub.APIURL) {
-			p.add(at("notify.github.api_url"), "%q must be an http or https URL", n.GitHub.APIURL)
+		if u, err := url.Parse(n.GitHub.APIURL); err != nil || !isAbsURL(n.GitHub.APIURL) {
+			p.add(at("notify.github.api_url"), "%q must be an https URL", n.GitHub.APIURL)
+		} else if err := notify.CheckGitHubURL(u); err != nil {
+			p.add(at("notify.github.api_url"), "%v", err)
 		}
 	}
 	if n.Email.Enabled() {

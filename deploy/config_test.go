@@ -295,6 +295,11 @@ func TestValidationMessages(t *testing.T) {
 			env{"TELEGRAM_BOT_TOKEN": "123:abc"}, `environments.production.notify.telegram.public_chat: required with a Telegram token: set it or TELEGRAM_PUBLIC_CHAT_ID (line 3)`},
 		{"github without repo", base + "    notify: {github: {token: t}}\n",
 			nil, `environments.production.notify.github.repo: "" must be owner/name (required with a GitHub token; GITHUB_REPOSITORY is used when set) (line 9)`},
+		// On 239a55e any http URL passed, and the token went out in clear text.
+		{"github plain http api_url", base + "    notify: {github: {token: t, repo: a/b, api_url: \"http://ghe.example/api/v3/\"}}\n",
+			nil, `environments.production.notify.github.api_url: "http://ghe.example/api/v3/" must be an https URL (http only for 127.0.0.1, ::1 or localhost): the token would cross the network in clear text (line 9)`},
+		{"github loopback http api_url", base + "    notify: {github: {token: t, repo: a/b, api_url: \"http://127.0.0.1:9/\"}}\n",
+			nil, ``},
 		{"caddy admin", base + "    proxy: {kind: caddy, caddy: {admin: localhost}}\n",
 			nil, `environments.production.proxy.caddy.admin: "localhost" must be host:port (line 9)`},
 		{"both ssh keys", base + "    host: {address: local, ssh_key: x, ssh_key_file: k}\n",

@@ -1,17 +1,17 @@
 package deploy
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
@@ -197,7 +197,12 @@ func (e *Engine) sharedCLI() compose.CLI {
 }
 
 // loadProject reads the app's compose file locally, interpolating variables
-// from the env file on the host (so ${VARS} resolve as they will there).
+// from the env file on the host (so ${VARS} resolve as they will there). For
+// a remote host the .env beside the compose file on this machine is never
+// read: it is this machine's, not the host's, and would silently fill
+// variables the host's env file leaves unset. For a local environment this
+// machine is the host, so it is read as docker compose would, and the
+// host's env file overrides it.
 func (e *Engine) loadProject(ctx context.Context) (*compose.Project, error) {
 	file := e.Env.ComposeFile
 	dir := e.ComposeDir
@@ -211,15 +216,19 @@ func (e *Engine) loadProject(ctx context.Context) (*compose.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := compose.Load(ctx, compose.LoadOptions{Dir: dir, ComposeFile: file, Env: vars, Logger: e.Logger})
+	p, err := compose.Load(ctx, compose.LoadOptions{
+		Dir: dir, ComposeFile: file, Env: vars, Logger: e.Logger,
+		NoDotEnv: !e.Env.Host.IsLocal(),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("environments.%s.compose_file: %w", e.Env.Name, err)
 	}
 	return p, nil
 }
 
-// hostEnvFile reads KEY=VALUE lines of the env file on the host; a missing
-// file is no variables.
+// hostEnvFile reads the env file on the host as KEY=VALUE pairs, parsed as
+// docker compose parses env files (compose.ParseEnvFile); a missing file is
+// no variables.
 func (e *Engine) hostEnvFile(ctx context.Context) ([]string, error) {
 	if e.Env.EnvFile == "" {
 		return nil, nil
@@ -235,29 +244,18 @@ func (e *Engine) hostEnvFile(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("environments.%s.env_file: %w", e.Env.Name, err)
 	}
-	return parseEnvFile(data), nil
-}
-
-func parseEnvFile(data []byte) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
-			v = v[1 : len(v)-1]
-		}
-		out = append(out, strings.TrimSpace(k)+"="+v)
+	vars, unset, err := compose.ParseEnvFile(data, p)
+	if err != nil {
+		return nil, fmt.Errorf("environments.%s.env_file: %w", e.Env.Name, err)
 	}
-	return out
+	if len(unset) > 0 && e.Logger != nil {
+		e.Logger.Warn("the env file on the host refers to variables it does not define; they are empty", "file", p, "variables", unset)
+	}
+	out := make([]string, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		out = append(out, k+"="+vars[k])
+	}
+	return out, nil
 }
 
 // render produces the colour and shared projects for version v.

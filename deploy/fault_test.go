@@ -627,57 +627,6 @@ func TestFaultSIGTERMDuringHealthRollsBackCleanly(t *testing.T) {
 
 // ---- 4: the SSH connection dropped, Docker refusing, disk full, nginx broken, notifiers down
 
-// tcpProxy forwards connections to a target until Cut.
-type tcpProxy struct {
-	Addr  string
-	l     net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	cut   bool
-}
-
-func startTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &tcpProxy{Addr: l.Addr().String(), l: l}
-	go func() {
-		for {
-			in, err := l.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.cut {
-				in.Close()
-				out.Close()
-			}
-			p.conns = append(p.conns, in, out)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
-		}
-	}()
-	t.Cleanup(p.Cut)
-	return p
-}
-
-// Cut drops every connection and refuses new ones, as a network failure would.
-func (p *tcpProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	p.l.Close()
-	for _, c := range p.conns {
-		c.Close()
-	}
-}
-
 // TestFaultSSHConnectionDropped deploys over SSH through a TCP proxy and
 // cuts it as a phase starts: the deployment fails saying the connection was
 // lost, the app keeps serving, and the next run over a good connection
@@ -700,7 +649,7 @@ func TestFaultSSHConnectionDropped(t *testing.T) {
 	f.deployOK(t, "v1.0.0")
 	for _, phase := range []string{deploy.PhaseStart, deploy.PhaseHealth} {
 		t.Run("connection cut when "+phase+" starts", func(t *testing.T) {
-			proxy := startTCPProxy(t, sshd.Addr)
+			proxy := hosttest.StartTCPProxy(t, sshd.Addr)
 			via(proxy.Addr)
 			cur := f.currentVersion(t)
 			live := f.state().Live

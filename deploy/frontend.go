@@ -25,7 +25,9 @@ var ErrNothingLive = errors.New("nothing is live yet (deploy first)")
 
 // Render renders version v into colour c exactly as a deployment would,
 // without changing the host: the colour's compose file and the shared
-// project's.
+// project's, for printing. Values interpolated from the host's env file are
+// shown as ${NAME} (compose.RenderedProject.MaskedYAML); the files a
+// deployment writes hold the values.
 func (e *Engine) Render(ctx context.Context, c version.Colour, v version.Version) (colour, shared []byte, err error) {
 	if !c.Valid() {
 		return nil, nil, fmt.Errorf("render: colour %q: %w", c, version.ErrInvalidColour)
@@ -35,10 +37,10 @@ func (e *Engine) Render(ctx context.Context, c version.Colour, v version.Version
 	if err != nil {
 		return nil, nil, err
 	}
-	if colour, err = r.Colour.YAML(); err != nil {
+	if colour, err = r.Colour.MaskedYAML(); err != nil {
 		return nil, nil, fmt.Errorf("render %s: %w", c, err)
 	}
-	if shared, err = r.Shared.YAML(); err != nil {
+	if shared, err = r.Shared.MaskedYAML(); err != nil {
 		return nil, nil, fmt.Errorf("render shared project: %w", err)
 	}
 	return colour, shared, nil

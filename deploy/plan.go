@@ -38,16 +38,20 @@ func NewFromFile(ctx context.Context, path, env string, o Options) (*Engine, err
 
 // Plan is what a deployment would do, worked out without changing the host.
 type Plan struct {
-	Version   version.Version
-	ID        string
-	Live      version.Colour
-	Next      version.Colour
-	Current   *state.Release
-	Checks    []Check
-	Phases    []PlannedPhase
-	Colour    []byte // the next colour's rendered compose file
-	Shared    []byte // the shared project's rendered compose file
-	Preflight error  // nil when every check passed
+	Version version.Version
+	ID      string
+	Live    version.Colour
+	Next    version.Colour
+	Current *state.Release
+	Checks  []Check
+	Phases  []PlannedPhase
+	// Colour and Shared are the next colour's and the shared project's
+	// rendered compose files for printing: values from the host's env file
+	// are shown as ${NAME} (compose.RenderedProject.MaskedYAML), so a plan
+	// can go to a CI log. The files a deployment writes hold the values.
+	Colour    []byte
+	Shared    []byte
+	Preflight error // nil when every check passed
 }
 
 // PlannedPhase is one phase and what it would do.
@@ -78,10 +82,10 @@ func (e *Engine) Plan(ctx context.Context, v version.Version, p *Pipeline) (*Pla
 	if err != nil {
 		return nil, err
 	}
-	if pl.Colour, err = r.Colour.YAML(); err != nil {
+	if pl.Colour, err = r.Colour.MaskedYAML(); err != nil {
 		return nil, err
 	}
-	if pl.Shared, err = r.Shared.YAML(); err != nil {
+	if pl.Shared, err = r.Shared.MaskedYAML(); err != nil {
 		return nil, err
 	}
 	pl.Checks, pl.Preflight = e.preflightWith(ctx, v, live, r)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -39,9 +41,13 @@ type GitHubConfig struct {
 	// Repository is "owner/name" (GITHUB_REPOSITORY).
 	Repository string
 	// BaseURL is the API root; default "https://api.github.com/". A
-	// trailing slash is added when missing.
+	// trailing slash is added when missing. It must be https; plain http is
+	// accepted only for a loopback host (127.0.0.0/8, ::1, localhost), where
+	// the token never crosses a network (local test servers, a local proxy).
 	BaseURL string
-	// HTTPClient sends the requests; default http.DefaultClient.
+	// HTTPClient sends the requests; default a new http.Client. It is
+	// copied, never changed: the copy adds the token and the redirect
+	// policy.
 	HTTPClient *http.Client
 }
 
@@ -57,20 +63,106 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	if cfg.Token == "" {
 		return nil, fmt.Errorf("%w: token is empty (set GITHUB_TOKEN)", ErrGitHubConfig)
 	}
-	c := github.NewClient(cfg.HTTPClient).WithAuthToken(cfg.Token)
-	if cfg.BaseURL != "" {
-		base := cfg.BaseURL
-		if !strings.HasSuffix(base, "/") {
-			base += "/"
-		}
-		u, err := c.BaseURL.Parse(base)
-		if err != nil {
-			return nil, fmt.Errorf("%w: base url: %w", ErrGitHubConfig, err)
-		}
-		c.BaseURL = u
+	base := cfg.BaseURL
+	if base == "" {
+		base = "https://api.github.com/"
 	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("%w: base url (notify.github.api_url, GITHUB_API_URL): %w", ErrGitHubConfig, err)
+	}
+	if err := CheckGitHubURL(u); err != nil {
+		return nil, fmt.Errorf("%w: base url (notify.github.api_url, GITHUB_API_URL): %w", ErrGitHubConfig, err)
+	}
+	c := github.NewClient(tokenClient(cfg.HTTPClient, u, cfg.Token))
+	c.BaseURL = u
 	return &GitHub{client: c, owner: owner, repo: repo, token: cfg.Token, ids: map[string]int64{}}, nil
 }
+
+// ErrInsecureURL is wrapped by CheckGitHubURL's error: the URL would send
+// the token in clear text over a network.
+var ErrInsecureURL = errors.New("must be an https URL (http only for 127.0.0.1, ::1 or localhost)")
+
+// CheckGitHubURL reports whether the token may be sent to u: https with a
+// host, or http to a loopback host (a test server or a local proxy; the
+// token then never leaves the machine).
+func CheckGitHubURL(u *url.URL) error {
+	switch {
+	case u.Host == "":
+		return fmt.Errorf("%q has no host; want e.g. https://api.github.com/", u.Redacted())
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("%q %w: the token would cross the network in clear text", u.Redacted(), ErrInsecureURL)
+}
+
+// isLoopback reports whether host names this machine's loopback interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// tokenClient returns a copy of hc (nil: a new client) whose requests carry
+// the token only when they go to base's scheme and host. go-github's
+// WithAuthToken sets the header in the transport, on every request the
+// client makes, so a redirect to another host would receive the token; here
+// the transport checks the destination of each request, and CheckRedirect
+// refuses a redirect away from https (or loopback http) and strips the
+// header from one to another host, so the token never follows a redirect off
+// the API's host.
+func tokenClient(hc *http.Client, base *url.URL, token string) *http.Client {
+	c := &http.Client{}
+	if hc != nil {
+		*c = *hc
+	}
+	next := c.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	sameOrigin := func(u *url.URL) bool {
+		return u.Scheme == base.Scheme && strings.EqualFold(u.Host, base.Host)
+	}
+	c.Transport = roundTripper(func(req *http.Request) (*http.Response, error) {
+		req = req.Clone(req.Context())
+		if sameOrigin(req.URL) {
+			req.Header.Set("Authorization", "Bearer "+token)
+		} else {
+			req.Header.Del("Authorization")
+		}
+		return next.RoundTrip(req)
+	})
+	userCheck := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if err := CheckGitHubURL(req.URL); err != nil {
+			return fmt.Errorf("redirect to %s refused: %w", req.URL.Redacted(), err)
+		}
+		if !sameOrigin(req.URL) {
+			req.Header.Del("Authorization")
+		}
+		if userCheck != nil {
+			return userCheck(req, via)
+		}
+		return nil
+	}
+	return c
+}
+
+// roundTripper is a function as an http.RoundTripper.
+type roundTripper func(*http.Request) (*http.Response, error)
+
+// RoundTrip calls f.
+func (f roundTripper) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 // Name returns "github".
 func (g *GitHub) Name() string { return "github" }

@@ -177,3 +177,75 @@ func TestNewGitHubValidates(t *testing.T) {
 	require.ErrorIs(t, err, notify.ErrGitHubConfig)
 	assert.Contains(t, err.Error(), "GITHUB_TOKEN")
 }
+
+// TestGitHubRefusesPlainHTTPAPIURL: on 239a55e NewGitHub accepted
+// "http://ghe.example/api/v3" and sent the token in clear text with every
+// request. Now an http URL is refused, naming the field, except for a
+// loopback host (local test servers); https works as before.
+func TestGitHubRefusesPlainHTTPAPIURL(t *testing.T) {
+	t.Parallel()
+	for _, base := range []string{"http://ghe.example/api/v3", "http://10.0.0.8:8080/", "ftp://ghe.example/"} {
+		_, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: base})
+		require.ErrorIs(t, err, notify.ErrGitHubConfig, base)
+		require.ErrorIs(t, err, notify.ErrInsecureURL, base)
+		assert.Contains(t, err.Error(), "notify.github.api_url", base)
+		assert.Contains(t, err.Error(), "must be an https URL", base)
+		assert.NotContains(t, err.Error(), githubToken)
+	}
+	for _, base := range []string{"http://127.0.0.1:8080/api/", "http://[::1]:8080/", "http://localhost/", "https://ghe.example/api/v3/"} {
+		_, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: base})
+		assert.NoError(t, err, base)
+	}
+
+	// Over TLS the token goes to the API as before.
+	f := &fakeGitHub{}
+	srv := httptest.NewTLSServer(f.handler())
+	t.Cleanup(srv.Close)
+	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: srv.URL + "/api", HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	require.NoError(t, gh.Notify(context.Background(), sampleEvent(notify.Started)))
+	reqs := f.all()
+	require.NotEmpty(t, reqs)
+	assert.Equal(t, "Bearer "+githubToken, reqs[0].Header.Get("Authorization"))
+}
+
+// TestGitHubTokenNotSentOnRedirectToAnotherHost: on 239a55e the client came
+// from go-github's WithAuthToken, whose transport sets the Authorization
+// header on every request it sends, so a 307 from the API to another host
+// delivered the token there. Now the token goes only to the API's own
+// scheme and host: the other host gets the request without it.
+func TestGitHubTokenNotSentOnRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	other := &fakeGitHub{}
+	otherSrv := httptest.NewServer(other.handler())
+	t.Cleanup(otherSrv.Close)
+	// The same loopback server under another name: another host to the
+	// client.
+	otherURL := strings.Replace(otherSrv.URL, "127.0.0.1", "localhost", 1)
+
+	var mu sync.Mutex
+	var apiAuth []string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		apiAuth = append(apiAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Redirect(w, r, otherURL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(api.Close)
+
+	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: api.URL + "/api"})
+	require.NoError(t, err)
+	require.NoError(t, gh.Notify(context.Background(), sampleEvent(notify.Started)))
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, apiAuth)
+	for _, a := range apiAuth {
+		assert.Equal(t, "Bearer "+githubToken, a, "the API's own host gets the token")
+	}
+	reqs := other.all()
+	require.NotEmpty(t, reqs, "the redirect was not followed")
+	for _, r := range reqs {
+		assert.Empty(t, r.Header.Get("Authorization"), "%s %s on the other host carried the token", r.Method, r.Path)
+	}
+}

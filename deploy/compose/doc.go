@@ -4,7 +4,22 @@
 //
 // Load reads the compose file (and the .env used for interpolation) with
 // compose-go, keeping paths relative and env_file entries as references, so
-// nothing secret from env files is copied into a rendered file. Render
+// nothing secret from env files is copied into a rendered file. Env files
+// are parsed by ParseEnvFile, which is compose-go's own dotenv parser, so a
+// file means the same here as to `docker compose` (inline comments, quotes,
+// escapes, ${VAR} references); only the process environment is left out, so
+// a render does not depend on the machine it runs on. For the same reason
+// deploy sets NoDotEnv for a remote host: the .env beside the compose file
+// is the deploying machine's, and the host's env file is read instead.
+//
+// A rendered project has two encodings: YAML, with the interpolated values,
+// for the file written to the host (0600 when it holds any), and
+// MaskedYAML, for people, where each value that came from an env file is
+// shown as the reference it came from ("${DB_PASSWORD}"). Masking works on
+// the values of the finished YAML rather than by rendering again with
+// placeholders, because a placeholder would not survive typed fields
+// (ports, counts); a value shorter than MinMaskLen is masked only where it
+// is a whole string, so "80" does not garble "8080". Render
 // splits the loaded project in two: a colour project ("<app>-blue" or
 // "<app>-green") holding the stateless services, published on that colour's
 // loopback ports and tagged with the version being deployed, and a shared

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,12 +27,19 @@ type LoadOptions struct {
 	// "docker-compose.yml".
 	ComposeFile string
 	// EnvFile is the env file used to interpolate ${VARIABLES} in the compose
-	// file, relative to Dir; default ".env" when it exists, otherwise none.
-	// Values from it can end up in the rendered file: see
+	// file, relative to Dir; default ".env" when it exists (unless NoDotEnv),
+	// otherwise none. It is parsed as `docker compose` parses env files (see
+	// ParseEnvFile). Values from it can end up in the rendered file: see
 	// RenderedProject.FileMode.
 	EnvFile string
+	// NoDotEnv stops Load from reading Dir/.env when EnvFile is empty. Set it
+	// when the project is rendered for another machine: the .env next to
+	// the compose file on the machine that renders is not that machine's, and
+	// would silently fill variables the host's own env file leaves unset.
+	NoDotEnv bool
 	// Env holds extra KEY=VALUE pairs for interpolation; they override the
-	// env file. The process environment is never used, so rendering is the
+	// env file (deploy passes the host's env file here, parsed with
+	// ParseEnvFile). The process environment is never used, so rendering is the
 	// same on every machine.
 	Env []string
 	// Profiles are the compose profiles whose services are loaded; default
@@ -53,6 +61,9 @@ type Project struct {
 	// available for interpolation: their values (possibly secrets) may be in
 	// a rendered file.
 	Interpolated bool
+	// used holds the variables from an env file or Env that the compose
+	// file used, name -> value: what RenderedProject.MaskedYAML hides.
+	used map[string]string
 }
 
 // ErrNoComposeFile is returned by Load when the compose file does not exist.
@@ -99,27 +110,23 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 	env := map[string]string{}
 	missing := map[string]bool{}
 	envFile := opts.EnvFile
-	if envFile == "" {
+	if envFile == "" && !opts.NoDotEnv {
 		if _, err := os.Stat(filepath.Join(dir, ".env")); err == nil {
 			envFile = ".env"
 		}
 	}
 	if envFile != "" {
 		envPath := filepath.Join(dir, envFile)
-		f, err := os.Open(envPath)
+		data, err := os.ReadFile(envPath)
 		if err != nil {
 			return nil, fmt.Errorf("compose: load env file: %w", err)
 		}
-		fromFile, err := dotenv.ParseWithLookup(f, func(k string) (string, bool) {
-			if v, ok := env[k]; ok {
-				return v, true
-			}
-			missing[k] = true
-			return "", true
-		})
-		f.Close()
+		fromFile, unset, err := ParseEnvFile(data, envPath)
 		if err != nil {
-			return nil, fmt.Errorf("compose: load env file %s: %w", envPath, err)
+			return nil, fmt.Errorf("compose: load env file: %w", err)
+		}
+		for _, k := range unset {
+			missing[k] = true
 		}
 		for k, v := range fromFile {
 			env[k] = v
@@ -131,6 +138,8 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 	}
 
 	interpolated := len(env) > 0 // before loading: compose-go adds COMPOSE_PROJECT_NAME to env
+	given := maps.Clone(env)
+	used := map[string]string{}
 	profiles := opts.Profiles
 	if len(profiles) == 0 {
 		profiles = []string{"*"}
@@ -149,6 +158,9 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 			// than warned about on stderr by compose-go.
 			o.Interpolate.LookupValue = func(k string) (string, bool) {
 				if v, ok := env[k]; ok {
+					if _, ok := given[k]; ok {
+						used[k] = v
+					}
 					return v, true
 				}
 				missing[k] = true
@@ -163,7 +175,7 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 		return nil, fmt.Errorf("compose: load %s: %w", path, err)
 	}
 	p.ComposeFiles = []string{path}
-	out := &Project{Project: p, Interpolated: interpolated}
+	out := &Project{Project: p, Interpolated: interpolated, used: used}
 	for k := range missing {
 		out.MissingVariables = append(out.MissingVariables, k)
 	}
@@ -172,4 +184,35 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 		log.Warn("compose file uses variables that are not set; they are empty", "variables", out.MissingVariables)
 	}
 	return out, nil
+}
+
+// ParseEnvFile parses an env file exactly as `docker compose --env-file`
+// does, with compose-go's dotenv parser: comments (a " #" ends an unquoted
+// value), single quotes (literal), double quotes (escapes such as \n and \"),
+// "export " prefixes, multi-line quoted values, and ${VAR} references
+// (defaults, ${VAR:-x}, included) to variables defined earlier in the file.
+// name is used in errors only.
+//
+// Unlike docker compose, no process environment is consulted: a reference to
+// a variable not defined earlier in the file is empty, and it is returned in
+// unset (sorted), so the result is the same wherever it is parsed. A bare
+// KEY line (compose's "take it from the environment") is likewise empty.
+func ParseEnvFile(data []byte, name string) (vars map[string]string, unset []string, err error) {
+	vars = map[string]string{}
+	missing := map[string]bool{}
+	err = dotenv.ParseWithFormat(bytes.NewReader(data), name, vars, func(k string) (string, bool) {
+		if v, ok := vars[k]; ok {
+			return v, true
+		}
+		missing[k] = true
+		return "", true // as compose with the variable unset, without its stderr warning
+	}, dotenv.DotEnv)
+	if err != nil {
+		return nil, nil, err // "failed to read NAME: line N: ..."
+	}
+	for k := range missing {
+		unset = append(unset, k)
+	}
+	sort.Strings(unset)
+	return vars, unset, nil
 }

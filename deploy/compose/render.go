@@ -106,6 +106,7 @@ type Rendered struct {
 type RenderedProject struct {
 	Project   *types.Project
 	sensitive bool
+	masks     map[string]string // variable name -> interpolated value
 }
 
 // Name is the compose project name ("shop-blue", "shop").
@@ -133,8 +134,30 @@ func (r *RenderedProject) FileMode() fs.FileMode {
 
 // YAML returns the project as a compose file. The output is deterministic,
 // and every '$' in a value is escaped as "$$" so the host's compose does not
-// interpolate values a second time.
+// interpolate values a second time. It holds the real values of the
+// variables interpolated from env files: write it to the host (with
+// FileMode), never print it; MaskedYAML is the one for people.
 func (r *RenderedProject) YAML() ([]byte, error) {
+	return r.encode(escapeDollars)
+}
+
+// MaskedYAML is YAML for printing (deploy:plan, compose:render): every value
+// interpolated from an env file or LoadOptions.Env is shown as the
+// reference it came from, "${DB_PASSWORD}", so the output can go to a
+// terminal or a CI log. The file a deployment writes is YAML, unmasked.
+//
+// Values are masked wherever they occur in a string value (not only where
+// the compose file wrote the reference), longest first; a value shorter
+// than MinMaskLen characters is masked only where it is the whole string
+// ("80" is not hidden inside "8080"). Mapping keys are left alone.
+func (r *RenderedProject) MaskedYAML() ([]byte, error) {
+	m := newMasker(r.masks)
+	return r.encode(func(n *yaml.Node) { walkValues(n, m.mask) })
+}
+
+// encode marshals the project, lets edit change the YAML tree, and writes
+// it out with two-space indentation.
+func (r *RenderedProject) encode(edit func(*yaml.Node)) ([]byte, error) {
 	raw, err := r.Project.MarshalYAML()
 	if err != nil {
 		return nil, fmt.Errorf("compose: render %s: %w", r.Name(), err)
@@ -143,7 +166,7 @@ func (r *RenderedProject) YAML() ([]byte, error) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("compose: render %s: %w", r.Name(), err)
 	}
-	escapeDollars(&doc)
+	edit(&doc)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -153,22 +176,94 @@ func (r *RenderedProject) YAML() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// escapeDollars doubles '$' in every scalar that is not a mapping key.
-func escapeDollars(n *yaml.Node) {
+// MinMaskLen is the shortest value MaskedYAML masks inside a longer string.
+const MinMaskLen = 4
+
+// masker replaces variables' values by their references.
+type masker struct {
+	names  []string          // longest value first
+	values map[string]string // name -> value
+	whole  map[string]string // value -> name, for whole-string matches
+}
+
+func newMasker(vars map[string]string) *masker {
+	m := &masker{values: map[string]string{}, whole: map[string]string{}}
+	for _, name := range sortedKeys(vars) {
+		v := vars[name]
+		if v == "" {
+			continue
+		}
+		m.values[name] = v
+		if _, ok := m.whole[v]; !ok {
+			m.whole[v] = name
+		}
+		if len(v) >= MinMaskLen {
+			m.names = append(m.names, name)
+		}
+	}
+	sort.SliceStable(m.names, func(i, j int) bool { return len(m.values[m.names[i]]) > len(m.values[m.names[j]]) })
+	return m
+}
+
+// mask rewrites a string scalar: values become "${NAME}", and every other
+// '$' is escaped as "$$", as in YAML's output.
+func (m *masker) mask(n *yaml.Node) {
+	if n.Tag != "!!str" && n.Tag != "" {
+		return
+	}
+	s := n.Value
+	if name, ok := m.whole[s]; ok {
+		n.Value, n.Style = "${"+name+"}", n.Style&(yaml.LiteralStyle|yaml.FoldedStyle)
+		return
+	}
+	var b strings.Builder
+next:
+	for i := 0; i < len(s); {
+		for _, name := range m.names {
+			if v := m.values[name]; strings.HasPrefix(s[i:], v) {
+				b.WriteString("${" + name + "}")
+				i += len(v)
+				continue next
+			}
+		}
+		if s[i] == '$' {
+			b.WriteString("$$")
+		} else {
+			b.WriteByte(s[i])
+		}
+		i++
+	}
+	if b.String() != strings.ReplaceAll(s, "$", "$$") {
+		// Quoting was chosen for the value; let the encoder choose again.
+		n.Style &= yaml.LiteralStyle | yaml.FoldedStyle
+	}
+	n.Value = b.String()
+}
+
+// walkValues calls fn on every scalar that is not a mapping key.
+func walkValues(n *yaml.Node, fn func(*yaml.Node)) {
 	switch n.Kind {
 	case yaml.DocumentNode, yaml.SequenceNode:
 		for _, c := range n.Content {
-			escapeDollars(c)
+			walkValues(c, fn)
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
-			escapeDollars(n.Content[i])
+			walkValues(n.Content[i], fn)
 		}
 	case yaml.ScalarNode:
+		fn(n)
+	}
+}
+
+// escapeDollars doubles '$' in every string scalar that is not a mapping
+// key.
+func escapeDollars(doc *yaml.Node) {
+	walkValues(doc, func(n *yaml.Node) {
 		if n.Tag == "!!str" || n.Tag == "" {
 			n.Value = strings.ReplaceAll(n.Value, "$", "$$")
 		}
-	}
+	})
 }
 
 // ErrRender is wrapped by every error Render returns: the options do not fit
@@ -204,8 +299,8 @@ func Render(p *Project, opts RenderOptions) (*Rendered, error) {
 		return nil, err
 	}
 	out := &Rendered{
-		Colour:   &RenderedProject{Project: colour, sensitive: p.Interpolated},
-		Shared:   &RenderedProject{Project: sharedP, sensitive: p.Interpolated},
+		Colour:   &RenderedProject{Project: colour, sensitive: p.Interpolated, masks: p.used},
+		Shared:   &RenderedProject{Project: sharedP, sensitive: p.Interpolated, masks: p.used},
 		Networks: []Resource{{Name: SharedNetwork(opts.App), Labels: map[string]string{LabelApp: opts.App}}},
 	}
 	for _, key := range sortedKeys(r.volumes) {

@@ -147,3 +147,93 @@ func TestLoad(t *testing.T) {
 		t.Errorf("no compose file: %v", err)
 	}
 }
+
+// TestLoadEnvFileReferencesEarlierVariables: on 239a55e the lookup given to
+// dotenv answered "set, empty" for every variable not passed in Env, and
+// dotenv asks the lookup before the file's own earlier lines, so
+// `URL=http://${HOST}/` in .env became "http:///". Now references resolve
+// to earlier lines, as in docker compose, and undefined ones are reported.
+func TestLoadEnvFileReferencesEarlierVariables(t *testing.T) {
+	dir := writeCompose(t, map[string]string{
+		"docker-compose.yml": "services:\n  web:\n    image: x\n    environment:\n      URL: ${URL}\n      OTHER: ${OTHER}\n",
+		".env":               "HOST=db.internal # the database\nURL=\"http://${HOST}/\"\nOTHER=${UNDEFINED_HERE:-dflt}${ALSO_UNDEFINED}\n",
+	})
+	p, err := Load(context.Background(), LoadOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := p.Services["web"].Environment
+	if got := *env["URL"]; got != "http://db.internal/" {
+		t.Errorf("URL = %q, want http://db.internal/", got)
+	}
+	if got := *env["OTHER"]; got != "dflt" {
+		t.Errorf("OTHER = %q, want dflt", got)
+	}
+	if strings.Join(p.MissingVariables, ",") != "ALSO_UNDEFINED,UNDEFINED_HERE" {
+		t.Errorf("MissingVariables = %v", p.MissingVariables)
+	}
+	// NoDotEnv: the .env is not read at all.
+	p, err = Load(context.Background(), LoadOptions{Dir: dir, NoDotEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *p.Services["web"].Environment["URL"]; got != "" || p.Interpolated {
+		t.Errorf("with NoDotEnv URL = %q, interpolated %v: want .env ignored", got, p.Interpolated)
+	}
+}
+
+// TestParseEnvFileErrors: a malformed line is an error naming the file and
+// the line.
+func TestParseEnvFileErrors(t *testing.T) {
+	_, _, err := ParseEnvFile([]byte("GOOD=1\nBAD KEY=2\n"), "/srv/app/.env.production")
+	if err == nil || !strings.Contains(err.Error(), "/srv/app/.env.production") || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("error %v: want the file and line 2", err)
+	}
+}
+
+// TestMaskedYAMLHidesInterpolatedValues: on 239a55e the only rendering was
+// YAML, and deploy:plan and compose:render printed it with env-file values
+// in it. MaskedYAML shows "${NAME}" instead, wherever the value occurs in a
+// string (short values only as whole strings), escaping other '$' as YAML
+// does; YAML, which is written to the host, keeps the values.
+func TestMaskedYAMLHidesInterpolatedValues(t *testing.T) {
+	dir := writeCompose(t, map[string]string{
+		"docker-compose.yml": "services:\n  web:\n    image: x\n    ports: [\"${PORT}:8000\"]\n    environment:\n" +
+			"      DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app\n      COPY: \"again ${DB_PASSWORD}, price $$5\"\n" +
+			"      PORT: ${PORT}\n      OTHER_PORT: \"18080\"\n      DEBUG: ${DEBUG}\n      READ: \"1\"\n",
+		".env": "DB_PASSWORD=s3cr3t-pa$$word\nPORT=80\nDEBUG=1\nUNUSED=web\n",
+	})
+	p, err := Load(context.Background(), LoadOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Render(p, RenderOptions{App: "shop", Colour: Blue, Version: "v1", Stateless: []string{"web"},
+		Ports: map[string]PortMap{"web": {Container: 8000, Host: 18001}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := r.Colour.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	masked, err := r.Colour.MaskedYAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DATABASE_URL: postgres://app:s3cr3t-pa$$word@db/app", "COPY: again s3cr3t-pa$$word, price $$5"} {
+		if !strings.Contains(string(real), want) {
+			t.Errorf("YAML lacks the real value %q:\n%s", want, real)
+		}
+	}
+	for _, want := range []string{
+		"DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app", "COPY: again ${DB_PASSWORD}, price $$5",
+		"PORT: ${PORT}", `OTHER_PORT: "18080"`, "DEBUG: ${DEBUG}", "READ: ${DEBUG}", "web:", "image: x:v1",
+	} {
+		if !strings.Contains(string(masked), want) {
+			t.Errorf("MaskedYAML lacks %q:\n%s", want, masked)
+		}
+	}
+	if strings.Contains(string(masked), "s3cr3t") {
+		t.Errorf("MaskedYAML shows the password:\n%s", masked)
+	}
+}

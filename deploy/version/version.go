@@ -22,7 +22,7 @@ func (e *ParseError) Error() string { return fmt.Sprintf("version %q: %s", e.Inp
 func (e *ParseError) Unwrap() error { return ErrInvalid }
 
 // Version is a valid Semantic Versioning 2.0.0 version written with a "v"
-// prefix. The zero Version is not valid (IsZero reports it); obtain one from
+// prefix; one from Parse is also a valid Docker tag. The zero Version is not valid (IsZero reports it); obtain one from
 // Parse, MustParse or Auto.
 type Version struct {
 	major, minor, patch string   // decimal digit strings without leading zeros
@@ -30,12 +30,47 @@ type Version struct {
 	build               []string // build metadata identifiers, nil when none
 }
 
-const grammar = "want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1"
+const grammar = "want vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. v1.0.0 or v1.0.1-rc.1"
 
-// Parse validates s as a semantic version with a required "v" prefix
-// ("v1.0.0", "v1.0.0-rc1", "v1.0.1-hotfix-1", "v1.0.0+build.7"). The error
-// is a *ParseError wrapping ErrInvalid that names the problem.
+// DockerTagRule is the pattern every image tag must match; a release
+// version is used as the image tag, so it must match too.
+const DockerTagRule = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+
+// maxTagLen is the longest Docker tag: 128 characters.
+const maxTagLen = 128
+
+// Parse validates s as a release version: a semantic version with a
+// required "v" prefix ("v1.0.0", "v1.0.0-rc1", "v1.0.1-hotfix-1") that is
+// also a valid Docker tag, because the version becomes the image tag. Build
+// metadata ("v1.0.0+build.7") is valid semver but is refused: '+' is not
+// allowed in a Docker tag (and semver ignores it when ordering versions, so
+// two builds would be the same release). So is a version longer than 128
+// characters. The error is a *ParseError wrapping ErrInvalid that names the
+// problem; for these two it names the Docker tag rule (DockerTagRule).
 func Parse(s string) (Version, error) {
+	v, err := ParseSemver(s)
+	if err != nil {
+		return v, err
+	}
+	fail := func(format string, args ...any) (Version, error) {
+		return Version{}, &ParseError{Input: s, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(v.build) > 0 {
+		return fail("build metadata %q is not allowed: the version is the image tag, and a Docker tag must match %s (no '+'); use %s, or %s-%s for a pre-release",
+			"+"+v.Build(), DockerTagRule, v.withoutBuild(), v.withoutBuild(), v.Build())
+	}
+	if len(s) > maxTagLen {
+		return fail("%d characters: the version is the image tag, and a Docker tag must match %s (at most %d characters)", len(s), DockerTagRule, maxTagLen)
+	}
+	return v, nil
+}
+
+// ParseSemver validates s as any semantic version with a required "v"
+// prefix, build metadata and any length included ("v1.0.0+build.7"). It is
+// what UnmarshalText reads records with; versions given to deploy go through
+// Parse. The error is a *ParseError wrapping ErrInvalid that names the
+// problem.
+func ParseSemver(s string) (Version, error) {
 	fail := func(format string, args ...any) (Version, error) {
 		return Version{}, &ParseError{Input: s, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -57,6 +92,12 @@ func Parse(s string) (Version, error) {
 		return fail("%s", err.Error())
 	}
 	return v, nil
+}
+
+// withoutBuild is v without its build metadata.
+func (v Version) withoutBuild() string {
+	v.build = nil
+	return v.String()
 }
 
 // MustParse is Parse for constants known to be valid; it panics otherwise.
@@ -178,13 +219,15 @@ func (v Version) Build() string { return strings.Join(v.build, ".") }
 // and YAML state files.
 func (v Version) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 
-// UnmarshalText parses text with Parse; empty text gives the zero Version.
+// UnmarshalText parses text with ParseSemver, so a record holding a version
+// Parse now refuses (build metadata, from before the Docker tag rule was
+// checked) still reads; empty text gives the zero Version.
 func (v *Version) UnmarshalText(text []byte) error {
 	if len(text) == 0 {
 		*v = Version{}
 		return nil
 	}
-	p, err := Parse(string(text))
+	p, err := ParseSemver(string(text))
 	if err != nil {
 		return err
 	}

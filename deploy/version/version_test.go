@@ -3,6 +3,7 @@ package version
 import (
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -34,17 +35,65 @@ var semverOrgInvalid = []string{
 	"99999999999999999999999.999999999999999999.99999999999999999----RC-SNAPSHOT.12.09.1--------------------------------..12",
 }
 
+// TestParseSemverOrgValid: every valid semver is accepted by ParseSemver;
+// Parse accepts those that are also Docker tags and refuses the rest (build
+// metadata) naming the tag rule.
 func TestParseSemverOrgValid(t *testing.T) {
 	for _, s := range append(semverOrgValid, "1.0.1", "1.0.0-rc1", "1.0.1-hotfix-1", "1.0.1-hotfix") {
 		s = "v" + s
-		v, err := Parse(s)
+		v, err := ParseSemver(s)
 		if err != nil {
-			t.Errorf("Parse(%q): %v", s, err)
+			t.Errorf("ParseSemver(%q): %v", s, err)
 			continue
 		}
 		if got := v.String(); got != s {
-			t.Errorf("Parse(%q).String() = %q", s, got)
+			t.Errorf("ParseSemver(%q).String() = %q", s, got)
 		}
+		v, err = Parse(s)
+		switch {
+		case strings.Contains(s, "+"):
+			if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "build metadata") || !strings.Contains(err.Error(), DockerTagRule) {
+				t.Errorf("Parse(%q) = %v, %v: want build metadata refused naming %s", s, v, err, DockerTagRule)
+			}
+		case err != nil:
+			t.Errorf("Parse(%q): %v", s, err)
+		case v.String() != s:
+			t.Errorf("Parse(%q).String() = %q", s, v)
+		}
+	}
+}
+
+// TestParseRefusesWhatDockerCannotTag: on 239a55e "v1.0.0+build.7" and a
+// 129-character version passed Parse, and a deployment failed only at the
+// image tag, after the start notification and the GitHub deployment record.
+func TestParseRefusesWhatDockerCannotTag(t *testing.T) {
+	long := "v1.0.0-" + strings.Repeat("a", 122) // 129 characters
+	for _, tc := range []struct{ in, want string }{
+		{"v1.0.0+build.7", `version "v1.0.0+build.7": build metadata "+build.7" is not allowed: the version is the image tag, and a Docker tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (no '+'); use v1.0.0, or v1.0.0-build.7 for a pre-release`},
+		{"v1.0.0-rc.1+sha.5114f85", `version "v1.0.0-rc.1+sha.5114f85": build metadata "+sha.5114f85" is not allowed: the version is the image tag, and a Docker tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (no '+'); use v1.0.0-rc.1, or v1.0.0-rc.1-sha.5114f85 for a pre-release`},
+		{long, `version "` + long + `": 129 characters: the version is the image tag, and a Docker tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127} (at most 128 characters)`},
+	} {
+		_, err := Parse(tc.in)
+		if err == nil || err.Error() != tc.want || !errors.Is(err, ErrInvalid) {
+			t.Errorf("Parse(%q) error:\n got %v\nwant %s", tc.in, err, tc.want)
+		}
+		if _, err := ParseSemver(tc.in); err != nil {
+			t.Errorf("ParseSemver(%q): %v (valid semver)", tc.in, err)
+		}
+	}
+	if v, err := Parse(long[:128]); err != nil || v.String() != long[:128] {
+		t.Errorf("Parse of a 128-character version = %v, %v", v, err)
+	}
+	tag := regexp.MustCompile(`^` + DockerTagRule + `$`)
+	for _, s := range append(semverOrgValid, "1.0.1-hotfix-1") {
+		if v, err := Parse("v" + s); err == nil && !tag.MatchString(v.String()) {
+			t.Errorf("Parse(%q) accepted a version that is not a Docker tag", "v"+s)
+		}
+	}
+	// Records written before the rule still read.
+	var v Version
+	if err := v.UnmarshalText([]byte("v1.0.0+build.7")); err != nil || v.Build() != "build.7" {
+		t.Errorf("UnmarshalText of a recorded build-metadata version = %v, %v", v, err)
 	}
 }
 
@@ -74,17 +123,17 @@ func TestParseMessages(t *testing.T) {
 		{"1.0.0", `version "1.0.0": add the v prefix (v1.0.0)`},
 		{"1.0.0-rc1", `version "1.0.0-rc1": add the v prefix (v1.0.0-rc1)`},
 		{"V1.0.0", `version "V1.0.0": use a lowercase v prefix (v1.0.0)`},
-		{"latest", `version "latest": not a semantic version; want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1`},
-		{"", `version "": empty; want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1`},
-		{"v1", `version "v1": missing minor version; want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1`},
-		{"v1.2", `version "v1.2": missing patch version; want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1`},
-		{"v1.2.3.4", `version "v1.2.3.4": "1.2.3.4" has more than three dot-separated numbers; want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1`},
+		{"latest", `version "latest": not a semantic version; want vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. v1.0.0 or v1.0.1-rc.1`},
+		{"", `version "": empty; want vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. v1.0.0 or v1.0.1-rc.1`},
+		{"v1", `version "v1": missing minor version; want vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. v1.0.0 or v1.0.1-rc.1`},
+		{"v1.2", `version "v1.2": missing patch version; want vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. v1.0.0 or v1.0.1-rc.1`},
+		{"v1.2.3.4", `version "v1.2.3.4": "1.2.3.4" has more than three dot-separated numbers; want vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. v1.0.0 or v1.0.1-rc.1`},
 		{"v1.0.0-", `version "v1.0.0-": pre-release is empty after its separator`},
 		{"v1.0.0-alpha..1", `version "v1.0.0-alpha..1": pre-release identifier 2 of "alpha..1" is empty`},
 		{"v1.2.3-0123", `version "v1.2.3-0123": pre-release identifier "0123" has a leading zero`},
 		{"v1.0.0-alpha_beta", `version "v1.0.0-alpha_beta": pre-release identifier "alpha_beta" has invalid character '_' (allowed: 0-9 A-Z a-z -)`},
 		{"v9.8.7+meta+meta", `version "v9.8.7+meta+meta": build metadata identifier "meta+meta" has invalid character '+' (allowed: 0-9 A-Z a-z -)`},
-		{"vx.1.2", `version "vx.1.2": major version "x" is not a number; want vMAJOR.MINOR.PATCH[-PRERELEASE][+BUILD], e.g. v1.0.0 or v1.0.1-rc.1`},
+		{"vx.1.2", `version "vx.1.2": major version "x" is not a number; want vMAJOR.MINOR.PATCH[-PRERELEASE], e.g. v1.0.0 or v1.0.1-rc.1`},
 		{"v1.0.1 ", `version "v1.0.1 ": has leading or trailing whitespace; did you mean "v1.0.1"?`},
 		{"auto\n", `version "auto\n": has leading or trailing whitespace; did you mean "auto"?`},
 	} {
@@ -96,7 +145,7 @@ func TestParseMessages(t *testing.T) {
 }
 
 func TestAccessors(t *testing.T) {
-	v := MustParse("v1.2.3-rc.1+build.5")
+	v, _ := ParseSemver("v1.2.3-rc.1+build.5")
 	if v.Core() != "v1.2.3" || v.Prerelease() != "rc.1" || v.Build() != "build.5" || v.IsZero() {
 		t.Errorf("accessors of %v: core %q pre %q build %q", v, v.Core(), v.Prerelease(), v.Build())
 	}
@@ -123,7 +172,9 @@ func TestComparePrecedenceChain(t *testing.T) {
 			}
 		}
 	}
-	if Compare(MustParse("v1.0.0+a"), MustParse("v1.0.0+b")) != 0 {
+	a, _ := ParseSemver("v1.0.0+a")
+	b, _ := ParseSemver("v1.0.0+b")
+	if Compare(a, b) != 0 {
 		t.Error("build metadata must not affect precedence")
 	}
 }
@@ -221,7 +272,11 @@ func TestJSONRoundTrip(t *testing.T) {
 		Version Version `json:"version"`
 		Colour  Colour  `json:"colour"`
 	}
-	in := state{MustParse("v1.0.1-hotfix-1+b.2"), Green}
+	rec, err := ParseSemver("v1.0.1-hotfix-1+b.2") // a record from before the tag rule
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := state{rec, Green}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)

@@ -59,6 +59,8 @@ type Compose mg.Namespace
 // Render prints the compose file of COLOUR (blue or green) for VERSION in $BLUESHIFT_ENV, as a deployment would write it.
 //
 // The shared project's file (databases, caches) follows after a "---" line.
+// Values taken from the host's env file are printed as ${NAME}, never
+// their values; the files a deployment writes hold the values.
 func (Compose) Render(ctx context.Context, colour, version string) error {
 	c, err := bsversion.ParseColour(colour)
 	if err != nil {

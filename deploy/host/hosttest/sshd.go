@@ -313,10 +313,18 @@ func (d *SSHD) KnownHostsLine(keyType string) string {
 }
 
 // KnownHostsLines is the known_hosts lines for all host keys.
-func (d *SSHD) KnownHostsLines() []string {
+func (d *SSHD) KnownHostsLines() []string { return d.knownHostsLinesFor(d.Addr) }
+
+// knownHostsLinesFor is the known_hosts lines for all host keys, naming
+// addr.
+func (d *SSHD) knownHostsLinesFor(addr string) []string {
 	var lines []string
 	for _, kt := range []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256, ssh.KeyAlgoRSA} {
-		lines = append(lines, d.KnownHostsLine(kt))
+		k, ok := d.HostKeys[kt]
+		if !ok {
+			d.t.Fatalf("sshd has no %s host key", kt)
+		}
+		lines = append(lines, knownhosts.Line([]string{knownhosts.Normalize(addr)}, k))
 	}
 	return lines
 }
