@@ -892,7 +892,19 @@ type decoder struct {
 	getenv   func(string) string
 	lines    map[string]int
 	problems []*FieldError
+	// values counts the nodes decoded, each alias's target once per use;
+	// aliases counts the uses. See maxDecodedValues.
+	values, aliases int
+	tooBig          bool
 }
+
+// maxDecodedValues bounds the values a configuration may decode to. YAML
+// aliases (*name) repeat what an anchor (&name) holds, so a few kilobytes
+// of nested aliases ("billion laughs") expand to billions of values; the
+// decoder stops at this bound instead of spending minutes and gigabytes.
+// The example deploy.yml decodes to about 200 values; a file with twenty
+// environments stays far below the bound.
+const maxDecodedValues = 20000
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if path == "" {
@@ -914,8 +926,22 @@ func join(path, key string) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if d.tooBig {
+		return
+	}
 	if n.Kind == yaml.AliasNode {
+		d.aliases++
 		n = n.Alias
+	}
+	if d.values++; d.values > maxDecodedValues {
+		d.tooBig = true
+		how := fmt.Sprintf("expands to more than %d values through %d uses of YAML aliases (*name): refusing it, as a \"billion laughs\" document would take minutes and gigabytes to decode; write the values out instead of nesting aliases", maxDecodedValues, d.aliases)
+		if d.aliases == 0 {
+			how = fmt.Sprintf("has more than %d values; a deploy.yml is far smaller: is this the right file?", maxDecodedValues)
+		}
+		d.problems = nil // the problems so far repeat themselves through the aliases
+		d.fail(n, "(document)", "%s", how)
+		return
 	}
 	if _, ok := d.lines[path]; !ok && path != "" {
 		d.lines[path] = n.Line

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 )
@@ -632,4 +634,86 @@ func TestRedactorMasksEverySecret(t *testing.T) {
 	if !strings.Contains(out, "plain") {
 		t.Errorf("redactor removed non-secret text: %s", out)
 	}
+}
+
+// billionLaughs is a valid deploy.yml of under 3 KB whose aliases expand to
+// 40 environments × 40 hooks × 40 arguments (64,000 values, 1.6 million
+// with 120 of each): every environment is *e, whose hooks are 40 × *h,
+// whose command is 40 × *s.
+func billionLaughs(n int) string {
+	rep := func(s string) string { return strings.TrimSuffix(strings.Repeat(s+", ", n), ", ") }
+	var b strings.Builder
+	b.WriteString("app: demo\nenvironments:\n")
+	b.WriteString("  e0: &e\n    host: {address: local}\n    path: /opt/demo\n    services: {stateless: [web]}\n")
+	b.WriteString("    ports: {web: {container: 8000, blue: 8001, green: 8002}}\n")
+	b.WriteString("    tests: {command: [&s lol]}\n")
+	b.WriteString("    backup: {app_dump: {command: &c [" + rep("*s") + "]}}\n")
+	b.WriteString("    smoke: {endpoints: [&h {path: /, expect: [200]}]}\n")
+	b.WriteString("    hooks: {after_start: [" + rep("{command: *c}") + "]}\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  e%d: *e\n", i)
+	}
+	return b.String()
+}
+
+// TestBillionLaughsRefused: on 239a55e the decoder followed every alias
+// without limit, so a 2.6 KB deploy.yml of nested aliases took 7.9 s (and
+// a slightly larger one minutes and gigabytes) before being accepted. The
+// decoder now stops at maxDecodedValues and says why.
+func TestBillionLaughsRefused(t *testing.T) {
+	doc := billionLaughs(40)
+	if len(doc) > 4096 {
+		t.Fatalf("the document is %d bytes; the point is that it is small", len(doc))
+	}
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, env{}.get)
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("Load = %v, want a *ValidationError refusing the aliases", err)
+	}
+	if len(verr.Problems) != 1 {
+		t.Fatalf("want exactly one problem, got:\n%v", err)
+	}
+	msg := verr.Problems[0].Error()
+	for _, w := range []string{"(document): expands to more than 20000 values", "YAML aliases", "billion laughs"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q does not contain %q", msg, w)
+		}
+	}
+
+	// The same shape with few repetitions is an ordinary configuration:
+	// aliases themselves stay allowed.
+	small := billionLaughs(3)
+	if err := os.WriteFile(path, []byte(small), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, env{}.get)
+	if err != nil {
+		t.Fatalf("a small document with aliases: %v", err)
+	}
+	if len(c.Environments) != 3 || len(c.Environments["e2"].Hooks.AfterStart) != 3 {
+		t.Errorf("aliases not expanded: %+v", c.Environments["e2"].Hooks)
+	}
+}
+
+// TestExampleIsFarBelowTheAliasBound keeps maxDecodedValues' doc comment
+// honest: the documented example decodes to a few hundred values.
+func TestExampleIsFarBelowTheAliasBound(t *testing.T) {
+	data, err := os.ReadFile("../examples/deploy.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	d := &decoder{getenv: exampleEnv().get, lines: map[string]int{}}
+	d.decode(root.Content[0], reflect.ValueOf(&Config{}).Elem(), "")
+	if d.values > maxDecodedValues/20 {
+		t.Errorf("the example decodes to %d values, too close to the bound %d", d.values, maxDecodedValues)
+	}
+	t.Logf("examples/deploy.yml decodes to %d values", d.values)
 }
