@@ -116,7 +116,7 @@ func withEngine(ctx context.Context, name string, fn func(context.Context, *depl
 		return fail(err)
 	}
 	defer eng.Close()
-	return fail(fn(ctx, eng))
+	return fail(deploy.RedactError(fn(ctx, eng), eng.Env.Redactor()))
 }
 
 // parseVersion parses a release version; "auto" is the clock's
@@ -169,7 +169,7 @@ func runPipeline(ctx context.Context, eng *deploy.Engine, p *deploy.Pipeline, d 
 	}
 	msg += ": " + string(d.Outcome)
 	if runErr != nil {
-		first, _, multi := strings.Cut(runErr.Error(), "\n")
+		first, _, multi := strings.Cut(redact(runErr.Error()), "\n")
 		msg += ": " + strings.TrimSuffix(first, ":")
 		if multi {
 			msg += " (details in the summary above)"
