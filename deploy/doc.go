@@ -40,7 +40,9 @@
 // Secret values never reach output, and neither do the host, the SSH user,
 // the path and the Telegram chat IDs, which the seed keeps in secrets: the
 // engine's logger, history entries, notifications and the frontend's
-// console, report and error line all pass through Environment.Redactor. The
+// console, report and error line all pass through Environment.Redactor
+// (except Open's own error when the host cannot be reached at all: it names
+// the user@host it tried, which is what the operator must fix). The
 // test suite, the one command blueshift runs with arbitrary code of the
 // application's, gets an allow-listed environment (TestEnvAllowed plus
 // tests.env) instead of blueshift's own, which holds the SSH key and the
