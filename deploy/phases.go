@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -621,14 +622,18 @@ func holder(d *Deployment) string {
 }
 
 // lineWriter turns a command's output into one progress message a line,
-// keeping everything for the failure report.
+// keeping everything for the failure report. It is safe for concurrent
+// use: a command's stdout and stderr are copied into it by two goroutines.
 type lineWriter struct {
 	emit    func(string)
+	mu      sync.Mutex
 	pending []byte
 	all     strings.Builder
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.all.Write(p)
 	w.pending = append(w.pending, p...)
 	for {
@@ -642,6 +647,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.pending) > 0 {
 		w.emit(string(w.pending))
 		w.pending = nil

@@ -28,7 +28,10 @@ import (
 // On 239a55e the suite inherited blueshift's whole environment (it printed
 // PRODUCTION_SSH_KEY, GITHUB_TOKEN and TELEGRAM_BOT_TOKEN), and its output
 // went unmasked into history.jsonl (Logs and Error), while the console and
-// the report masked it: the host's history held the secrets.
+// the report masked it: the host's history held the secrets. (Its stdout
+// and stderr were also copied into one unsynchronised line writer by two
+// goroutines: a suite writing to both could panic the deployment with
+// "slice bounds out of range"; seen in 1 run of 5 of this test.)
 func TestTestPhaseSeesNoSecretAndItsOutputIsMasked(t *testing.T) {
 	hosttest.Require(t, "docker", exec.Command("docker", "version").Run())
 	token := secrets["TELEGRAM_BOT_TOKEN"]
@@ -61,15 +64,7 @@ func TestTestPhaseSeesNoSecretAndItsOutputIsMasked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	image := "blueshift-test-" + regexp.MustCompile(`(?m)^app: (\S+)$`).FindStringSubmatch(string(cfg))[1] + ":v1.2.3"
-	ctxDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\nCOPY Dockerfile /\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := exec.Command("docker", "build", "-q", "-t", image, ctxDir).CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v: %s", err, b)
-	}
-	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+	scratchImage(t, "blueshift-test-"+regexp.MustCompile(`(?m)^app: (\S+)$`).FindStringSubmatch(string(cfg))[1]+":v1.2.3")
 
 	out, errOut := swap(t, env)
 	err = (Deploy{}).Production(context.Background(), "v1.2.3")
