@@ -869,3 +869,25 @@ func TestRedactingLogger(t *testing.T) {
 		}
 	}
 }
+
+// TestTestPhaseBoundAndEnvironment: the suite runs within tests.timeout,
+// whose end is reported with the field's path, and with the allow-listed
+// environment only. On 239a55e the suite had no bound of its own (only an
+// interrupt stopped it) and inherited every variable of blueshift's.
+func TestTestPhaseBoundAndEnvironment(t *testing.T) {
+	e := DefaultEnvironment("production")
+	e.Tests.Command = []string{"sh", "-c", "sleep 30"}
+	e.Tests.Timeout = 200 * time.Millisecond
+	e.Tests.Env = []string{"NAMED", "PATH"}
+	vars := env{"PATH": os.Getenv("PATH"), "NAMED": "yes", "GITHUB_SHA": "abc", "GITHUB_TOKEN": "ghp_x", "PRODUCTION_SSH_KEY": "k", "UNNAMED": "no"}
+	eng := &Engine{Env: e, Getenv: vars.get}
+	err := eng.test(context.Background(), &Deployment{})
+	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
+		t.Errorf("test phase past its bound: %v", err)
+	}
+	got := eng.testEnv()
+	want := []string{"PATH=" + os.Getenv("PATH"), "GITHUB_SHA=abc", "NAMED=yes"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("testEnv() = %q, want %q", got, want)
+	}
+}
