@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,6 +118,18 @@ func withEngine(ctx context.Context, name string, fn func(context.Context, *depl
 	}
 	defer eng.Close()
 	return fail(deploy.RedactError(fn(ctx, eng), eng.Env.Redactor()))
+}
+
+// writeMasked writes what write produces to stdout with the
+// environment's secrets, host, user and path masked (history entries
+// written by older versions, lock holders, errors in a status).
+func writeMasked(eng *deploy.Engine, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	err := write(&buf)
+	if _, werr := io.WriteString(stdout, eng.Env.Redactor()(buf.String())); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // parseVersion parses a release version; "auto" is the clock's

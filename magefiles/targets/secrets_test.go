@@ -16,7 +16,9 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
+	"github.com/blueshift-deploy/blueshift/deploy/state"
 )
 
 // TestTestPhaseSeesNoSecretAndItsOutputIsMasked runs deploy:production in
@@ -110,5 +112,23 @@ func TestTestPhaseSeesNoSecretAndItsOutputIsMasked(t *testing.T) {
 	}
 	if !strings.Contains(notified, "on stderr ***") {
 		t.Errorf("the failure notification should carry the masked error:\n%s", notified)
+	}
+
+	// An entry written unmasked (by 239a55e) is masked when status and
+	// versions print it.
+	store := state.New(host.NewLocal(), app)
+	if err := store.Append(context.Background(), state.Entry{Kind: state.KindDeploy, Version: "v1.2.2", Outcome: state.OutcomeFailed,
+		Phase: "test", Error: "test suite failed: literal " + token + " in " + app}); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]func(context.Context) error{"status": Status, "versions": Versions} {
+		out, errOut := swap(t, env)
+		if err := target(context.Background()); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, errOut)
+		}
+		if !strings.Contains(out.String(), "v1.2.2") || !strings.Contains(out.String(), "literal ***") ||
+			strings.Contains(out.String(), token) || strings.Contains(out.String(), app) {
+			t.Errorf("%s shows the old entry unmasked (or not at all):\n%s", name, out)
+		}
 	}
 }
