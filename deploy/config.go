@@ -550,8 +550,9 @@ type TimeoutsConfig struct {
 	// Deployment is the deadline of a whole deployment, from taking the
 	// lock to the end of the monitor and retiring the old colour: a run
 	// still going then fails in the phase it reached and is rolled back
-	// like any failure. Rolling back, recording, notifying and unlocking
-	// have their own budgets after it. Default 90m: the seed's own policy
+	// like any failure. Rolling back (up to 10m), recording, notifying and
+	// unlocking (up to 2m each) have their own budgets after it: a CI job
+	// running blueshift needs a timeout above the sum. Default 90m: the seed's own policy
 	// (tests up to 30 minutes, health checks up to 5, a 5-minute monitor)
 	// with the default bounds of the other phases (backup 10m, start 10m,
 	// migration 10m, an after-start hook 5m, smoke 1m) adds up to about 80

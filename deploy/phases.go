@@ -60,7 +60,8 @@ func (e *Engine) Pipeline() *Pipeline {
 		&Func{PhaseName: PhaseNotify, RunFunc: e.notifyOutcome, Final: true},
 		&Func{PhaseName: PhaseUnlock, RunFunc: e.unlock, Final: true},
 	)
-	p.UndoTimeout = e.Env.Timeouts.Deployment
+	// Undo keeps the pipeline's own budget (10m): the deadline may have
+	// just passed, and a rollback must not be cut short by it.
 	p.Deadline = e.Env.Timeouts.Deployment
 	return p
 }

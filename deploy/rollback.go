@@ -37,7 +37,6 @@ func (e *Engine) RollbackPipeline(to string) *Pipeline {
 		&Func{PhaseName: PhaseNotify, RunFunc: e.notifyRollback, Final: true},
 		&Func{PhaseName: PhaseUnlock, RunFunc: e.unlock, Final: true},
 	)
-	p.UndoTimeout = e.Env.Timeouts.Deployment
 	p.Deadline = e.Env.Timeouts.Deployment
 	return p
 }
