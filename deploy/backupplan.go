@@ -103,7 +103,11 @@ func (e *Engine) backup(ctx context.Context, d *Deployment) error {
 			d.Progress(ev.Step + " " + ev.Source)
 		}
 	}
-	res, err := plan.Create(ctx)
+	var res backup.Result
+	err = bounded(ctx, e.field("backup.timeout"), e.Env.Backup.Timeout, func(ctx context.Context) (err error) {
+		res, err = plan.Create(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("pre-deployment backup into %s on %s failed; nothing was changed: %w", plan.BackupsDir(), e.Host.Name(), err)
 	}

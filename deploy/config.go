@@ -257,9 +257,24 @@ type HooksConfig struct {
 	// MigrateService is the service Migrate runs in. Default: the first
 	// stateless service.
 	MigrateService string `yaml:"migrate_service" json:"migrate_service"`
+	// MigrateTimeout bounds Migrate; a migration still running then fails
+	// the deployment (and is rolled back). Default 10m.
+	MigrateTimeout time.Duration `yaml:"migrate_timeout" json:"migrate_timeout"`
 	// AfterStart are further commands run in order after Migrate
 	// (["python", "manage.py", "collectstatic", "--noinput"]). Default none.
-	AfterStart []Command `yaml:"after_start" json:"after_start"`
+	AfterStart []Hook `yaml:"after_start" json:"after_start"`
+}
+
+// Hook is an after-start command: an argv run in one service's container
+// of the next colour, within its own time bound.
+type Hook struct {
+	// Service is the Compose service to run in. Default: the first
+	// stateless service.
+	Service string `yaml:"service" json:"service"`
+	// Command is the argv. Required.
+	Command []string `yaml:"command" json:"command"`
+	// Timeout bounds the command. Default 5m.
+	Timeout time.Duration `yaml:"timeout" json:"timeout"`
 }
 
 // Command is an argv run in one service's container.
@@ -341,6 +356,9 @@ type SmokeConfig struct {
 	Endpoints []SmokeEndpoint `yaml:"endpoints" json:"endpoints"`
 	// Concurrency is how many requests run at once. Default 4.
 	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	// Timeout bounds the suite run on the next colour before the switch
+	// (each request is bounded by 10s as well). Default 1m.
+	Timeout time.Duration `yaml:"timeout" json:"timeout"`
 }
 
 // SmokeEndpoint is one smoke-tested path and the statuses that pass.
@@ -378,6 +396,10 @@ type BackupConfig struct {
 	// AppDump is a command whose standard output is saved (the seed's
 	// ["python", "manage.py", "dumpdata"]). Optional.
 	AppDump Command `yaml:"app_dump" json:"app_dump"`
+	// Timeout bounds writing the backup (every source); a backup still
+	// running then fails the deployment before anything changed. Default
+	// 10m (the seed plans 5 minutes for its backup).
+	Timeout time.Duration `yaml:"timeout" json:"timeout"`
 }
 
 // BackupPostgres is the database to dump: in a container of the shared
@@ -494,12 +516,56 @@ type TestsConfig struct {
 	// directory holding deploy.yml, and Load makes them absolute. Default
 	// ".".
 	Dir string `yaml:"dir" json:"dir"`
+	// Timeout bounds the suite. Default 30m (the seed's test phase).
+	Timeout time.Duration `yaml:"timeout" json:"timeout"`
+	// Env names further variables of blueshift's environment the command
+	// sees ([DATABASE_URL_TEST]). The command never inherits the whole
+	// environment, which holds the deployment's secrets (SSH key, tokens,
+	// passwords): it gets only the variables in TestEnvAllowed and those
+	// named here. Its output is masked by Environment.Redactor either way.
+	// Default none.
+	Env []string `yaml:"env" json:"env"`
 }
 
-// TimeoutsConfig bounds the phases of a deployment.
+// TestEnvAllowed are the variables the test command gets from blueshift's
+// environment without being named in tests.env: what a shell, a compiler,
+// Docker and a CI-aware test runner need, and GitHub's non-secret run
+// context. GITHUB_TOKEN and every other credential are left out.
+var TestEnvAllowed = []string{
+	"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "TMPDIR",
+	"LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
+	"XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR",
+	"DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG",
+	"GOPATH", "GOCACHE", "GOMODCACHE", "GOFLAGS", "GOPROXY",
+	"CI", "GITHUB_ACTIONS", "GITHUB_SHA", "GITHUB_REF", "GITHUB_REF_NAME",
+	"GITHUB_REF_TYPE", "GITHUB_HEAD_REF", "GITHUB_BASE_REF", "GITHUB_REPOSITORY",
+	"GITHUB_RUN_ID", "GITHUB_RUN_NUMBER", "GITHUB_RUN_ATTEMPT", "GITHUB_WORKFLOW",
+	"GITHUB_JOB", "GITHUB_ACTOR", "GITHUB_EVENT_NAME", "GITHUB_WORKSPACE",
+	"GITHUB_SERVER_URL", "RUNNER_OS", "RUNNER_ARCH", "RUNNER_TEMP",
+}
+
+// TimeoutsConfig bounds the phases of a deployment. Each phase that can
+// wait has its own bound (tests.timeout, backup.timeout, timeouts.start,
+// hooks.migrate_timeout, hooks.after_start[].timeout, health.*.timeout,
+// smoke.timeout, monitor.window, timeouts.drain); Deployment bounds them
+// all, and preflight refuses a configuration whose bounds add up to more.
 type TimeoutsConfig struct {
-	// Deployment bounds a whole deployment. Default 10m (the seed's 600s).
+	// Deployment is the deadline of a whole deployment, from taking the
+	// lock to the end of the monitor and retiring the old colour: a run
+	// still going then fails in the phase it reached and is rolled back
+	// like any failure. Rolling back (up to 10m), recording, notifying and
+	// unlocking (up to 2m each) have their own budgets after it: a CI job
+	// running blueshift needs a timeout above the sum. Default 90m: the seed's own policy
+	// (tests up to 30 minutes, health checks up to 5, a 5-minute monitor)
+	// with the default bounds of the other phases (backup 10m, start 10m,
+	// migration 10m, an after-start hook 5m, smoke 1m) adds up to about 80
+	// minutes for examples/deploy.yml, more than the seed's 600 s; 90m
+	// leaves room without letting a stuck run hold the lock for hours.
 	Deployment time.Duration `yaml:"deployment" json:"deployment"`
+	// Start bounds starting the next colour: rendering, pulling its images
+	// and starting its containers (and shared services that are absent).
+	// Default 10m.
+	Start time.Duration `yaml:"start" json:"start"`
 	// Drain is how long the old colour keeps serving requests in flight
 	// after the switch before it is stopped. Default 10s.
 	Drain time.Duration `yaml:"drain" json:"drain"`
@@ -558,6 +624,13 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 // MarshalText writes the masked form.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// DefaultHookTimeout is the default of hooks.after_start[].timeout.
+const DefaultHookTimeout = 5 * time.Minute
+
+// DefaultDeploymentTimeout is the default of timeouts.deployment (see
+// TimeoutsConfig.Deployment for why).
+const DefaultDeploymentTimeout = 90 * time.Minute
+
 // DefaultSmokeEndpoints is the seed's smoke suite.
 func DefaultSmokeEndpoints() []SmokeEndpoint {
 	return []SmokeEndpoint{
@@ -594,13 +667,14 @@ func DefaultEnvironment(name string) *Environment {
 			Frontend: HTTPCheck{URL: "/", Attempts: 10, Interval: 5 * time.Second,
 				Timeout: 5 * time.Minute, AttemptTimeout: 5 * time.Second, Expect: []int{200}},
 		},
-		Smoke:   SmokeConfig{Endpoints: DefaultSmokeEndpoints(), Concurrency: 4},
+		Hooks:   HooksConfig{MigrateTimeout: 10 * time.Minute},
+		Smoke:   SmokeConfig{Endpoints: DefaultSmokeEndpoints(), Concurrency: 4, Timeout: time.Minute},
 		Monitor: MonitorConfig{Window: 5 * time.Minute, Interval: 10 * time.Second, MaxErrors: 3},
 		Backup: BackupConfig{Enabled: true, Dir: "backups", Keep: 10,
-			Postgres: BackupPostgres{User: "postgres"}},
+			Postgres: BackupPostgres{User: "postgres"}, Timeout: 10 * time.Minute},
 		Notify:   NotifyConfig{Email: EmailConfig{Port: 587}},
-		Tests:    TestsConfig{Dir: "."},
-		Timeouts: TimeoutsConfig{Deployment: 600 * time.Second, Drain: 10 * time.Second, Notify: 10 * time.Second},
+		Tests:    TestsConfig{Dir: ".", Timeout: 30 * time.Minute},
+		Timeouts: TimeoutsConfig{Deployment: DefaultDeploymentTimeout, Start: 10 * time.Minute, Drain: 10 * time.Second, Notify: 10 * time.Second},
 	}
 }
 
@@ -659,6 +733,9 @@ func (e *Environment) defaults(app string, getenv func(string) string, dir, home
 	for i := range e.Hooks.AfterStart {
 		if e.Hooks.AfterStart[i].Service == "" {
 			e.Hooks.AfterStart[i].Service = first
+		}
+		if e.Hooks.AfterStart[i].Timeout == 0 {
+			e.Hooks.AfterStart[i].Timeout = DefaultHookTimeout
 		}
 	}
 	if e.Backup.AppDump.Service == "" && len(e.Backup.AppDump.Command) > 0 {
@@ -895,7 +972,19 @@ type decoder struct {
 	getenv   func(string) string
 	lines    map[string]int
 	problems []*FieldError
+	// values counts the nodes decoded, each alias's target once per use;
+	// aliases counts the uses. See maxDecodedValues.
+	values, aliases int
+	tooBig          bool
 }
+
+// maxDecodedValues bounds the values a configuration may decode to. YAML
+// aliases (*name) repeat what an anchor (&name) holds, so a few kilobytes
+// of nested aliases ("billion laughs") expand to billions of values; the
+// decoder stops at this bound instead of spending minutes and gigabytes.
+// The example deploy.yml decodes to about 200 values; a file with twenty
+// environments stays far below the bound.
+const maxDecodedValues = 20000
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if path == "" {
@@ -917,8 +1006,22 @@ func join(path, key string) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if d.tooBig {
+		return
+	}
 	if n.Kind == yaml.AliasNode {
+		d.aliases++
 		n = n.Alias
+	}
+	if d.values++; d.values > maxDecodedValues {
+		d.tooBig = true
+		how := fmt.Sprintf("expands to more than %d values through %d uses of YAML aliases (*name): refusing it, as a \"billion laughs\" document would take minutes and gigabytes to decode; write the values out instead of nesting aliases", maxDecodedValues, d.aliases)
+		if d.aliases == 0 {
+			how = fmt.Sprintf("has more than %d values; a deploy.yml is far smaller: is this the right file?", maxDecodedValues)
+		}
+		d.problems = nil // the problems so far repeat themselves through the aliases
+		d.fail(n, "(document)", "%s", how)
+		return
 	}
 	if _, ok := d.lines[path]; !ok && path != "" {
 		d.lines[path] = n.Line
@@ -1344,12 +1447,14 @@ func (e *Environment) validate(p *problems, path string) {
 	if len(e.Hooks.Migrate) > 0 {
 		checkService("hooks.migrate_service", e.Hooks.MigrateService)
 	}
+	positive("hooks.migrate_timeout", e.Hooks.MigrateTimeout)
 	for i, h := range e.Hooks.AfterStart {
 		f := fmt.Sprintf("hooks.after_start[%d]", i)
 		checkService(f+".service", h.Service)
 		if len(h.Command) == 0 {
 			p.add(at(f+".command"), "required: the argv to run")
 		}
+		positive(f+".timeout", h.Timeout)
 	}
 
 	// health
@@ -1402,6 +1507,7 @@ func (e *Environment) validate(p *problems, path string) {
 	if e.Smoke.Concurrency < 1 {
 		p.add(at("smoke.concurrency"), "must be >= 1")
 	}
+	positive("smoke.timeout", e.Smoke.Timeout)
 
 	// monitor
 	positive("monitor.window", e.Monitor.Window)
@@ -1436,6 +1542,7 @@ func (e *Environment) validate(p *problems, path string) {
 	if len(b.AppDump.Command) > 0 {
 		checkService("backup.app_dump.service", b.AppDump.Service)
 	}
+	positive("backup.timeout", b.Timeout)
 
 	// notify
 	n := e.Notify
@@ -1467,8 +1574,23 @@ func (e *Environment) validate(p *problems, path string) {
 		p.add(at("notify.webhook.url"), "must be an http or https URL")
 	}
 
+	// tests
+	positive("tests.timeout", e.Tests.Timeout)
+	seen := map[string]bool{}
+	for i, name := range e.Tests.Env {
+		f := at(fmt.Sprintf("tests.env[%d]", i))
+		switch {
+		case !varName.MatchString(name):
+			p.add(f, "%q is not a variable name (letters, digits, _): list the names of the variables the tests need", name)
+		case seen[name]:
+			p.add(f, "%s is listed twice", name)
+		}
+		seen[name] = true
+	}
+
 	// timeouts, registry
 	positive("timeouts.deployment", e.Timeouts.Deployment)
+	positive("timeouts.start", e.Timeouts.Start)
 	positive("timeouts.drain", e.Timeouts.Drain)
 	positive("timeouts.notify", e.Timeouts.Notify)
 	if e.Registry.Password != "" && e.Registry.Username == "" {
@@ -1547,18 +1669,87 @@ func (e *Environment) Secrets() []string {
 	return out
 }
 
-// Redactor returns a function replacing every secret of the environment
-// (and each line of a multi-line one, such as a PEM key) with "***".
+// Redactor returns a function replacing with "***" every secret of the
+// environment (and each line of a multi-line one, such as a PEM key), and
+// the values that identify where it runs: the host's address (and its name
+// without the port), the SSH user, the application's path and the Telegram
+// chat IDs, which the seed keeps in secrets too (PRODUCTION_HOST,
+// PRODUCTION_USER, PRODUCTION_PATH, TELEGRAM_*_CHAT_ID).
+//
+// Secrets are replaced wherever they occur. The identifying values are
+// replaced only as whole words (not inside a longer name of letters,
+// digits and "_"), so a user called "deploy" masks "deploy:production" but
+// not "deployment"; values shorter than 4 characters and the address
+// "local" are left alone.
 func (e *Environment) Redactor() func(string) string {
 	var pairs []string
 	for _, s := range e.Secrets() {
-		pairs = append(pairs, s, "***")
+		pairs = append(pairs, s, mask)
 		for _, line := range strings.Split(s, "\n") {
 			if line = strings.TrimSpace(line); len(line) >= 8 {
-				pairs = append(pairs, line, "***")
+				pairs = append(pairs, line, mask)
 			}
 		}
 	}
 	r := strings.NewReplacer(pairs...)
-	return r.Replace
+	words := e.identifying()
+	return func(s string) string {
+		s = r.Replace(s)
+		for _, w := range words {
+			s = replaceWord(s, w, mask)
+		}
+		return s
+	}
+}
+
+// identifying lists the values Redactor masks as whole words, longest
+// first (so a path holding the user's name is masked whole).
+func (e *Environment) identifying() []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= 4 && v != "local" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	add(e.Host.Address)
+	if h, _, err := net.SplitHostPort(e.Host.Address); err == nil {
+		add(h)
+	}
+	add(e.Host.User)
+	add(strings.TrimRight(e.Path, "/"))
+	add(e.Notify.Telegram.PublicChat)
+	add(e.Notify.Telegram.LogChat)
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// replaceWord replaces each occurrence of w in s that is not part of a
+// longer word (letters, digits, "_") with repl.
+func replaceWord(s, w, repl string) string {
+	if !strings.Contains(s, w) {
+		return s
+	}
+	word := func(c byte) bool {
+		return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, w)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		j := i + len(w)
+		// A value that starts or ends with a non-word character ("/opt/app",
+		// "-100123") needs no boundary on that side.
+		left := i == 0 || !word(s[i-1]) || !word(w[0])
+		right := j == len(s) || !word(s[j]) || !word(w[len(w)-1])
+		if left && right {
+			b.WriteString(s[:i])
+			b.WriteString(repl)
+		} else {
+			b.WriteString(s[:j])
+		}
+		s = s[j:]
+	}
 }

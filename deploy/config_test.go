@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 )
@@ -164,7 +166,7 @@ func TestDefaults(t *testing.T) {
 		"frontend interval":  {e.Health.Frontend.Interval, 5 * time.Second},
 		"monitor window":     {e.Monitor.Window, 5 * time.Minute},
 		"monitor max errors": {e.Monitor.MaxErrors, 3},
-		"deployment timeout": {e.Timeouts.Deployment, 600 * time.Second},
+		"deployment timeout": {e.Timeouts.Deployment, 90 * time.Minute},
 		"backup keep":        {e.Backup.Keep, 10},
 		"backup enabled":     {e.Backup.Enabled, true},
 		"smoke endpoints":    {len(e.Smoke.Endpoints), 5},
@@ -636,5 +638,261 @@ func TestRedactorMasksEverySecret(t *testing.T) {
 	}
 	if !strings.Contains(out, "plain") {
 		t.Errorf("redactor removed non-secret text: %s", out)
+	}
+}
+
+// billionLaughs is a valid deploy.yml of under 3 KB whose aliases expand to
+// 40 environments × 40 hooks × 40 arguments (64,000 values, 1.6 million
+// with 120 of each): every environment is *e, whose hooks are 40 × *h,
+// whose command is 40 × *s.
+func billionLaughs(n int) string {
+	rep := func(s string) string { return strings.TrimSuffix(strings.Repeat(s+", ", n), ", ") }
+	var b strings.Builder
+	b.WriteString("app: demo\nenvironments:\n")
+	b.WriteString("  e0: &e\n    host: {address: local}\n    path: /opt/demo\n    services: {stateless: [web]}\n")
+	b.WriteString("    ports: {web: {container: 8000, blue: 8001, green: 8002}}\n")
+	b.WriteString("    tests: {command: [&s lol]}\n")
+	b.WriteString("    backup: {app_dump: {command: &c [" + rep("*s") + "]}}\n")
+	b.WriteString("    smoke: {endpoints: [&h {path: /, expect: [200]}]}\n")
+	b.WriteString("    hooks: {after_start: [" + rep("{command: *c}") + "]}\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  e%d: *e\n", i)
+	}
+	return b.String()
+}
+
+// TestBillionLaughsRefused: on 239a55e the decoder followed every alias
+// without limit, so a 2.6 KB deploy.yml of nested aliases took 7.9 s (and
+// a slightly larger one minutes and gigabytes) before being accepted. The
+// decoder now stops at maxDecodedValues and says why.
+func TestBillionLaughsRefused(t *testing.T) {
+	doc := billionLaughs(40)
+	if len(doc) > 4096 {
+		t.Fatalf("the document is %d bytes; the point is that it is small", len(doc))
+	}
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, env{}.get)
+	var verr *ValidationError
+	if !errors.As(err, &verr) {
+		t.Fatalf("Load = %v, want a *ValidationError refusing the aliases", err)
+	}
+	if len(verr.Problems) != 1 {
+		t.Fatalf("want exactly one problem, got:\n%v", err)
+	}
+	msg := verr.Problems[0].Error()
+	for _, w := range []string{"(document): expands to more than 20000 values", "YAML aliases", "billion laughs"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q does not contain %q", msg, w)
+		}
+	}
+
+	// The same shape with few repetitions is an ordinary configuration:
+	// aliases themselves stay allowed.
+	small := billionLaughs(3)
+	if err := os.WriteFile(path, []byte(small), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, env{}.get)
+	if err != nil {
+		t.Fatalf("a small document with aliases: %v", err)
+	}
+	if len(c.Environments) != 3 || len(c.Environments["e2"].Hooks.AfterStart) != 3 {
+		t.Errorf("aliases not expanded: %+v", c.Environments["e2"].Hooks)
+	}
+}
+
+// TestExampleIsFarBelowTheAliasBound keeps maxDecodedValues' doc comment
+// honest: the documented example decodes to a few hundred values.
+func TestExampleIsFarBelowTheAliasBound(t *testing.T) {
+	data, err := os.ReadFile("../examples/deploy.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		t.Fatal(err)
+	}
+	d := &decoder{getenv: exampleEnv().get, lines: map[string]int{}}
+	d.decode(root.Content[0], reflect.ValueOf(&Config{}).Elem(), "")
+	if d.values > maxDecodedValues/20 {
+		t.Errorf("the example decodes to %d values, too close to the bound %d", d.values, maxDecodedValues)
+	}
+	t.Logf("examples/deploy.yml decodes to %d values", d.values)
+}
+
+// TestDeadlineBudgetOfTheExampleFits: on 239a55e timeouts.deployment (10m)
+// bounded nothing, and preflight compared it only with one health timeout,
+// so the seed's own policy (tests 30m, health 5m, monitor 5m) passed a
+// check it could never meet. The default deadline now holds the sum of the
+// example's worst cases, and every term of that sum is listed.
+func TestDeadlineBudgetOfTheExampleFits(t *testing.T) {
+	c, err := Load("../examples/deploy.yml", exampleEnv().get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := c.Env("production")
+	b := p.Budget(false)
+	if err := b.Check(); err != nil {
+		t.Fatalf("the example does not fit its own deadline: %v", err)
+	}
+	if b.Deadline != DefaultDeploymentTimeout || b.Total() < 75*time.Minute {
+		t.Errorf("deadline %s, total %s: the example's bounds should sum to about 80m", b.Deadline, b.Total())
+	}
+	var names []string
+	for _, term := range b.Terms {
+		names = append(names, term.Name)
+	}
+	want := []string{"lock, prepare, preflight and switch", "start notification 3 × timeouts.notify", "tests.timeout", "backup.timeout",
+		"timeouts.start", "hooks.migrate_timeout", "hooks.after_start[0].timeout", "health.backend.timeout",
+		"health.frontend.attempts × (interval + attempt_timeout)", "health.postgres 3 × (5s + 2s)", "health.redis 3 × (5s + 2s)",
+		"smoke.timeout", "monitor.window + one check", "2 × timeouts.drain"}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("terms:\n got %q\nwant %q", names, want)
+	}
+	// SKIP_TESTS=true takes the suite out of the sum.
+	if skipped := p.Budget(true); b.Total()-skipped.Total() != 30*time.Minute {
+		t.Errorf("skipping the tests saves %s, want 30m", b.Total()-skipped.Total())
+	}
+	t.Logf("the example's worst cases add up to %s", b.Total())
+}
+
+// TestDeadlineBudgetMessage pins what preflight says when the phases cannot
+// fit: the deadline, the sum, every term with its number, and the fix.
+func TestDeadlineBudgetMessage(t *testing.T) {
+	e := DefaultEnvironment("production")
+	e.Tests.Command = []string{"pytest"}
+	e.Timeouts.Deployment = 10 * time.Minute // the seed's 600 s
+	e.Health.Backend.Service = "web"
+	err := e.Budget(false).Check()
+	want := "environments.production.timeouts.deployment: 10m0s cannot hold the worst cases of the phases, which add up to 1h3m30s " +
+		"(lock, prepare, preflight and switch 2m0s + tests.timeout 30m0s + backup.timeout 10m0s + timeouts.start 10m0s + " +
+		"health.backend.timeout 5m0s + smoke.timeout 1m0s + monitor.window + one check 5m10s + 2 × timeouts.drain 20s): " +
+		"raise timeouts.deployment to at least 1h3m30s, or lower those bounds"
+	if err == nil || err.Error() != want {
+		t.Errorf("Check() = %v\nwant %s", err, want)
+	}
+
+	// Fewer attempts than the timeout allows: the attempts bound the wait.
+	e.Health.Backend.Attempts, e.Health.Backend.Interval, e.Health.Backend.AttemptTimeout = 3, time.Second, time.Second
+	e.Tests.Command = nil
+	e.Timeouts.Deployment = 28*time.Minute + 36*time.Second
+	b := e.Budget(false)
+	if err := b.Check(); err != nil {
+		t.Errorf("exactly the sum must fit: %v", err)
+	}
+	if got := b.Terms[3]; got.Name != "health.backend.attempts × (interval + attempt_timeout)" || got.Worst != 6*time.Second {
+		t.Errorf("health term = %v", got)
+	}
+	e.Timeouts.Deployment--
+	if err := e.Budget(false).Check(); err == nil || !strings.Contains(err.Error(), "28m35.999999999s cannot hold") {
+		t.Errorf("one nanosecond short: %v", err)
+	}
+}
+
+// TestTimeoutValidationMessages pins the messages of the new bounds.
+func TestTimeoutValidationMessages(t *testing.T) {
+	doc := base + `    tests: {timeout: 0s, env: [GOOD_NAME, "bad name", GOOD_NAME]}
+    backup: {timeout: 0s}
+    smoke: {timeout: 0s}
+    hooks: {migrate_timeout: 0s, after_start: [{command: [true], timeout: -1s}]}
+    timeouts: {start: 0s}
+`
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, env{}.get)
+	if err == nil {
+		t.Fatal("Load succeeded")
+	}
+	for _, w := range []string{
+		"environments.production.hooks.migrate_timeout: must be > 0 (line 12)",
+		"environments.production.hooks.after_start[0].timeout: must be > 0 (line 12)",
+		"environments.production.smoke.timeout: must be > 0 (line 11)",
+		"environments.production.backup.timeout: must be > 0 (line 10)",
+		"environments.production.tests.timeout: must be > 0 (line 9)",
+		`environments.production.tests.env[1]: "bad name" is not a variable name (letters, digits, _): list the names of the variables the tests need (line 9)`,
+		"environments.production.tests.env[2]: GOOD_NAME is listed twice (line 9)",
+		"environments.production.timeouts.start: must be > 0 (line 13)",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+}
+
+// TestRedactorMasksHostUserAndPath: on 239a55e the README promised that
+// PRODUCTION_HOST, PRODUCTION_USER and PRODUCTION_PATH were masked in every
+// output, but Redactor masked only Secret fields: the host, user and path
+// showed in errors, history and logs.
+func TestRedactorMasksHostUserAndPath(t *testing.T) {
+	e := DefaultEnvironment("production")
+	e.Host.Address, e.Host.User, e.Path = "the-bot.ru:2222", "deploy", "/opt/the-bot"
+	e.Notify.Telegram.PublicChat = "-1001234567890"
+	red := e.Redactor()
+	for in, want := range map[string]string{
+		"connect to deploy@the-bot.ru:2222: refused":                "connect to ***@***: refused",
+		"ssh the-bot.ru failed":                                     "ssh *** failed",
+		"backup into /opt/the-bot/backups on the-bot.ru":            "backup into ***/backups on ***",
+		"chat -1001234567890 not found":                             "chat *** not found",
+		"deployment of deploy:production by deployer":               "deployment of ***:production by deployer",
+		"/opt/the-bot-staging and /opt/the-bots and www.the-bot.ru": "***-staging and /opt/the-bots and www.***",
+	} {
+		if got := red(in); got != want {
+			t.Errorf("red(%q) = %q, want %q", in, got, want)
+		}
+	}
+	local := DefaultEnvironment("staging")
+	local.Host.Address = "local"
+	if got := local.Redactor()("running locally on local"); got != "running locally on local" {
+		t.Errorf("the address local is not secret: %q", got)
+	}
+}
+
+// TestRedactingLogger: the engine's log goes through the environment's
+// Redactor, messages and attributes (strings, errors, groups) alike.
+func TestRedactingLogger(t *testing.T) {
+	var buf bytes.Buffer
+	e := DefaultEnvironment("production")
+	e.Host.Address, e.Notify.GitHub.Token = "the-bot.ru", "ghp_secretgithubtoken4711"
+	l := RedactingLogger(slog.New(slog.NewTextHandler(&buf, nil)), e.Redactor())
+	l = l.With("host", "the-bot.ru").WithGroup("g")
+	l.Warn("calling the-bot.ru", "err", errors.New("401 for ghp_secretgithubtoken4711"), "n", 3,
+		slog.Group("sub", "token", "ghp_secretgithubtoken4711"))
+	out := buf.String()
+	for _, s := range []string{"the-bot.ru", "ghp_secret"} {
+		if strings.Contains(out, s) {
+			t.Errorf("log shows %q: %s", s, out)
+		}
+	}
+	for _, s := range []string{`msg="calling ***"`, `host=***`, `g.err="401 for ***"`, `g.n=3`, `g.sub.token=***`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("log lacks %q: %s", s, out)
+		}
+	}
+}
+
+// TestTestPhaseBoundAndEnvironment: the suite runs within tests.timeout,
+// whose end is reported with the field's path, and with the allow-listed
+// environment only. On 239a55e the suite had no bound of its own (only an
+// interrupt stopped it) and inherited every variable of blueshift's.
+func TestTestPhaseBoundAndEnvironment(t *testing.T) {
+	e := DefaultEnvironment("production")
+	e.Tests.Command = []string{"sh", "-c", "sleep 30"}
+	e.Tests.Timeout = 200 * time.Millisecond
+	e.Tests.Env = []string{"NAMED", "PATH"}
+	vars := env{"PATH": os.Getenv("PATH"), "NAMED": "yes", "GITHUB_SHA": "abc", "GITHUB_TOKEN": "ghp_x", "PRODUCTION_SSH_KEY": "k", "UNNAMED": "no"}
+	eng := &Engine{Env: e, Getenv: vars.get}
+	err := eng.test(context.Background(), &Deployment{})
+	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
+		t.Errorf("test phase past its bound: %v", err)
+	}
+	got := eng.testEnv()
+	want := []string{"PATH=" + os.Getenv("PATH"), "GITHUB_SHA=abc", "NAMED=yes"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("testEnv() = %q, want %q", got, want)
 	}
 }

@@ -7,9 +7,8 @@
 // Configuration is strict and documented: Load reads deploy.yml, expands
 // ${VAR} and ${VAR:-default} from the environment, applies defaults (the
 // seed pipeline's numbers: 30 health attempts 10s apart within 5m, a 5m
-// stability window tolerating 3 errors, 10 backups kept, a 600s deployment
-// timeout) and validates everything at once, each problem starting with the
-// field's path:
+// stability window tolerating 3 errors, 10 backups kept) and validates
+// everything at once, each problem starting with the field's path:
 //
 //	environments.production.health.backend.interval: invalid duration "10x": want a number with a unit such as 10s, 5m or 1h30m (line 31)
 //
@@ -18,7 +17,39 @@
 // workflow already uses (PRODUCTION_HOST, PRODUCTION_USER, PRODUCTION_PATH,
 // PRODUCTION_SSH_KEY, TELEGRAM_BOT_TOKEN, TELEGRAM_PUBLIC_CHAT_ID,
 // TELEGRAM_LOG_CHAT_ID, GITHUB_TOKEN). Secrets are of type Secret and print
-// as "***" however a Config is printed.
+// as "***" however a Config is printed. A file is decoded into at most
+// 20,000 values: YAML aliases nested a few levels deep ("billion laughs")
+// are refused at once instead of expanding for minutes.
+//
+// # The deadline
+//
+// timeouts.deployment is a deadline on the run (Pipeline.Deadline), not a
+// hope: a run still going when it passes fails in the phase it reached with
+// a *DeadlineError and is undone like any other failure. Undo steps and the
+// finalizers (record, notify, unlock) deliberately run after it on their own
+// budgets (Pipeline.UndoTimeout, FinalTimeout): cutting them short would
+// leave the half-done state the deadline exists to prevent. So that a
+// healthy run never meets the deadline, every phase that can wait has a
+// configured bound, and preflight refuses a configuration whose worst cases
+// (Environment.Budget, every term listed) add up to more. The default, 90
+// minutes, holds the seed's policy (tests 30m, health 5m, monitor 5m) with
+// the other phases' default bounds (about 80 minutes for the example).
+//
+// # Secrets in output
+//
+// Secret values never reach output, and neither do the host, the SSH user,
+// the path and the Telegram chat IDs, which the seed keeps in secrets: the
+// engine's logger, history entries, notifications and the frontend's
+// console, report and error line all pass through Environment.Redactor
+// (except Open's own error when the host cannot be reached at all: it names
+// the user@host it tried, which is what the operator must fix). The
+// test suite, the one command blueshift runs with arbitrary code of the
+// application's, gets an allow-listed environment (TestEnvAllowed plus
+// tests.env) instead of blueshift's own, which holds the SSH key and the
+// tokens: masking what it prints is the second line of defence, not the
+// first.
+//
+// # Undo and rollback
 //
 // Undo never stops or removes the colour the proxy serves. After a failure
 // the completed phases are undone newest first; the undo of start (and of a

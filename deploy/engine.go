@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
 	"github.com/blueshift-deploy/blueshift/deploy/container"
@@ -45,10 +46,14 @@ type Engine struct {
 
 	closers    []io.Closer
 	dispatcher *notify.Dispatcher
+	redactOnce sync.Once
+	redactor   func(string) string
 }
 
 // Options tune Open.
 type Options struct {
+	// Logger receives the engine's log, masked by the environment's
+	// Redactor (see RedactingLogger); nil discards.
 	Logger *slog.Logger
 	Getenv func(string) string
 	// Host, when set, is used instead of connecting to the configured one
@@ -75,6 +80,9 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	// Nothing the engine or the libraries it drives log may show a secret,
+	// the host, the user or the path.
+	o.Logger = RedactingLogger(o.Logger, env.Redactor())
 	e := &Engine{App: cfg.App, Env: env, Logger: o.Logger, Getenv: o.Getenv, Host: o.Host}
 	if cfg.File != "" {
 		e.ComposeDir = filepath.Dir(cfg.File)

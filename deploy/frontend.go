@@ -122,7 +122,8 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 // TestNotify sends one test event (a "started" event for version
 // v0.0.0-notify-test whose reason says nothing is deployed) to every
 // configured notifier and returns how each fared. It returns no results
-// when no notifier is configured. GitHub records it as a deployment of
+// when no notifier is configured; their errors are masked by the
+// environment's Redactor. GitHub records it as a deployment of
 // $GITHUB_SHA (of the version's name, which fails, when that is unset).
 func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
 	disp, err := e.Dispatcher()
@@ -140,7 +141,11 @@ func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
 		Ref: e.Getenv("GITHUB_SHA"), PublicURL: e.Env.PublicURL, LogURL: notify.LogURLFromEnv(e.Getenv),
 		Time: time.Now().UTC(),
 	}
-	return disp.Send(ctx, ev), nil
+	results := disp.Send(ctx, ev)
+	for i := range results {
+		results[i].Err = RedactError(results[i].Err, e.redact) // printed by the frontend
+	}
+	return results, nil
 }
 
 // BackupsDir is the environment's backups directory on the host

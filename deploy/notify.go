@@ -76,6 +76,8 @@ func (e *Engine) event(d *Deployment, kind notify.Kind) notify.Event {
 		}
 		ev.Err = errors.Join(errs...)
 	}
+	// The notifiers send the error's text to chats and mailboxes.
+	ev.Err = RedactError(ev.Err, e.redact)
 	return ev
 }
 
@@ -84,7 +86,7 @@ func (e *Engine) event(d *Deployment, kind notify.Kind) notify.Event {
 func (e *Engine) send(ctx context.Context, d *Deployment, ev notify.Event) {
 	disp, err := e.Dispatcher()
 	if err != nil {
-		d.Warn("notifications disabled: " + err.Error())
+		d.Warn("notifications disabled: " + e.redact(err.Error()))
 		return
 	}
 	if len(disp.Notifiers) == 0 {
@@ -92,8 +94,9 @@ func (e *Engine) send(ctx context.Context, d *Deployment, ev notify.Event) {
 	}
 	for _, r := range disp.Send(ctx, ev) {
 		if r.Err != nil {
-			d.Warn(fmt.Sprintf("notifier %s failed after %d attempt(s): %v", r.Notifier, r.Attempts, r.Err))
-			d.AddFact("notify "+r.Notifier, "FAILED: "+r.Err.Error())
+			msg := e.redact(r.Err.Error())
+			d.Warn(fmt.Sprintf("notifier %s failed after %d attempt(s): %s", r.Notifier, r.Attempts, msg))
+			d.AddFact("notify "+r.Notifier, "FAILED: "+msg)
 			continue
 		}
 		d.AddFact("notify "+r.Notifier, fmt.Sprintf("%s sent in %s", ev.Kind.String(), r.Duration.Round(time.Millisecond)))

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -58,8 +60,30 @@ func (e *Engine) Pipeline() *Pipeline {
 		&Func{PhaseName: PhaseNotify, RunFunc: e.notifyOutcome, Final: true},
 		&Func{PhaseName: PhaseUnlock, RunFunc: e.unlock, Final: true},
 	)
-	p.UndoTimeout = e.Env.Timeouts.Deployment
+	// Undo keeps the pipeline's own budget (10m): the deadline may have
+	// just passed, and a rollback must not be cut short by it.
+	p.Deadline = e.Env.Timeouts.Deployment
 	return p
+}
+
+// field is the full path of a field of this engine's environment, for
+// messages ("environments.production.tests.timeout").
+func (e *Engine) field(path string) string { return "environments." + e.Env.Name + "." + path }
+
+// bounded runs fn with ctx bounded by limit (zero: unbounded). When the
+// bound, not ctx, cut fn short, the error names the field that sets it, so
+// the fix is in the message.
+func bounded(ctx context.Context, field string, limit time.Duration, fn func(context.Context) error) error {
+	if limit <= 0 {
+		return fn(ctx)
+	}
+	bctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := fn(bctx)
+	if err != nil && ctx.Err() == nil && bctx.Err() != nil {
+		return fmt.Errorf("%s (%s) exceeded: %w", field, limit, err)
+	}
+	return err
 }
 
 // NewDeployment describes deploying v to this engine's environment now.
@@ -202,19 +226,44 @@ func (e *Engine) test(ctx context.Context, d *Deployment) error {
 		dir = filepath.Join(e.ComposeDir, dir)
 	}
 	d.Progress("running " + strings.Join(t.Command, " "))
-	out := &lineWriter{emit: d.Progress}
-	err := host.NewLocal().Run(ctx, host.Cmd{Argv: t.Command, Dir: dir, Stdout: out, Stderr: out})
+	out := &lineWriter{emit: func(line string) { d.Progress(e.redact(line)) }}
+	err := bounded(ctx, e.field("tests.timeout"), t.Timeout, func(ctx context.Context) error {
+		return host.NewLocal().Run(ctx, host.Cmd{Argv: t.Command, Dir: dir, Env: e.testEnv(), ClearEnv: true, Stdout: out, Stderr: out})
+	})
 	out.flush()
 	if err != nil {
-		d.Logs = tail(out.all.String(), 30)
-		return fmt.Errorf("test suite failed (%s): %w; fix the tests, or in an emergency deploy with SKIP_TESTS=true", strings.Join(t.Command, " "), err)
+		d.Logs = e.redact(tail(out.all.String(), 30))
+		// The error carries the tail of the suite's stderr: mask it too.
+		return RedactError(fmt.Errorf("test suite failed (%s): %w; fix the tests, or in an emergency deploy with SKIP_TESTS=true", strings.Join(t.Command, " "), err), e.redact)
 	}
 	return nil
 }
 
+// testEnv is the whole environment of the test command: the variables of
+// TestEnvAllowed and tests.env that are set, and nothing else (blueshift's
+// own environment holds the deployment's secrets).
+func (e *Engine) testEnv() []string {
+	var env []string
+	seen := map[string]bool{}
+	for _, k := range append(slices.Clone(TestEnvAllowed), e.Env.Tests.Env...) {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if v := e.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
 // start brings the next colour up beside the live one.
 func (e *Engine) start(ctx context.Context, d *Deployment) error {
-	imgs, err := e.upColour(ctx, d.Next, d.Version, d.ID, d.Progress)
+	var imgs map[string]string
+	err := bounded(ctx, e.field("timeouts.start"), e.Env.Timeouts.Start, func(ctx context.Context) (err error) {
+		imgs, err = e.upColour(ctx, d.Next, d.Version, d.ID, d.Progress)
+		return err
+	})
 	if err != nil {
 		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)
 		return err
@@ -238,9 +287,13 @@ func (e *Engine) undoStart(ctx context.Context, d *Deployment) error {
 // migrate runs the migration and the after-start hooks in the next colour.
 func (e *Engine) migrate(ctx context.Context, d *Deployment) error {
 	h := e.Env.Hooks
-	run := func(service string, argv []string) error {
+	run := func(service string, argv []string, field string, limit time.Duration) error {
 		d.Progress(fmt.Sprintf("%s: %s", service, strings.Join(argv, " ")))
-		out, err := e.execInColour(ctx, d.Next, service, argv)
+		var out string
+		err := bounded(ctx, e.field(field), limit, func(ctx context.Context) (err error) {
+			out, err = e.execInColour(ctx, d.Next, service, argv)
+			return err
+		})
 		if err != nil {
 			d.Logs = tail(out, 30)
 			return fmt.Errorf("%s in %s (%s): %w", strings.Join(argv, " "), service, d.Next, err)
@@ -248,12 +301,12 @@ func (e *Engine) migrate(ctx context.Context, d *Deployment) error {
 		return nil
 	}
 	if len(h.Migrate) > 0 {
-		if err := run(h.MigrateService, h.Migrate); err != nil {
+		if err := run(h.MigrateService, h.Migrate, "hooks.migrate_timeout", h.MigrateTimeout); err != nil {
 			return err
 		}
 	}
-	for _, c := range h.AfterStart {
-		if err := run(c.Service, c.Command); err != nil {
+	for i, c := range h.AfterStart {
+		if err := run(c.Service, c.Command, fmt.Sprintf("hooks.after_start[%d].timeout", i), c.Timeout); err != nil {
 			return err
 		}
 	}
@@ -360,7 +413,11 @@ func (e *Engine) smoke(ctx context.Context, d *Deployment) error {
 	if err != nil {
 		return err
 	}
-	rep, err := e.smokeSuite(base, publicHost(e.Env.PublicURL)).Run(ctx)
+	var rep health.SmokeReport
+	err = bounded(ctx, e.field("smoke.timeout"), e.Env.Smoke.Timeout, func(ctx context.Context) (err error) {
+		rep, err = e.smokeSuite(base, publicHost(e.Env.PublicURL)).Run(ctx)
+		return err
+	})
 	d.Progress("\n" + rep.Table())
 	if err != nil {
 		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)
@@ -541,7 +598,7 @@ func notOwned(err error) error {
 func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 	ent := state.Entry{
 		Kind: kind, DeploymentID: d.ID, Version: d.Version.String(), Actor: d.Actor, Reason: d.Reason,
-		TestsSkipped: d.TestsSkipped, Automatic: d.Outcome == OutcomeRolledBack, Logs: d.Logs,
+		TestsSkipped: d.TestsSkipped, Automatic: d.Outcome == OutcomeRolledBack, Logs: e.redact(d.Logs),
 		Phases: map[string]float64{},
 	}
 	if d.Previous != nil {
@@ -562,7 +619,7 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 		}
 	}
 	if d.Failure != nil {
-		ent.Phase, ent.Error = d.Failure.Phase, d.Failure.Err.Error()
+		ent.Phase, ent.Error = d.Failure.Phase, e.redact(d.Failure.Err.Error())
 	}
 	if d.Attention != "" {
 		ent.Error += "; " + d.Attention
@@ -610,14 +667,18 @@ func holder(d *Deployment) string {
 }
 
 // lineWriter turns a command's output into one progress message a line,
-// keeping everything for the failure report.
+// keeping everything for the failure report. It is safe for concurrent
+// use: a command's stdout and stderr are copied into it by two goroutines.
 type lineWriter struct {
 	emit    func(string)
+	mu      sync.Mutex
 	pending []byte
 	all     strings.Builder
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.all.Write(p)
 	w.pending = append(w.pending, p...)
 	for {
@@ -631,6 +692,8 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if len(w.pending) > 0 {
 		w.emit(string(w.pending))
 		w.pending = nil

@@ -42,6 +42,30 @@ var ErrUnknownPhase = errors.New("unknown phase")
 // signal or a cancelled context.
 var ErrInterrupted = errors.New("interrupted")
 
+// DeadlineError is the failure of a run still going when Pipeline.Deadline
+// passed: the phase it had reached, and that phase's own error (nil when
+// the deadline passed between phases). errors.Is(err,
+// context.DeadlineExceeded) is true for it.
+type DeadlineError struct {
+	Limit time.Duration
+	Phase string
+	Err   error
+}
+
+func (e *DeadlineError) Error() string {
+	s := fmt.Sprintf("deployment deadline (timeouts.deployment = %s) exceeded in phase %s", e.Limit, e.Phase)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap makes errors.Is(err, context.DeadlineExceeded) true.
+func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
+
+// errDeadline is the cause of the context Run derives for Deadline.
+var errDeadline = errors.New("deployment deadline")
+
 // PhaseError is the failure of one phase.
 type PhaseError struct {
 	Phase string
@@ -117,6 +141,14 @@ type Pipeline struct {
 	// FinalTimeout bounds each Finalizer phase after a failure or interrupt
 	// (default 2 minutes).
 	FinalTimeout time.Duration
+	// Deadline bounds the phases that are not Finalizers together, from
+	// the start of Run; zero means none. A run still going when it passes
+	// fails in the phase it reached with a *DeadlineError and is undone
+	// like any failure: undo steps (UndoTimeout) and Finalizers
+	// (FinalTimeout) run after it on their own budgets, so a deadline
+	// never leaves a half-done deployment behind. The engine sets it from
+	// timeouts.deployment.
+	Deadline time.Duration
 }
 
 // NewPipeline returns a pipeline running phases in order.
@@ -186,12 +218,18 @@ func (p *Pipeline) Remove(name string) error {
 }
 
 // Run runs the phases in order against d. When a phase fails (or ctx is
-// cancelled), the completed phases' Undo steps run newest first, then the
-// Finalizer phases run; the returned error is the first *PhaseError. The
-// outcome and the per-phase timings are in d.Report.
+// cancelled, or Deadline passes), the completed phases' Undo steps run
+// newest first, then the Finalizer phases run; the returned error is the
+// first *PhaseError. The outcome and the per-phase timings are in d.Report.
 func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 	d.Report.Started = d.now()
 	defer func() { d.Report.Finished = d.now() }()
+	parent := ctx // Finalizers are not bound by the deadline
+	if p.Deadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, p.Deadline, errDeadline)
+		defer cancel()
+	}
 	var done []Phase
 	for _, ph := range p.phases {
 		final := isFinal(ph)
@@ -200,7 +238,7 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 			continue
 		}
 		if d.Failure == nil && ctx.Err() != nil {
-			p.fail(ctx, d, done, &PhaseError{Phase: ph.Name(), Err: fmt.Errorf("%w before it started: %v", ErrInterrupted, context.Cause(ctx))})
+			p.fail(ctx, d, done, &PhaseError{Phase: ph.Name(), Err: p.stopped(ctx, ph.Name(), nil)})
 			if !final {
 				d.skip(ph.Name())
 				continue
@@ -210,8 +248,11 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 			d.Outcome = OutcomeSucceeded // finalizers (record, notify) read it
 		}
 		runCtx, cancel := ctx, context.CancelFunc(func() {})
-		if final && d.Failure != nil {
-			runCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), orDefault(p.FinalTimeout, 2*time.Minute))
+		switch {
+		case final && d.Failure != nil:
+			runCtx, cancel = context.WithTimeout(context.WithoutCancel(parent), orDefault(p.FinalTimeout, 2*time.Minute))
+		case final:
+			runCtx = parent
 		}
 		d.CurrentPhase = ph.Name()
 		if d.onPhase != nil && d.Failure == nil {
@@ -222,7 +263,7 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 		err := ph.Run(runCtx, d)
 		cancel()
 		if err != nil && ctx.Err() != nil && !final {
-			err = fmt.Errorf("%w: %v", ErrInterrupted, err)
+			err = p.stopped(ctx, ph.Name(), err)
 		}
 		res := PhaseResult{Name: ph.Name(), Duration: d.now().Sub(start), Outcome: PhaseOK}
 		if err != nil {
@@ -244,6 +285,19 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 	}
 	d.Outcome = OutcomeSucceeded
 	return nil
+}
+
+// stopped is the error of phase when ctx ended the run: a *DeadlineError
+// when Deadline passed, else ErrInterrupted. err is what the phase
+// returned (nil before it started).
+func (p *Pipeline) stopped(ctx context.Context, phase string, err error) error {
+	if errors.Is(context.Cause(ctx), errDeadline) {
+		return &DeadlineError{Limit: p.Deadline, Phase: phase, Err: err}
+	}
+	if err == nil {
+		return fmt.Errorf("%w before it started: %v", ErrInterrupted, context.Cause(ctx))
+	}
+	return fmt.Errorf("%w: %v", ErrInterrupted, err)
 }
 
 // fail records the failure and undoes the completed phases, newest first.

@@ -3,9 +3,11 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -144,4 +146,54 @@ func TestPipelineEditByName(t *testing.T) {
 		require.ErrorIs(t, err, ErrUnknownPhase)
 		assert.True(t, strings.Contains(err.Error(), "health2"), "error lists the phases: %v", err)
 	}
+}
+
+// TestPipelineDeadline: Deadline cuts the run in the phase it reached (or
+// before the next phase), the error names timeouts.deployment and the
+// phase, undo and finalizers run on live contexts; a run that succeeds
+// near its deadline still records. On 239a55e Pipeline had no deadline.
+func TestPipelineDeadline(t *testing.T) {
+	tr := &trace{}
+	p := NewPipeline(
+		phase(tr, "start", nil, true),
+		&Func{PhaseName: "health", RunFunc: func(ctx context.Context, d *Deployment) error {
+			<-ctx.Done() // waits past the deadline
+			return ctx.Err()
+		}},
+		phase(tr, "switch", nil, true),
+		final(tr, "record"))
+	p.Deadline = 50 * time.Millisecond
+	d := &Deployment{}
+	err := p.Run(context.Background(), d)
+	var de *DeadlineError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "health", de.Phase)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, ErrInterrupted)
+	assert.Equal(t, "phase health: deployment deadline (timeouts.deployment = 50ms) exceeded in phase health: context deadline exceeded", err.Error())
+	assert.Equal(t, []string{"run start", "undo start", "final record rolled-back"}, tr.steps)
+
+	// Between phases: the next phase does not start.
+	tr = &trace{}
+	p = NewPipeline(
+		&Func{PhaseName: "slow", RunFunc: func(ctx context.Context, d *Deployment) error {
+			<-ctx.Done()
+			return nil // a phase that ignores its context's end
+		}},
+		phase(tr, "switch", nil, true), final(tr, "record"))
+	p.Deadline = 10 * time.Millisecond
+	err = p.Run(context.Background(), &Deployment{})
+	assert.EqualError(t, err, "phase switch: deployment deadline (timeouts.deployment = 10ms) exceeded in phase switch")
+	assert.Equal(t, []string{"final record failed"}, tr.steps)
+
+	// A finalizer after a success is not bound by the deadline.
+	tr = &trace{}
+	p = NewPipeline(phase(tr, "a", nil, false), &Func{PhaseName: "record", Final: true, RunFunc: func(ctx context.Context, d *Deployment) error {
+		time.Sleep(30 * time.Millisecond)
+		tr.add("record " + fmt.Sprint(ctx.Err()))
+		return ctx.Err()
+	}})
+	p.Deadline = 20 * time.Millisecond
+	require.NoError(t, p.Run(context.Background(), &Deployment{}))
+	assert.Equal(t, []string{"run a", "record <nil>"}, tr.steps)
 }

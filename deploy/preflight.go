@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -132,8 +131,9 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 		add("SKIP_TESTS", fmt.Errorf("%q is neither true nor false: set SKIP_TESTS=true to skip the test suite (emergency only), false or unset to run it", s), "")
 	}
 
-	// Timeouts.
-	add("timeouts", e.checkTimeouts(), fmt.Sprintf("deployment %s, backend health %d × %s", e.Env.Timeouts.Deployment, e.Env.Health.Backend.Attempts, e.Env.Health.Backend.Interval))
+	// Timeouts: the phases' worst cases fit in the deadline.
+	budget := e.Env.Budget(e.Getenv("SKIP_TESTS") == "true")
+	add("timeouts", budget.Check(), fmt.Sprintf("deployment deadline %s holds the phases' worst cases (%s)", budget.Deadline, budget.Total()))
 
 	var failed []Check
 	for _, c := range checks {
@@ -164,22 +164,6 @@ func (e *Engine) imageAvailable(ctx context.Context, ref string) error {
 		return fmt.Errorf("%s: not found on the host nor in its registry: push the image, or check the version", ref)
 	}
 	return nil
-}
-
-// checkTimeouts: the deployment timeout must leave room for the health waits.
-func (e *Engine) checkTimeouts() error {
-	t := e.Env.Timeouts
-	var errs []error
-	for name, chk := range map[string]HTTPCheck{"backend": e.Env.Health.Backend, "frontend": e.Env.Health.Frontend} {
-		if !chk.Enabled() {
-			continue
-		}
-		worst := chk.Timeout
-		if t.Deployment > 0 && worst > t.Deployment {
-			errs = append(errs, fmt.Errorf("environments.%s.health.%s.timeout (%s) exceeds timeouts.deployment (%s): raise the deployment timeout", e.Env.Name, name, worst, t.Deployment))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // preflight is the pipeline phase around Preflight.

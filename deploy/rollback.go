@@ -76,7 +76,7 @@ func (e *Engine) RollbackPipeline(to string) *Pipeline {
 		&Func{PhaseName: PhaseUnlock, RunFunc: e.unlock, Final: true},
 	)
 	p := NewPipeline(phases...)
-	p.UndoTimeout = e.Env.Timeouts.Deployment
+	p.Deadline = e.Env.Timeouts.Deployment
 	return p
 }
 

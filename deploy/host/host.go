@@ -19,6 +19,11 @@ type Cmd struct {
 	Dir string
 	// Env holds extra KEY=VALUE pairs added to the host's environment.
 	Env []string
+	// ClearEnv gives the command Env alone instead of the host's
+	// environment plus Env (locally the process's environment, over SSH
+	// the session's: the remote line starts with "env -i"). A command
+	// that must not see the deployment's secrets runs this way.
+	ClearEnv bool
 	// Stdin, Stdout and Stderr are streamed; nil means empty input and
 	// discarded output (the tail of stderr is still kept for ExitError).
 	Stdin          io.Reader

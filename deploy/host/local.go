@@ -42,7 +42,10 @@ func (l *Local) Run(ctx context.Context, cmd Cmd) error {
 	}
 	c := exec.CommandContext(ctx, cmd.Argv[0], cmd.Argv[1:]...)
 	c.Dir = cmd.Dir
-	if len(cmd.Env) > 0 {
+	switch {
+	case cmd.ClearEnv:
+		c.Env = append([]string{}, cmd.Env...) // non-nil: nothing inherited
+	case len(cmd.Env) > 0:
 		c.Env = append(os.Environ(), cmd.Env...)
 	}
 	// Output pipes held open by a grandchild must not keep a cancelled

@@ -53,7 +53,7 @@ func isBare(w string) bool {
 // as the first line of stderr (Run strips it and uses it to kill the
 // program's process group when ctx is cancelled), an optional cd, then
 // exec (so the program takes over that PID) of env with the extra
-// variables, then argv.
+// variables (env -i with ClearEnv), then argv.
 func remoteCommand(cmd Cmd) (string, error) {
 	if len(cmd.Argv) == 0 {
 		return "", fmt.Errorf("run: empty argv")
@@ -68,7 +68,11 @@ func remoteCommand(cmd Cmd) (string, error) {
 			return "", fmt.Errorf("run %s: env entry %d: name %q is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*)", cmd.Argv[0], i, k)
 		}
 	}
-	if len(cmd.Env) > 0 {
+	switch {
+	case cmd.ClearEnv:
+		words = append(words, "env", "-i")
+		words = append(words, cmd.Env...)
+	case len(cmd.Env) > 0:
 		words = append(words, "env")
 		words = append(words, cmd.Env...)
 	}

@@ -38,6 +38,7 @@ func TestRemoteCommand(t *testing.T) {
 		{Cmd{Argv: []string{"true"}}, "echo $$ >&2 && exec true"},
 		{Cmd{Argv: []string{"ls", "-l"}, Dir: "/srv/my app"}, "echo $$ >&2 && cd '/srv/my app' && exec ls -l"},
 		{Cmd{Argv: []string{"printenv", "A"}, Env: []string{"A=it's", "B="}}, `echo $$ >&2 && exec env 'A=it'\''s' 'B=' printenv A`},
+		{Cmd{Argv: []string{"printenv"}, Env: []string{"PATH=/bin"}, ClearEnv: true}, `echo $$ >&2 && exec env -i 'PATH=/bin' printenv`},
 	}
 	for _, tc := range cases {
 		got, err := remoteCommand(tc.cmd)

@@ -313,6 +313,7 @@ environments:
     hooks:
       migrate: [{{.Binary}}, migrate]
       migrate_service: web
+      migrate_timeout: 1m
     health:
       backend:
         url: /api/health/
@@ -331,11 +332,16 @@ environments:
       # No PostgreSQL: no database image can be pulled here.
       media:
         volume: media
+      timeout: 2m
     tests:
       command: [go, version]
       dir: {{.Dir}}
+      timeout: 5m
+    # Preflight checks that the phases' bounds add up to less than the
+    # deployment's deadline (about 20m here).
     timeouts:
-      deployment: 5m
+      deployment: 30m
+      start: 5m
       drain: 2s
 `))
 

@@ -92,6 +92,10 @@ func TestWorkspaceConfig(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, c[0], c[1])
 		}
 	}
+	// Preflight would refuse a demo whose phase bounds exceed its deadline.
+	if err := env.Budget(false).Check(); err != nil {
+		t.Error(err)
+	}
 	if !strings.Contains(string(c), "image: "+DefaultImage+":"+FirstVersion) {
 		t.Errorf("compose file does not use %s:%s:\n%s", DefaultImage, FirstVersion, c)
 	}

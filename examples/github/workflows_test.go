@@ -525,7 +525,7 @@ func TestSafetyRulesCatchBreaches(t *testing.T) {
 		{"event data interpolated into a script", `echo "Deploying $version"`, `echo "Deploying ${{ github.event.release.name }}"`, "${{ }} inside run:"},
 		{"host key checking off", "chmod 0600 ~/.ssh/known_hosts\n", "chmod 0600 ~/.ssh/known_hosts\n          export GIT_SSH_COMMAND='ssh -o StrictHostKeyChecking=no'\n", "host key checking turned off"},
 		{"secret as an action input", "          go-version-file: go.mod\n", "          go-version-file: go.mod\n          token: ${{ secrets.GITHUB_TOKEN }}\n", "a secret outside env:"},
-		{"no job timeout", "    timeout-minutes: 60\n", "", "no timeout-minutes"},
+		{"no job timeout", "    timeout-minutes: 120\n", "", "no timeout-minutes"},
 		{"unpinned action", "actions/setup-go@v6", "actions/setup-go", "not pinned"},
 	}
 	for _, c := range cases {

@@ -1,6 +1,7 @@
 package targets
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -116,7 +117,19 @@ func withEngine(ctx context.Context, name string, fn func(context.Context, *depl
 		return fail(err)
 	}
 	defer eng.Close()
-	return fail(fn(ctx, eng))
+	return fail(deploy.RedactError(fn(ctx, eng), eng.Env.Redactor()))
+}
+
+// writeMasked writes what write produces to stdout with the
+// environment's secrets, host, user and path masked (history entries
+// written by older versions, lock holders, errors in a status).
+func writeMasked(eng *deploy.Engine, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	err := write(&buf)
+	if _, werr := io.WriteString(stdout, eng.Env.Redactor()(buf.String())); err == nil {
+		err = werr
+	}
+	return err
 }
 
 // parseVersion parses a release version; "auto" is the clock's
@@ -169,7 +182,7 @@ func runPipeline(ctx context.Context, eng *deploy.Engine, p *deploy.Pipeline, d 
 	}
 	msg += ": " + string(d.Outcome)
 	if runErr != nil {
-		first, _, multi := strings.Cut(runErr.Error(), "\n")
+		first, _, multi := strings.Cut(redact(runErr.Error()), "\n")
 		msg += ": " + strings.TrimSuffix(first, ":")
 		if multi {
 			msg += " (details in the summary above)"

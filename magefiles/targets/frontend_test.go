@@ -76,6 +76,20 @@ func localConfig(t *testing.T, blue, green int, extra string) (map[string]string
 	return env, app
 }
 
+// scratchImage builds image (FROM scratch, one small file) on this
+// machine's Docker Engine and removes it when t ends.
+func scratchImage(t *testing.T, image string) {
+	t.Helper()
+	ctxDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\nCOPY Dockerfile /\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("docker", "build", "-q", "-t", image, ctxDir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v: %s", err, b)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+}
+
 // testOperations checks the operations targets' help lines and the paths
 // that need no server: invalid input, unknown environments, and a local
 // environment in a temporary directory (nothing is deployed).
@@ -288,15 +302,7 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 		if m == nil {
 			t.Fatalf("deploy:plan shows no image:\n%s", out)
 		}
-		image := m[1] + ":v1.2.3"
-		ctxDir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), []byte("FROM scratch\nCOPY Dockerfile /\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if b, err := exec.Command("docker", "build", "-q", "-t", image, ctxDir).CombinedOutput(); err != nil {
-			t.Fatalf("docker build: %v: %s", err, b)
-		}
-		t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+		scratchImage(t, m[1]+":v1.2.3")
 		out, errOut, code = mage(t, env, "deploy:plan", "v1.2.3")
 		if code != 0 || !regexp.MustCompile(`(?m)^\s+ok\s+image web\s+`).MatchString(out) || !strings.Contains(out, "Rendered compose file of blue:\n") {
 			t.Errorf("deploy:plan with the image: exit %d, stderr %s, out:\n%s", code, errOut, out)

@@ -3,6 +3,7 @@ package targets
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/magefile/mage/mg"
@@ -56,7 +57,7 @@ func Status(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		return s.Write(stdout)
+		return writeMasked(eng, s.Write)
 	})
 }
 
@@ -94,10 +95,10 @@ func Versions(ctx context.Context) error {
 			return err
 		}
 		if len(entries) == 0 {
-			_, err := fmt.Fprintf(stdout, "no deployments recorded in %s yet\n", eng.Store.Path())
+			_, err := fmt.Fprintf(stdout, "no deployments recorded in %s yet\n", eng.Env.Redactor()(eng.Store.Path()))
 			return err
 		}
-		return deploy.WriteHistory(stdout, entries)
+		return writeMasked(eng, func(w io.Writer) error { return deploy.WriteHistory(w, entries) })
 	})
 }
 
