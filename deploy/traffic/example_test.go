@@ -52,7 +52,7 @@ func ExampleCaddyInitialConfig() {
 		traffic.Blue:  {"127.0.0.1:8001"},
 		traffic.Green: {"127.0.0.1:8002"},
 	}}
-	cfg, err := traffic.CaddyInitialConfig(traffic.CaddySite{App: "myapp", Listen: []string{":80"}, Route: route, Colour: traffic.Blue})
+	cfg, err := traffic.CaddyInitialConfig(traffic.CaddySite{App: "myapp", Listen: []string{":80"}, Route: route, Dir: "/etc/caddy/blueshift"})
 	if err != nil {
 		panic(err)
 	}
