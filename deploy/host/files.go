@@ -112,21 +112,6 @@ func Remove(ctx context.Context, r Runner, path string) error {
 	return nil
 }
 
-// Rename renames from to to with rename(2) (`mv -f -T`): to is replaced
-// atomically, so readers find the old file or the new one, never neither.
-// Both must be on the same file system.
-func Rename(ctx context.Context, r Runner, from, to string) error {
-	for _, p := range []string{from, to} {
-		if err := checkPath(p); err != nil {
-			return fmt.Errorf("%s: rename %s to %s: %w", nameOf(r), from, to, err)
-		}
-	}
-	if err := r.Run(ctx, Cmd{Argv: renameArgv(from, to)}); err != nil {
-		return fmt.Errorf("%s: rename %s to %s: %w", nameOf(r), from, to, err)
-	}
-	return nil
-}
-
 // RemoveAll removes path and everything below it; a missing path is not
 // an error. It refuses "/" and relative paths.
 func RemoveAll(ctx context.Context, r Runner, path string) error {

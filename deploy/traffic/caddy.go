@@ -44,7 +44,7 @@ type CaddyConfig struct {
 	// runs in a container, bind-mount Dir at the same path. Absolute.
 	// Default DefaultCaddyDir.
 	Dir string
-	// Runner renames and checks the colour files on Caddy's host.
+	// Runner creates, removes and checks the colour files on Caddy's host.
 	// Required.
 	Runner host.Runner
 	// Dialer reaches the admin API from the host Caddy runs on. Required.
@@ -58,12 +58,12 @@ type CaddyConfig struct {
 // Caddy switches traffic without changing Caddy's configuration. Each
 // route's handler (CaddyRouteHandler) has one route per colour, matched when
 // that colour's file exists in the route's directory (Caddy's file matcher:
-// a stat per request), and Switch renames the live colour's file to the
-// next colour's name. Any change through Caddy's admin API would reload
+// a stat or two per request), and Switch creates the next colour's file and
+// removes the earlier colours'. Any change through Caddy's admin API would reload
 // every app and shut the old HTTP server down, and Go's HTTP server closes
 // a connection whose request it reads after that began, unanswered (see
 // the package documentation). The admin API is only read, to check that
-// the configuration routes by the files this switcher renames. With
+// the configuration routes by the files this switcher writes. With
 // several routes a failure part-way puts the already switched ones back.
 // Create it with NewCaddy.
 type Caddy struct {
@@ -135,9 +135,9 @@ func checkCaddyDir(dir string) error {
 	return nil
 }
 
-// CaddyColourDir is the directory in dir holding route's colour file: a
-// file named after the live colour ("blue"), which a switch renames to the
-// next colour's name. Caddy routes each request by which one exists.
+// CaddyColourDir is the directory in dir holding route's colour files,
+// named after the colours ("blue", "green"): Caddy serves the first colour,
+// in name order, whose file exists.
 func CaddyColourDir(dir, route string) string {
 	return path.Join(dir, route)
 }
