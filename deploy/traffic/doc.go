@@ -24,13 +24,13 @@
 // it reads after that began without answering it (net/http conn.serve); a
 // client sees EOF, and when the connection was fresh (an idempotent request
 // on a reused one is retried by Go's client) the request fails. Measured
-// with the admin-API switch: 24 of 5,532 requests at 300 req/s over 200
-// switches with busy loops on every core (TestCaddySwitchesUnderCPULoadDropNothing),
-// and 1 of ~21,800 in two of three demo runs with `status` polled every
-// second. The file matcher costs a stat or two per request (Caddy's CPU per
-// request rose about 5% at 500 req/s), where a {file.*} placeholder would
-// read the file into a fresh 1 MiB buffer on every request (Caddy's CPU
-// tripled).
+// with the admin-API switch: 163 of 23,186 requests at 300 req/s over 4
+// runs of 200 switches with busy loops on every core, each an EOF (on a
+// fresh connection, where traced), and 0 of 29,847 with the colour files
+// (TestCaddySwitchesUnderCPULoadDropNothing). The
+// file matcher costs a stat or two per request (Caddy's CPU rose 4-11% at
+// 500 req/s), where a {file.*} placeholder would read the file into a fresh
+// 1 MiB buffer on every request (Caddy's CPU tripled).
 //
 // Caddy serves the first colour, in name order, whose file exists. A switch
 // to a later colour creates its file first and then removes the earlier
