@@ -281,24 +281,13 @@ func (c *Caddy) Live(ctx context.Context) (string, error) {
 		if len(present) == 0 {
 			return "", fmt.Errorf("caddy: live colour: %w: %s holds no colour file yet (Caddy answers 503)", ErrNoLiveColour, CaddyColourDir(c.cfg.Dir, r.Name))
 		}
-		if len(present) > 1 {
-			c.log.Warn("caddy: several colour files; Caddy serves the first", "dir", CaddyColourDir(c.cfg.Dir, r.Name), "colours", present)
-		}
-		colour := present[0]
+		colour := present[0] // a later colour's file stays after a switch back
 		if live != "" && colour != live {
 			return "", fmt.Errorf("caddy: live colour: routes disagree: %q goes to %s, an earlier route to %s: switch to one colour to fix it", r.Name, colour, live)
 		}
 		live = colour
 	}
 	return live, nil
-}
-
-func describe(u Upstreams) string {
-	var parts []string
-	for _, c := range colours(u) {
-		parts = append(parts, c+"="+strings.Join(u[c], ","))
-	}
-	return strings.Join(parts, " ")
 }
 
 // Switch moves each route to colour, after checking that Caddy's
