@@ -24,6 +24,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"github.com/blueshift-deploy/blueshift/notify"
 )
 
@@ -237,14 +238,21 @@ type NginxConfig struct {
 	Command []string `yaml:"command" json:"command"`
 }
 
-// CaddyConfig says how to reach Caddy's admin API.
+// CaddyConfig says how blueshift switches Caddy: by colour files in Dir
+// that Caddy's route checks on every request (traffic.CaddyRouteHandler),
+// never by changing Caddy's configuration, which would reload it.
 type CaddyConfig struct {
-	// Admin is the admin API's address on the host. Default
+	// Admin is the admin API's address on the host, read to check that
+	// Caddy's configuration routes by the colour files. Default
 	// "127.0.0.1:2019".
 	Admin string `yaml:"admin" json:"admin"`
-	// RouteID is the @id of the route whose upstreams are switched.
-	// Default "<app>-<env>".
+	// RouteID is the @id of the route's subroute handler. Default
+	// "<app>-<env>".
 	RouteID string `yaml:"route_id" json:"route_id"`
+	// Dir is the directory on the host holding a directory per route with
+	// the live colour's file; Caddy must see it at the same path. Absolute.
+	// Default "/etc/caddy/blueshift".
+	Dir string `yaml:"dir" json:"dir"`
 }
 
 // HooksConfig holds commands run in the next colour before it gets
@@ -658,7 +666,7 @@ func DefaultEnvironment(name string) *Environment {
 		EnvFile:     envFile,
 		Proxy: ProxyConfig{
 			Kind:          "nginx",
-			Caddy:         CaddyConfig{Admin: "127.0.0.1:2019"},
+			Caddy:         CaddyConfig{Admin: "127.0.0.1:2019", Dir: traffic.DefaultCaddyDir},
 			VersionHeader: "X-Blueshift-Colour",
 		},
 		Health: HealthConfig{
@@ -1432,6 +1440,9 @@ func (e *Environment) validate(p *problems, path string) {
 		}
 		if e.Proxy.Caddy.RouteID == "" {
 			p.add(at("proxy.caddy.route_id"), "required with proxy.kind caddy")
+		}
+		if !strings.HasPrefix(e.Proxy.Caddy.Dir, "/") || strings.ContainsAny(e.Proxy.Caddy.Dir, "{}*?[]\\ \t\r\n") {
+			p.add(at("proxy.caddy.dir"), "%q must be an absolute path on the host without spaces, braces, glob characters or backslashes", e.Proxy.Caddy.Dir)
 		}
 	case "none":
 	default:

@@ -304,6 +304,8 @@ func TestValidationMessages(t *testing.T) {
 			nil, ``},
 		{"caddy admin", base + "    proxy: {kind: caddy, caddy: {admin: localhost}}\n",
 			nil, `environments.production.proxy.caddy.admin: "localhost" must be host:port (line 9)`},
+		{"caddy dir", base + "    proxy: {kind: caddy, caddy: {dir: caddy/colours}}\n",
+			nil, `environments.production.proxy.caddy.dir: "caddy/colours" must be an absolute path on the host without spaces, braces, glob characters or backslashes (line 9)`},
 		{"both ssh keys", base + "    host: {address: local, ssh_key: x, ssh_key_file: k}\n",
 			nil, `environments.production.host: defined twice (line 9)`},
 		{"ssh key and file", strings.Replace(base, "user: deploy}", "user: deploy, ssh_key: x, ssh_key_file: /k}", 1),

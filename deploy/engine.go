@@ -179,7 +179,7 @@ func (e *Engine) newSwitcher() (traffic.Switcher, error) {
 	case "caddy":
 		c := e.Env.Proxy.Caddy
 		return traffic.NewCaddy(traffic.CaddyConfig{
-			Admin: c.Admin, Routes: routes, Dialer: e.Host, Logger: e.Logger,
+			Admin: c.Admin, Routes: routes, Dir: c.Dir, Runner: e.Host, Dialer: e.Host, Logger: e.Logger,
 		})
 	}
 	return nil, fmt.Errorf("kind %q: must be nginx, caddy or none", e.Env.Proxy.Kind)

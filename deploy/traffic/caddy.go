@@ -1,7 +1,6 @@
 package traffic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,18 +23,30 @@ import (
 // DefaultCaddyAdmin is Caddy's default admin API address.
 const DefaultCaddyAdmin = "127.0.0.1:2019"
 
+// DefaultCaddyDir is where a Caddy switcher keeps its colour files by
+// default.
+const DefaultCaddyDir = "/etc/caddy/blueshift"
+
 // CaddyConfig configures a Caddy switcher.
 type CaddyConfig struct {
 	// Admin is Caddy's admin API address as seen from the host:
 	// "127.0.0.1:2019" or "unix//run/caddy/admin.sock". Default
-	// DefaultCaddyAdmin.
+	// DefaultCaddyAdmin. The switcher only reads the configuration
+	// through it (to check the wiring); it never changes it.
 	Admin string
-	// Routes name the reverse_proxy handlers to switch: Route.Name is the
-	// handler's "@id" in Caddy's JSON configuration. Required.
+	// Routes name the routes to switch: Route.Name is the "@id" of the
+	// route's subroute handler (CaddyRouteHandler) in Caddy's JSON
+	// configuration. Required.
 	Routes []Route
-	// ColourHeader is the response header each handler sets to the colour
-	// it proxies to. Default ProxyColourHeader; "-" sets none.
-	ColourHeader string
+	// Dir is the directory on Caddy's host holding a directory per route
+	// (CaddyColourDir) with the live colour's file, which Caddy looks for
+	// on every request. Caddy must see it at the same path: when Caddy
+	// runs in a container, bind-mount Dir at the same path. Absolute.
+	// Default DefaultCaddyDir.
+	Dir string
+	// Runner creates, removes and checks the colour files on Caddy's host.
+	// Required.
+	Runner host.Runner
 	// Dialer reaches the admin API from the host Caddy runs on. Required.
 	Dialer host.Dialer
 	// Timeout bounds each admin API request. Default 10s.
@@ -41,11 +55,17 @@ type CaddyConfig struct {
 	Logger *slog.Logger
 }
 
-// Caddy switches traffic by replacing the upstreams of reverse_proxy
-// handlers through Caddy's admin API. Each handler is replaced in one
-// request, which Caddy applies atomically and gracefully; with several
-// routes a failure part-way puts the already switched ones back. Create it
-// with NewCaddy.
+// Caddy switches traffic without changing Caddy's configuration. Each
+// route's handler (CaddyRouteHandler) has one route per colour, matched when
+// that colour's file exists in the route's directory (Caddy's file matcher:
+// a stat or two per request), and Switch creates the next colour's file and
+// removes the earlier colours'. Any change through Caddy's admin API would reload
+// every app and shut the old HTTP server down, and Go's HTTP server closes
+// a connection whose request it reads after that began, unanswered (see
+// the package documentation). The admin API is only read, to check that
+// the configuration routes by the files this switcher writes. With
+// several routes a failure part-way puts the already switched ones back.
+// Create it with NewCaddy.
 type Caddy struct {
 	cfg    CaddyConfig
 	log    *slog.Logger
@@ -64,11 +84,17 @@ func NewCaddy(cfg CaddyConfig) (*Caddy, error) {
 	if cfg.Dialer == nil {
 		return nil, errors.New("caddy: dialer: required (the host Caddy runs on)")
 	}
+	if cfg.Runner == nil {
+		return nil, errors.New("caddy: runner: required (the host Caddy runs on, where the colour files are written)")
+	}
 	if cfg.Admin == "" {
 		cfg.Admin = DefaultCaddyAdmin
 	}
-	if cfg.ColourHeader == "" {
-		cfg.ColourHeader = ProxyColourHeader
+	if cfg.Dir == "" {
+		cfg.Dir = DefaultCaddyDir
+	}
+	if err := checkCaddyDir(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("caddy: dir: %w", err)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -92,12 +118,28 @@ func NewCaddy(cfg CaddyConfig) (*Caddy, error) {
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return dialer.DialContext(ctx, network, addr)
 			},
-			// Caddy restarts its admin endpoint after every config change
-			// and closes kept-alive connections: use a fresh one each time.
+			// Someone else's configuration change restarts the admin
+			// endpoint and closes kept-alive connections: use a fresh one
+			// each time.
 			DisableKeepAlives: true,
 		},
 	}
 	return &Caddy{cfg: cfg, log: log, client: client, base: base}, nil
+}
+
+// checkCaddyDir accepts an absolute path that fits in a Caddy placeholder.
+func checkCaddyDir(dir string) error {
+	if !strings.HasPrefix(dir, "/") || strings.ContainsAny(dir, "{}*?[]\\ \t\r\n") {
+		return fmt.Errorf("%q: want an absolute path without spaces, braces, glob characters or backslashes", dir)
+	}
+	return nil
+}
+
+// CaddyColourDir is the directory in dir holding route's colour files,
+// named after the colours ("blue", "green"): Caddy serves the first colour,
+// in name order, whose file exists.
+func CaddyColourDir(dir, route string) string {
+	return path.Join(dir, route)
 }
 
 // APIError is a response of Caddy's admin API other than 200 OK.
@@ -117,30 +159,20 @@ func (e *APIError) Is(target error) bool {
 	return target == ErrConfigInvalid && e.Status == http.StatusBadRequest
 }
 
-// do sends one admin request; it returns the body and the ETag.
-func (c *Caddy) do(ctx context.Context, method, path string, body []byte, ifMatch string) ([]byte, string, error) {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+// get sends one GET request to the admin API and returns the body.
+func (c *Caddy) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("caddy admin API: %s %s: %w", method, path, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if ifMatch != "" {
-		req.Header.Set("If-Match", ifMatch)
+		return nil, fmt.Errorf("caddy admin API: GET %s: %w", path, err)
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, "", fmt.Errorf("caddy admin API at %s: %s %s: %w (is Caddy running with its admin API there?)", c.cfg.Admin, method, path, err)
+		return nil, fmt.Errorf("caddy admin API at %s: GET %s: %w (is Caddy running with its admin API there?)", c.cfg.Admin, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, "", fmt.Errorf("caddy admin API: %s %s: read response: %w", method, path, err)
+		return nil, fmt.Errorf("caddy admin API: GET %s: read response: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -153,78 +185,103 @@ func (c *Caddy) do(ctx context.Context, method, path string, body []byte, ifMatc
 		if len(msg) > 500 {
 			msg = msg[:500] + "..."
 		}
-		return nil, "", &APIError{Method: method, Path: path, Status: resp.StatusCode, Message: msg}
+		return nil, &APIError{Method: http.MethodGet, Path: path, Status: resp.StatusCode, Message: msg}
 	}
-	return data, resp.Header.Get("Etag"), nil
+	return data, nil
 }
 
-// handler is a reverse_proxy handler's JSON, kept whole so that fields this
-// package does not know survive a switch.
-type handler map[string]json.RawMessage
-
-func (c *Caddy) getHandler(ctx context.Context, id string) (handler, string, error) {
-	data, etag, err := c.do(ctx, http.MethodGet, "/id/"+id, nil, "")
+// checkWiring checks that Caddy's object with "@id" r.Name is the
+// subroute CaddyRouteHandler returns for r and c's directory: a route per
+// colour, matched by that colour's file, proxying to its upstreams.
+func (c *Caddy) checkWiring(ctx context.Context, r Route) error {
+	data, err := c.get(ctx, "/id/"+r.Name)
 	if err != nil {
 		var api *APIError
 		if errors.As(err, &api) && api.Status == http.StatusNotFound {
-			return nil, "", fmt.Errorf("%w: Caddy has no object with \"@id\": %q (give the route's reverse_proxy handler that @id): %w", ErrNotWired, id, err)
+			return fmt.Errorf("%w: Caddy has no object with \"@id\": %q (put the handler traffic.CaddyRouteHandler returns in the route's \"handle\")", ErrNotWired, r.Name)
 		}
-		return nil, "", err
+		return err
 	}
-	var h handler
-	if err := json.Unmarshal(data, &h); err != nil {
-		return nil, "", fmt.Errorf("%w: @id %q is not a JSON object: %w", ErrNotWired, id, err)
+	var got, want subrouteJSON
+	if err := json.Unmarshal(data, &got); err != nil {
+		return fmt.Errorf("%w: @id %q is not a JSON object: %w", ErrNotWired, r.Name, err)
 	}
-	var kind string
-	_ = json.Unmarshal(h["handler"], &kind)
-	if kind != "reverse_proxy" {
-		return nil, "", fmt.Errorf("%w: @id %q is a %q handler, want reverse_proxy", ErrNotWired, id, kind)
+	exp, _ := json.Marshal(caddyRouteHandler(r, c.cfg.Dir, ProxyColourHeader))
+	_ = json.Unmarshal(exp, &want)
+	if got.Handler != "subroute" || len(got.Routes) != len(want.Routes) {
+		return fmt.Errorf("%w: @id %q is a %q handler with %d routes, not the subroute traffic.CaddyRouteHandler returns (%d routes: one per colour, then a 503); an older blueshift switched a reverse_proxy handler with this @id: replace it", ErrNotWired, r.Name, got.Handler, len(got.Routes), len(want.Routes))
 	}
-	return h, etag, nil
+	for i, w := range want.Routes {
+		g := got.Routes[i]
+		if !reflect.DeepEqual(g.Match, w.Match) || len(g.Handle) != 1 || g.Handle[0]["handler"] != w.Handle[0]["handler"] {
+			return fmt.Errorf("%w: @id %q: route %d is %s; want %s (is proxy dir %s the directory Caddy reads?)", ErrNotWired, r.Name, i, compact(g), compact(w), c.cfg.Dir)
+		}
+		if gd, wd := dialsOf(g.Handle[0]), dialsOf(w.Handle[0]); !slices.Equal(gd, wd) {
+			return fmt.Errorf("%w: @id %q: route %d proxies to %v; want %v (the colours' upstreams changed: update Caddy's configuration)", ErrNotWired, r.Name, i, gd, wd)
+		}
+	}
+	return nil
 }
 
-func (h handler) dials() []string {
-	var ups []struct {
-		Dial string `json:"dial"`
-	}
-	_ = json.Unmarshal(h["upstreams"], &ups)
-	out := make([]string, 0, len(ups))
+type subrouteJSON struct {
+	Handler string `json:"handler"`
+	Routes  []struct {
+		Match  []any            `json:"match,omitempty"`
+		Handle []map[string]any `json:"handle"`
+	} `json:"routes"`
+}
+
+func compact(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// dialsOf returns the sorted dial addresses of a reverse_proxy handler.
+func dialsOf(h map[string]any) []string {
+	ups, _ := h["upstreams"].([]any)
+	var out []string
 	for _, u := range ups {
-		out = append(out, u.Dial)
+		m, _ := u.(map[string]any)
+		d, _ := m["dial"].(string)
+		out = append(out, d)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// colourOf returns the colour whose addresses are exactly dials.
-func colourOf(u Upstreams, dials []string) (string, bool) {
-	for colour, addrs := range u {
-		want := append([]string(nil), addrs...)
-		sort.Strings(want)
-		if strings.Join(want, ",") == strings.Join(dials, ",") {
-			return colour, true
+// present returns the colours of r whose files exist, in the order Caddy
+// tries them (the first one is what Caddy serves).
+func (c *Caddy) present(ctx context.Context, r Route) ([]string, error) {
+	var out []string
+	for _, colour := range colours(r.Upstreams) {
+		ok, err := host.Exists(ctx, c.cfg.Runner, path.Join(CaddyColourDir(c.cfg.Dir, r.Name), colour))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, colour)
 		}
 	}
-	return "", false
+	return out, nil
 }
 
-// Live returns the colour whose upstreams the handlers proxy to. All routes
-// must agree.
+// Live returns the colour the routes proxy to: the first colour whose file
+// exists, as Caddy sees it, once the configuration is checked to route by
+// these files. All routes must agree.
 func (c *Caddy) Live(ctx context.Context) (string, error) {
 	live := ""
 	for _, r := range c.cfg.Routes {
-		h, _, err := c.getHandler(ctx, r.Name)
+		if err := c.checkWiring(ctx, r); err != nil {
+			return "", fmt.Errorf("caddy: live colour: %w", err)
+		}
+		present, err := c.present(ctx, r)
 		if err != nil {
 			return "", fmt.Errorf("caddy: live colour: %w", err)
 		}
-		dials := h.dials()
-		if len(dials) == 0 {
-			return "", fmt.Errorf("caddy: live colour: %w: handler %q has no upstreams", ErrNoLiveColour, r.Name)
+		if len(present) == 0 {
+			return "", fmt.Errorf("caddy: live colour: %w: %s holds no colour file yet (Caddy answers 503)", ErrNoLiveColour, CaddyColourDir(c.cfg.Dir, r.Name))
 		}
-		colour, ok := colourOf(r.Upstreams, dials)
-		if !ok {
-			return "", fmt.Errorf("caddy: live colour: handler %q proxies to %s, which is no colour's upstreams (%s): switch to a colour to fix it", r.Name, strings.Join(dials, ","), describe(r.Upstreams))
-		}
+		colour := present[0] // a later colour's file stays after a switch back
 		if live != "" && colour != live {
 			return "", fmt.Errorf("caddy: live colour: routes disagree: %q goes to %s, an earlier route to %s: switch to one colour to fix it", r.Name, colour, live)
 		}
@@ -233,125 +290,105 @@ func (c *Caddy) Live(ctx context.Context) (string, error) {
 	return live, nil
 }
 
-func describe(u Upstreams) string {
-	var parts []string
-	for _, c := range colours(u) {
-		parts = append(parts, c+"="+strings.Join(u[c], ","))
-	}
-	return strings.Join(parts, " ")
-}
-
-// switched returns h proxying to addrs and marking responses with colour.
-func (c *Caddy) switched(h handler, colour string, addrs []string) (handler, error) {
-	out := handler{}
-	for k, v := range h {
-		out[k] = v
-	}
-	ups := make([]map[string]string, 0, len(addrs))
-	for _, a := range addrs {
-		ups = append(ups, map[string]string{"dial": a})
-	}
-	js, err := json.Marshal(ups)
-	if err != nil {
-		return nil, err
-	}
-	out["upstreams"] = js
-	if c.cfg.ColourHeader != "-" {
-		headers := map[string]any{}
-		if raw, ok := h["headers"]; ok {
-			if err := json.Unmarshal(raw, &headers); err != nil {
-				return nil, fmt.Errorf("handler headers: %w", err)
-			}
-		}
-		resp, _ := headers["response"].(map[string]any)
-		if resp == nil {
-			resp = map[string]any{}
-		}
-		set, _ := resp["set"].(map[string]any)
-		if set == nil {
-			set = map[string]any{}
-		}
-		set[c.cfg.ColourHeader] = []string{colour}
-		resp["set"] = set
-		headers["response"] = resp
-		if out["headers"], err = json.Marshal(headers); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// Switch replaces each route's handler with one proxying to colour. A route
-// that fails puts the routes switched before it back.
+// Switch moves each route to colour, after checking that Caddy's
+// configuration routes by the colour files. Caddy serves the first colour,
+// in name order, whose file exists; Switch creates colour's file (an
+// atomic rename of a temporary file) and then removes the files of the
+// colours before it, each in one step, and never removes a later colour's
+// file. With two colours one step moves the traffic, and a request that
+// does not find the first colour's file always finds the second's. Caddy's
+// configuration is not touched, so nothing reloads: the next request Caddy
+// routes goes to colour, and requests in flight finish where they are. A
+// route that fails puts the routes switched before it back.
 func (c *Caddy) Switch(ctx context.Context, colour string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := checkColour(c.cfg.Routes, colour); err != nil {
 		return fmt.Errorf("caddy: switch to %s: %w", colour, err)
 	}
-	type done struct {
-		id  string
-		old handler
+	for _, r := range c.cfg.Routes {
+		if err := c.checkWiring(ctx, r); err != nil {
+			return fmt.Errorf("caddy: switch to %s: route %q: %w (traffic is untouched)", colour, r.Name, err)
+		}
 	}
-	var switched []done
+	var undos []func(context.Context) error
 	undo := func() error {
+		uctx := context.WithoutCancel(ctx)
 		var errs []error
-		for i := len(switched) - 1; i >= 0; i-- {
-			body, _ := json.Marshal(switched[i].old)
-			if _, _, err := c.do(context.WithoutCancel(ctx), http.MethodPatch, "/id/"+switched[i].id, body, ""); err != nil {
+		for i := len(undos) - 1; i >= 0; i-- {
+			if err := undos[i](uctx); err != nil {
 				errs = append(errs, err)
 			}
 		}
 		return errors.Join(errs...)
 	}
 	for _, r := range c.cfg.Routes {
-		old, err := c.patchRoute(ctx, r, colour)
+		u, err := c.switchRoute(ctx, r, colour)
+		if u != nil {
+			undos = append(undos, u)
+		}
 		if err != nil {
 			if uerr := undo(); uerr != nil {
-				return fmt.Errorf("caddy: switch to %s: route %q: %w; putting the earlier routes back also failed: %w", colour, r.Name, err, uerr)
+				return fmt.Errorf("caddy: switch to %s: route %q: %w; putting the routes back also failed: %w", colour, r.Name, err, uerr)
 			}
 			return fmt.Errorf("caddy: switch to %s: route %q: %w (traffic is untouched)", colour, r.Name, err)
 		}
-		switched = append(switched, done{r.Name, old})
 	}
 	return nil
 }
 
-// patchRoute switches one handler, retrying when someone else changed the
-// configuration between reading and writing it; it returns the old handler.
-func (c *Caddy) patchRoute(ctx context.Context, r Route, colour string) (handler, error) {
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		var old handler
-		var etag string
-		old, etag, err = c.getHandler(ctx, r.Name)
-		if err != nil {
+// switchRoute makes colour the first of r's colours whose file exists; it
+// returns how to undo what it changed (nil when it changed nothing), also
+// when it fails part-way.
+func (c *Caddy) switchRoute(ctx context.Context, r Route, colour string) (func(context.Context) error, error) {
+	dir := CaddyColourDir(c.cfg.Dir, r.Name)
+	file := func(colour string) string { return path.Join(dir, colour) }
+	present, err := c.present(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(present) > 0 && present[0] == colour {
+		return nil, nil
+	}
+	order := colours(r.Upstreams)
+	created := false
+	var removed []string
+	undo := func(ctx context.Context) error {
+		var errs []error
+		for _, p := range removed {
+			errs = append(errs, writeHostFileAtomic(ctx, c.cfg.Runner, file(p), []byte(p+"\n"), 0o644))
+		}
+		if created {
+			errs = append(errs, host.Remove(ctx, c.cfg.Runner, file(colour)))
+		}
+		return errors.Join(errs...)
+	}
+	if !slices.Contains(present, colour) {
+		c.log.Debug("caddy: creating colour file", "dir", dir, "colour", colour)
+		if err := writeHostFileAtomic(ctx, c.cfg.Runner, file(colour), []byte(colour+"\n"), 0o644); err != nil {
 			return nil, err
 		}
-		var next handler
-		if next, err = c.switched(old, colour, r.Upstreams[colour]); err != nil {
-			return nil, err
-		}
-		body, _ := json.Marshal(next)
-		c.log.Debug("caddy: replacing handler", "id", r.Name, "colour", colour)
-		_, _, err = c.do(ctx, http.MethodPatch, "/id/"+r.Name, body, etag)
-		var api *APIError
-		if errors.As(err, &api) && api.Status == http.StatusPreconditionFailed {
+		created = true
+	}
+	for _, p := range present {
+		if slices.Index(order, p) >= slices.Index(order, colour) {
 			continue
 		}
-		if err != nil {
-			return nil, err
+		c.log.Debug("caddy: removing colour file", "dir", dir, "colour", p)
+		if err := host.Remove(ctx, c.cfg.Runner, file(p)); err != nil {
+			return undo, err
 		}
-		return old, nil
+		removed = append(removed, p)
 	}
-	return nil, fmt.Errorf("the configuration kept changing underneath (another client is editing it): %w", err)
+	return undo, nil
 }
 
-// Validate checks that the admin API answers and every route's @id names a
-// reverse_proxy handler.
+// Validate checks that the admin API answers and every route's @id names
+// the subroute CaddyRouteHandler returns for this switcher's directory and
+// the routes' upstreams.
 func (c *Caddy) Validate(ctx context.Context) error {
 	for _, r := range c.cfg.Routes {
-		if _, _, err := c.getHandler(ctx, r.Name); err != nil {
+		if err := c.checkWiring(ctx, r); err != nil {
 			return fmt.Errorf("caddy: validate: %w", err)
 		}
 	}

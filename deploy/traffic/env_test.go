@@ -192,11 +192,12 @@ func caddyBinary() string {
 type caddyEnv struct {
 	url   string
 	admin string
+	dir   string // the colour files
 	sw    *Caddy
 }
 
 // startCaddy runs Caddy with CaddyInitialConfig's configuration for a demo
-// app, blue live. With inherit, Caddy listens on a socket it inherits as fd
+// app, blue live (its colour file written first). With inherit, Caddy listens on a socket it inherits as fd
 // 3 (as from systemd socket activation) instead of binding its own.
 func startCaddy(t *testing.T, inherit bool) *caddyEnv {
 	t.Helper()
@@ -223,11 +224,18 @@ func startCaddy(t *testing.T, inherit bool) *caddyEnv {
 		listen = "fd/3"
 	}
 	route := Route{Name: "demo_backend", Upstreams: Upstreams{Blue: {backend(t, Blue)}, Green: {backend(t, Green)}}}
+	colours := filepath.Join(dir, "colours")
+	if err := os.MkdirAll(CaddyColourDir(colours, route.Name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(CaddyColourDir(colours, route.Name), Blue), []byte("blue\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := CaddyInitialConfig(CaddySite{
 		App:    "demo",
 		Listen: []string{listen},
 		Route:  route,
-		Colour: Blue,
+		Dir:    colours,
 		Admin:  admin,
 	})
 	if err != nil {
@@ -244,9 +252,9 @@ func startCaddy(t *testing.T, inherit bool) *caddyEnv {
 		proc.ExtraFiles = []*os.File{inherited}
 	}
 	exited := startProcess(t, proc, logFile)
-	env := &caddyEnv{url: fmt.Sprintf("http://127.0.0.1:%d/", port), admin: admin}
+	env := &caddyEnv{url: fmt.Sprintf("http://127.0.0.1:%d/", port), admin: admin, dir: colours}
 	waitHTTP(t, env.url, exited, logFile)
-	env.sw, err = NewCaddy(CaddyConfig{Admin: admin, Routes: []Route{route}, Dialer: host.NewLocal()})
+	env.sw, err = NewCaddy(CaddyConfig{Admin: admin, Routes: []Route{route}, Dir: colours, Runner: host.NewLocal(), Dialer: host.NewLocal()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,21 +45,24 @@ func ExampleNewNginx() {
 	// }
 }
 
-// Write Caddy's initial configuration for an app, then switch it through the
-// admin API.
+// Write Caddy's initial configuration for an app and its first colour
+// file, then switch it: the switcher renames the colour file Caddy checks on
+// every request, and never changes Caddy's configuration.
 func ExampleCaddyInitialConfig() {
 	route := traffic.Route{Name: "myapp_backend", Upstreams: traffic.Upstreams{
 		traffic.Blue:  {"127.0.0.1:8001"},
 		traffic.Green: {"127.0.0.1:8002"},
 	}}
-	cfg, err := traffic.CaddyInitialConfig(traffic.CaddySite{App: "myapp", Listen: []string{":80"}, Route: route, Colour: traffic.Blue})
+	cfg, err := traffic.CaddyInitialConfig(traffic.CaddySite{App: "myapp", Listen: []string{":80"}, Route: route, Dir: "/etc/caddy/blueshift"})
 	if err != nil {
 		panic(err)
 	}
 	os.Stdout.Write(cfg)
+	// Blue serves first: create /etc/caddy/blueshift/myapp_backend/blue.
 
 	// Once Caddy runs it (caddy run --config caddy.json):
-	sw, _ := traffic.NewCaddy(traffic.CaddyConfig{Routes: []traffic.Route{route}, Dialer: host.NewLocal()})
+	local := host.NewLocal()
+	sw, _ := traffic.NewCaddy(traffic.CaddyConfig{Routes: []traffic.Route{route}, Dir: "/etc/caddy/blueshift", Runner: local, Dialer: local})
 	_ = func(ctx context.Context) error { return sw.Switch(ctx, traffic.Green) }
 
 	// Output:
@@ -82,19 +85,80 @@ func ExampleCaddyInitialConfig() {
 	//               "handle": [
 	//                 {
 	//                   "@id": "myapp_backend",
-	//                   "handler": "reverse_proxy",
-	//                   "headers": {
-	//                     "response": {
-	//                       "set": {
-	//                         "X-Blueshift-Proxy-Colour": [
-	//                           "blue"
-	//                         ]
-	//                       }
-	//                     }
-	//                   },
-	//                   "upstreams": [
+	//                   "handler": "subroute",
+	//                   "routes": [
 	//                     {
-	//                       "dial": "127.0.0.1:8001"
+	//                       "handle": [
+	//                         {
+	//                           "handler": "reverse_proxy",
+	//                           "headers": {
+	//                             "response": {
+	//                               "set": {
+	//                                 "X-Blueshift-Proxy-Colour": [
+	//                                   "blue"
+	//                                 ]
+	//                               }
+	//                             }
+	//                           },
+	//                           "upstreams": [
+	//                             {
+	//                               "dial": "127.0.0.1:8001"
+	//                             }
+	//                           ]
+	//                         }
+	//                       ],
+	//                       "match": [
+	//                         {
+	//                           "file": {
+	//                             "root": "/etc/caddy/blueshift/myapp_backend",
+	//                             "try_files": [
+	//                               "/blue"
+	//                             ]
+	//                           }
+	//                         }
+	//                       ],
+	//                       "terminal": true
+	//                     },
+	//                     {
+	//                       "handle": [
+	//                         {
+	//                           "handler": "reverse_proxy",
+	//                           "headers": {
+	//                             "response": {
+	//                               "set": {
+	//                                 "X-Blueshift-Proxy-Colour": [
+	//                                   "green"
+	//                                 ]
+	//                               }
+	//                             }
+	//                           },
+	//                           "upstreams": [
+	//                             {
+	//                               "dial": "127.0.0.1:8002"
+	//                             }
+	//                           ]
+	//                         }
+	//                       ],
+	//                       "match": [
+	//                         {
+	//                           "file": {
+	//                             "root": "/etc/caddy/blueshift/myapp_backend",
+	//                             "try_files": [
+	//                               "/green"
+	//                             ]
+	//                           }
+	//                         }
+	//                       ],
+	//                       "terminal": true
+	//                     },
+	//                     {
+	//                       "handle": [
+	//                         {
+	//                           "body": "no live colour\n",
+	//                           "handler": "static_response",
+	//                           "status_code": 503
+	//                         }
+	//                       ]
 	//                     }
 	//                   ]
 	//                 }

@@ -139,5 +139,5 @@ func TestNginxInContainerConformance(t *testing.T) {
 		errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		t.Fatalf("%v\ncontainer logs:\n%s\nerror.log:\n%s", err, logs, errLog)
 	}
-	testSwitcher(t, sw, url, proxyTraits{})
+	testSwitcher(t, sw, url)
 }

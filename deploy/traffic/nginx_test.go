@@ -14,7 +14,7 @@ import (
 func TestNginxConformance(t *testing.T) {
 	// Not parallel: the two load runs would compete for the cores.
 	env := startNginx(t)
-	testSwitcher(t, env.sw, env.url, proxyTraits{})
+	testSwitcher(t, env.sw, env.url)
 }
 
 func TestNginxFailedCheckRestoresFileAndKeepsTraffic(t *testing.T) {

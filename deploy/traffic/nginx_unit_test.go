@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -218,31 +216,4 @@ func TestNewNginxAndCaddyRejectBadConfig(t *testing.T) {
 			t.Errorf("NewNginx(%+v) = %v; want %q", c.cfg, err, c.want)
 		}
 	}
-	if _, err := NewCaddy(CaddyConfig{Routes: twoColours}); err == nil || !strings.Contains(err.Error(), "caddy: dialer: required") {
-		t.Errorf("NewCaddy without dialer: %v", err)
-	}
-	if _, err := NewCaddy(CaddyConfig{Routes: twoColours, Dialer: host.NewLocal(), Admin: "nope"}); err == nil || !strings.Contains(err.Error(), "caddy: admin") {
-		t.Errorf("NewCaddy with bad admin: %v", err)
-	}
-}
-
-// A 400 from the admin API (a configuration Caddy refuses) is
-// ErrConfigInvalid and carries Caddy's message.
-func TestCaddyAPIErrorIsConfigInvalid(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			io.WriteString(w, `{"@id":"app_backend","handler":"reverse_proxy","upstreams":[{"dial":"127.0.0.1:8001"}]}`)
-			return
-		}
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"error":"loading new config: bad thing"}`)
-	}))
-	defer srv.Close()
-	c, err := NewCaddy(CaddyConfig{Admin: srv.Listener.Addr().String(), Routes: twoColours, Dialer: host.NewLocal()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Switch(context.Background(), Green)
-	is(t, err, ErrConfigInvalid)
-	mustContain(t, err.Error(), "loading new config: bad thing")
 }

@@ -30,7 +30,8 @@ const ProxyColourHeader = "X-Blueshift-Proxy-Colour"
 // Switcher moves traffic between colours at a reverse proxy.
 type Switcher interface {
 	// Live returns the colour the proxy currently sends traffic to, read
-	// from the proxy's configuration. It returns an error wrapping
+	// from what the proxy routes by (its configuration, or Caddy's colour
+	// files). It returns an error wrapping
 	// ErrNoLiveColour when the proxy has not been switched yet (a first
 	// deployment).
 	Live(ctx context.Context) (colour string, err error)
@@ -51,8 +52,8 @@ type Upstreams map[string][]string
 // backend and a frontend has two routes.
 type Route struct {
 	// Name is how the proxy knows the route: for nginx the upstream block's
-	// name, for Caddy the "@id" of its reverse_proxy handler. Letters,
-	// digits, '_' and '-'.
+	// name, for Caddy the "@id" of its subroute handler
+	// (CaddyRouteHandler). Letters, digits, '_' and '-'.
 	Name string
 	// Upstreams holds the addresses of each colour; every colour a switch
 	// may go to needs at least one.

@@ -186,6 +186,8 @@ const (
 	caddyLog    = "caddy.log"
 	caddyPID    = "caddy.pid"
 	caddyData   = "caddy-data"
+	// caddyColours holds the colour files blueshift switches Caddy with.
+	caddyColours = "caddy-colours"
 )
 
 // Open returns the workspace o describes without changing anything.
@@ -250,7 +252,7 @@ func (w *Workspace) Files() (compose, config []byte, err error) {
 		"App": w.App, "Image": w.Image + ":" + FirstVersion, "Port": demoimage.Port,
 		"Binary": demoimage.Binary, "AppDir": w.AppDir, "Dir": w.Dir,
 		"Blue": w.BluePort, "Green": w.GreenPort, "Admin": w.AdminAddr,
-		"RouteID": routeID(w.App), "PublicURL": w.PublicURL(),
+		"RouteID": routeID(w.App), "CaddyDir": w.caddyDir(), "PublicURL": w.PublicURL(),
 		"Monitor": w.Monitor.String(),
 	}
 	var c, d bytes.Buffer
@@ -310,6 +312,7 @@ environments:
       caddy:
         admin: {{.Admin}}
         route_id: {{.RouteID}}
+        dir: {{.CaddyDir}}
     hooks:
       migrate: [{{.Binary}}, migrate]
       migrate_service: web

@@ -72,6 +72,7 @@ func TestWorkspaceConfig(t *testing.T) {
 		"proxy.kind":        {env.Proxy.Kind, "caddy"},
 		"proxy.caddy.admin": {env.Proxy.Caddy.Admin, DefaultAdminAddr},
 		"route_id":          {env.Proxy.Caddy.RouteID, ws.route().Name},
+		"proxy.caddy.dir":   {env.Proxy.Caddy.Dir, filepath.Join(dir, caddyColours)},
 		"ports.web.blue":    {env.Ports["web"].Blue, DefaultBluePort},
 		"ports.web.green":   {env.Ports["web"].Green, DefaultGreenPort},
 		"public_url":        {env.PublicURL, "http://" + DefaultProxyAddr},

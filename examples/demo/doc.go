@@ -11,8 +11,9 @@
 //     $XDG_CACHE_HOME/blueshift-demo or ~/.cache/blueshift-demo) holding a
 //     docker-compose.yml and a deploy.yml for environment "production" on
 //     host "local" (Setup),
-//  3. starts Caddy in front of the two colours, listening on a socket it
-//     inherits so that switches drop no connection (StartProxy),
+//  3. starts Caddy in front of the two colours, routing by colour files
+//     that a switch creates and removes, so that switches never reload Caddy and drop
+//     no request (StartProxy),
 //  4. deploys v1.0.0, then v1.0.1 through the full production pipeline while
 //     a load generator sends requests through Caddy, and counts what failed
 //     (Run),

@@ -93,7 +93,7 @@ func Down(ctx context.Context, o Options) (DownReport, error) {
 	}
 	ws.progress("removed %d container(s), %d volume(s), %d network(s) of %s", rep.Containers, rep.Volumes, rep.Networks, ws.App)
 
-	for _, name := range []string{appDirName, caddyData, caddyConfig, caddyLog, caddyPID, configName, composeName} {
+	for _, name := range []string{appDirName, caddyData, caddyColours, caddyConfig, caddyLog, caddyPID, configName, composeName} {
 		if err := os.RemoveAll(filepath.Join(ws.Dir, name)); err != nil {
 			errs = append(errs, err)
 		}

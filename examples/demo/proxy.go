@@ -73,13 +73,15 @@ type ProxyStatus struct {
 }
 
 // StartProxy starts Caddy in front of the demo's colours, unless the
-// workspace's Caddy is running already. Caddy listens on a socket it
-// inherits as fd 3 (StartProxy binds ws.ProxyAddr and passes it on), so
-// every configuration Caddy loads shares one listening socket and a switch
-// drops no connection. Caddy runs detached from this process (its own
-// session; log in <dir>/caddy.log, pid in <dir>/caddy.pid) and keeps serving
-// after the demo returns; Down stops it. It points at the live colour from
-// the workspace's state, or blue before the first deployment.
+// workspace's Caddy is running already. Caddy routes each request by which
+// colour's file exists in <dir>/caddy-colours/<route>/, so blueshift
+// switches it without changing its configuration (nothing reloads, nothing
+// is dropped). Caddy listens on a socket it inherits as fd 3 (StartProxy
+// binds ws.ProxyAddr and passes it on). Caddy runs detached from this
+// process (its own session; log in <dir>/caddy.log, pid in
+// <dir>/caddy.pid) and keeps serving after the demo returns; Down stops it.
+// It points at the colour the files name, else the live colour from the
+// workspace's state, or blue before the first deployment.
 func StartProxy(ctx context.Context, ws *Workspace) (ProxyStatus, error) {
 	if pid, ok := ws.caddyRunning(ctx); ok {
 		ws.progress("caddy is already running (pid %d, %s)", pid, ws.PublicURL())
@@ -101,15 +103,15 @@ func StartProxy(ctx context.Context, ws *Workspace) (ProxyStatus, error) {
 		}
 		bin = b
 	}
-	colour := string(version.Blue)
-	if st, err := state.New(host.NewLocal(), ws.AppDir).Load(ctx); err == nil && version.Colour(st.Live).Valid() {
-		colour = st.Live
+	colour, err := ws.initColourFile(ctx)
+	if err != nil {
+		return ProxyStatus{}, fmt.Errorf("demo proxy: %w", err)
 	}
 	cfg, err := traffic.CaddyInitialConfig(traffic.CaddySite{
 		App:    ws.App,
 		Listen: []string{"fd/3"},
 		Route:  ws.route(),
-		Colour: colour,
+		Dir:    ws.caddyDir(),
 		Admin:  ws.AdminAddr,
 	})
 	if err != nil {
@@ -409,4 +411,29 @@ func tailText(s string, lines int) string {
 		ls = ls[len(ls)-lines:]
 	}
 	return strings.Join(ls, "\n")
+}
+
+// caddyDir is the directory of the colour files the demo's Caddy checks on
+// every request (traffic.CaddyConfig.Dir).
+func (w *Workspace) caddyDir() string { return filepath.Join(w.Dir, caddyColours) }
+
+// initColourFile makes sure a colour's file exists for the demo's route
+// and returns the colour Caddy will serve: the colour files left by earlier
+// switches when there are any (they are what Caddy follows), else the live
+// colour from the workspace's state, or blue before the first deployment.
+func (w *Workspace) initColourFile(ctx context.Context) (string, error) {
+	dir := traffic.CaddyColourDir(w.caddyDir(), w.route().Name)
+	for _, c := range []version.Colour{version.Blue, version.Green} {
+		if _, err := os.Stat(filepath.Join(dir, string(c))); err == nil {
+			return string(c), nil
+		}
+	}
+	colour := string(version.Blue)
+	if st, err := state.New(host.NewLocal(), w.AppDir).Load(ctx); err == nil && version.Colour(st.Live).Valid() {
+		colour = st.Live
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return colour, os.WriteFile(filepath.Join(dir, colour), []byte(colour+"\n"), 0o644)
 }
