@@ -89,8 +89,31 @@ type Deployment struct {
 	// onPhase, when set, runs as each phase starts (the engine records the
 	// phase on the host for crash recovery).
 	onPhase func(ctx context.Context, phase string)
+	// abort cancels the running work phases' context (Abort); nil once the
+	// final phases have started.
+	abort func(cause error)
 
 	mu sync.Mutex
+}
+
+// Abort stops the run from outside its phases: the work phase running sees
+// its context cancelled with cause, and the run fails with cause (the
+// pipeline undoes what it did, unless cause is state.ErrLockLost: see
+// Pipeline.Run). Once the final phases (record, notify, unlock) have
+// started, or before Run, Abort does nothing. Safe from any goroutine.
+func (d *Deployment) Abort(cause error) {
+	d.mu.Lock()
+	abort := d.abort
+	d.mu.Unlock()
+	if abort != nil {
+		abort(cause)
+	}
+}
+
+func (d *Deployment) setAbort(f func(cause error)) {
+	d.mu.Lock()
+	d.abort = f
+	d.mu.Unlock()
 }
 
 func (d *Deployment) now() time.Time {

@@ -187,6 +187,11 @@ func TestFaultHealthLongerThanOldStalenessWindow(t *testing.T) {
 		assert.Empty(t, st.NeedsReconcile)
 		_, err = f.engine(t).Reconcile(context.Background())
 		assert.ErrorIs(t, err, state.ErrLocked, "reconcile refuses while the holder lives")
+		// A second deployment, with a deadline that leaves its lock phase
+		// time to find the holder alive (timeouts.deployment is enforced).
+		f.editEnv(t, func(env map[string]any) {
+			env["timeouts"] = map[string]any{"drain": "100ms", "notify": "2s", "deployment": "10m"}
+		})
 		_, err = f.run(t, "v1.0.0", nil)
 		assert.ErrorIs(t, err, state.ErrLocked, "a second deployment is refused")
 		in := f.state().InFlight

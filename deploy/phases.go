@@ -113,6 +113,12 @@ func (e *Engine) takeLock(ctx context.Context, d *Deployment, kind string) error
 		return err
 	}
 	d.Lock, d.held = &held.Lock, held
+	go func() {
+		// Losing the lock mid-run stops the run (Deployment.Abort does
+		// nothing once the final phases, unlock among them, have started).
+		<-held.Lost()
+		d.Abort(fmt.Errorf("%w (%v)", state.ErrLockLost, held.Err()))
+	}()
 	rec, err := e.reconcileHeld(ctx, held)
 	if err != nil {
 		return err
@@ -129,6 +135,13 @@ func (e *Engine) takeLock(ctx context.Context, d *Deployment, kind string) error
 func (e *Engine) unlock(ctx context.Context, d *Deployment) error {
 	if d.held == nil {
 		return nil
+	}
+	select {
+	case <-d.held.Lost():
+		// The lock was taken away (or its session died): the in-flight
+		// record stays for the run that holds the lock next to reconcile.
+		return d.held.Release(ctx)
+	default:
 	}
 	_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) { s.InFlight = nil })
 	if err != nil && !errors.Is(err, state.ErrNotOwner) {

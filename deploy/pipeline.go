@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/state"
 )
 
 // Phase is one named step of a deployment. Phases run in order; a phase that
@@ -224,12 +226,16 @@ func (p *Pipeline) Remove(name string) error {
 func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 	d.Report.Started = d.now()
 	defer func() { d.Report.Finished = d.now() }()
-	parent := ctx // Finalizers are not bound by the deadline
+	parent := ctx // Finalizers are bound neither by the deadline nor by Abort
 	if p.Deadline > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, p.Deadline, errDeadline)
 		defer cancel()
 	}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	d.setAbort(abort)
+	defer d.setAbort(nil)
 	var done []Phase
 	for _, ph := range p.phases {
 		final := isFinal(ph)
@@ -243,6 +249,9 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 				d.skip(ph.Name())
 				continue
 			}
+		}
+		if final {
+			d.setAbort(nil)
 		}
 		if final && d.Failure == nil {
 			d.Outcome = OutcomeSucceeded // finalizers (record, notify) read it
@@ -291,8 +300,16 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 // when Deadline passed, else ErrInterrupted. err is what the phase
 // returned (nil before it started).
 func (p *Pipeline) stopped(ctx context.Context, phase string, err error) error {
-	if errors.Is(context.Cause(ctx), errDeadline) {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, errDeadline) {
 		return &DeadlineError{Limit: p.Deadline, Phase: phase, Err: err}
+	}
+	if cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+		// Deployment.Abort's cause (the lock was lost, ...).
+		if err == nil {
+			return cause
+		}
+		return fmt.Errorf("%w (the phase then failed: %v)", cause, err)
 	}
 	if err == nil {
 		return fmt.Errorf("%w before it started: %v", ErrInterrupted, context.Cause(ctx))
@@ -301,9 +318,19 @@ func (p *Pipeline) stopped(ctx context.Context, phase string, err error) error {
 }
 
 // fail records the failure and undoes the completed phases, newest first.
+// A run that lost its deploy lock (state.ErrLockLost) undoes nothing:
+// another run may hold the lock now, and two runs changing the host at once
+// is what the lock exists to prevent; the next run holding it reconciles.
 func (p *Pipeline) fail(ctx context.Context, d *Deployment, done []Phase, perr *PhaseError) {
 	d.Failure = perr
 	d.Outcome = OutcomeFailed
+	if errors.Is(perr, state.ErrLockLost) {
+		if slices.ContainsFunc(done, func(ph Phase) bool { _, ok := canUndo(ph); return ok }) {
+			d.Outcome = OutcomeRollbackFailed
+		}
+		d.Attention = fmt.Sprintf("this run lost the deploy lock during %s (its host-side session ended: the connection to the host dropped, or someone ran lock:release -force), so it undid nothing: another run may hold the lock now. Run `go tool mage reconcile` (it takes the lock and brings the host back to one serving colour), then `go tool mage status`", perr.Phase)
+		return
+	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(p.UndoTimeout, 10*time.Minute))
 	defer cancel()
 	undone := false

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/blueshift-deploy/blueshift/deploy/state"
 )
 
 // trace records what phases did, in order.
@@ -196,4 +198,35 @@ func TestPipelineDeadline(t *testing.T) {
 	p.Deadline = 20 * time.Millisecond
 	require.NoError(t, p.Run(context.Background(), &Deployment{}))
 	assert.Equal(t, []string{"run a", "record <nil>"}, tr.steps)
+}
+
+// A run aborted because it lost its deploy lock stops in the phase it is in,
+// undoes nothing (another run may hold the lock now), runs its finalizers
+// and says what to do; an abort from a final phase on changes nothing.
+func TestPipelineAbortOnLostLockUndoesNothing(t *testing.T) {
+	tr := &trace{}
+	wait := &Func{PhaseName: "health", RunFunc: func(ctx context.Context, d *Deployment) error {
+		tr.add("run health")
+		go d.Abort(fmt.Errorf("%w (test)", state.ErrLockLost))
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	p := NewPipeline(phase(tr, "start", nil, true), wait, phase(tr, "switch", nil, true), final(tr, "record"))
+	d := &Deployment{}
+	err := p.Run(context.Background(), d)
+	require.ErrorIs(t, err, state.ErrLockLost)
+	assert.Equal(t, []string{"run start", "run health", "final record rollback-failed"}, tr.steps)
+	assert.Equal(t, OutcomeRollbackFailed, d.Outcome, "start was done and is not undone")
+	assert.Contains(t, d.Attention, "go tool mage reconcile")
+
+	tr2 := &trace{}
+	late := &Func{PhaseName: "unlock", Final: true, RunFunc: func(ctx context.Context, d *Deployment) error {
+		d.Abort(errors.New("too late"))
+		tr2.add("final unlock " + fmt.Sprint(ctx.Err()))
+		return nil
+	}}
+	d2 := &Deployment{}
+	require.NoError(t, NewPipeline(phase(tr2, "a", nil, true), late).Run(context.Background(), d2))
+	assert.Equal(t, []string{"run a", "final unlock <nil>"}, tr2.steps)
+	assert.Equal(t, OutcomeSucceeded, d2.Outcome)
 }

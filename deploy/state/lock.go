@@ -317,6 +317,24 @@ func (s *Store) sessionErr(op string, err error, h *Held) error {
 // Release, or because the connection or the session's process died.
 func (h *Held) Lost() <-chan struct{} { return h.done }
 
+// Err says why the session ended once Lost is closed (nil before, and
+// after a clean Release).
+func (h *Held) Err() error {
+	select {
+	case <-h.done:
+		var exit *host.ExitError
+		switch {
+		case h.runErr == nil:
+			return errors.New("the host-side lock session ended")
+		case errors.As(h.runErr, &exit): // its argv is the whole script
+			return fmt.Errorf("the host-side lock session ended with exit status %d", exit.Code)
+		}
+		return h.runErr
+	default:
+		return nil
+	}
+}
+
 // Release frees the lock: the host-side session removes lock/ while it
 // still holds the flock, so it only ever removes its own. It returns an
 // error wrapping ErrLockLost (and touches nothing) when the session had
