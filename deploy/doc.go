@@ -41,8 +41,8 @@
 // the path and the Telegram chat IDs, which the seed keeps in secrets: the
 // engine's logger, history entries, notifications and the frontend's
 // console, report and error line all pass through Environment.Redactor
-// (except Open's own error when the host cannot be reached at all: it names
-// the user@host it tried, which is what the operator must fix). The
+// (the frontend masks Open's own "cannot connect" error too: it names the
+// field to check, environments.NAME.host, so the value need not show). The
 // test suite, the one command blueshift runs with arbitrary code of the
 // application's, gets an allow-listed environment (TestEnvAllowed plus
 // tests.env) instead of blueshift's own, which holds the SSH key and the

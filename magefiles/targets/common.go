@@ -114,6 +114,11 @@ func withEngine(ctx context.Context, name string, fn func(context.Context, *depl
 	}
 	eng, err := deploy.Open(ctx, c, name, deploy.Options{Logger: newLogger(), Getenv: getenv})
 	if err != nil {
+		if env, eerr := c.Env(name); eerr == nil {
+			// Even "cannot connect to user@host" masks them: they are
+			// secrets in the seed's workflow (the field named says where).
+			err = deploy.RedactError(err, env.Redactor())
+		}
 		return fail(err)
 	}
 	defer eng.Close()
