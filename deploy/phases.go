@@ -117,7 +117,7 @@ func (e *Engine) takeLock(ctx context.Context, d *Deployment, kind string) error
 		// Losing the lock mid-run stops the run (Deployment.Abort does
 		// nothing once the final phases, unlock among them, have started).
 		<-held.Lost()
-		d.Abort(fmt.Errorf("%w (%v)", state.ErrLockLost, held.Err()))
+		d.Abort(fmt.Errorf("%w: %w", state.ErrLockLost, held.Err()))
 	}()
 	rec, err := e.reconcileHeld(ctx, held)
 	if err != nil {

@@ -326,6 +326,8 @@ func (h *Held) Err() error {
 		switch {
 		case h.runErr == nil:
 			return errors.New("the host-side lock session ended")
+		case errors.Is(h.runErr, host.ErrConnectionLost):
+			return fmt.Errorf("the host-side lock session ended: %w", host.ErrConnectionLost)
 		case errors.As(h.runErr, &exit): // its argv is the whole script
 			return fmt.Errorf("the host-side lock session ended with exit status %d", exit.Code)
 		}
