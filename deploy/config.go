@@ -25,14 +25,6 @@ import (
 //   - config_secret.go: Secret and the Redactor;
 //   - internal/yamlconf: the strict YAML decoder and ${VAR} expansion.
 
-// DefaultConfigFile is the configuration file Load reads when DEPLOY_CONFIG
-// is not set.
-const DefaultConfigFile = "deploy.yml"
-
-// ErrUnknownEnvironment is wrapped by Env's error for a name the
-// configuration does not define.
-var ErrUnknownEnvironment = errors.New("unknown environment")
-
 // Env returns the environment called name.
 func (c *Config) Env(name string) (*Environment, error) {
 	if e, ok := c.Environments[name]; ok && e != nil {

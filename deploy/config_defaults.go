@@ -18,12 +18,17 @@ import (
 // health.FrontendPolicy, the seed's policies, so the library and the
 // configuration cannot disagree.
 
-// DefaultHookTimeout is the default of hooks.after_start[].timeout.
-const DefaultHookTimeout = 5 * time.Minute
-
-// DefaultDeploymentTimeout is the default of timeouts.deployment (see
-// TimeoutsConfig.Deployment for why).
-const DefaultDeploymentTimeout = 90 * time.Minute
+// Defaults other code needs by name.
+const (
+	// DefaultConfigFile is the configuration file Load reads when
+	// DEPLOY_CONFIG is not set.
+	DefaultConfigFile = "deploy.yml"
+	// DefaultHookTimeout is the default of hooks.after_start[].timeout.
+	DefaultHookTimeout = 5 * time.Minute
+	// DefaultDeploymentTimeout is the default of timeouts.deployment (see
+	// TimeoutsConfig.Deployment for why).
+	DefaultDeploymentTimeout = 90 * time.Minute
+)
 
 // DefaultSmokeEndpoints is the seed's smoke suite.
 func DefaultSmokeEndpoints() []SmokeEndpoint {

@@ -8,13 +8,14 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/internal/yamlconf"
 )
 
-// ErrInvalidConfig is matched (errors.Is) by *ValidationError and by every
-// *FieldError.
-var ErrInvalidConfig = errors.New("invalid configuration")
-
-// Kinds of configuration problem a caller can branch on with errors.Is, on
-// a *FieldError or on the *ValidationError (or Load error) holding it.
+// Errors of the configuration, for errors.Is. Every problem Load or
+// Validate reports is an ErrInvalidConfig; ErrMissingField, ErrUnknownField
+// and ErrUnsetVariable tell the kinds of problem a caller may branch on
+// apart, on a *FieldError or on the *ValidationError (or Load error)
+// holding it.
 var (
+	// ErrInvalidConfig is matched by *ValidationError and every *FieldError.
+	ErrInvalidConfig = errors.New("invalid configuration")
 	// ErrMissingField is a required field that is not set, or set empty.
 	ErrMissingField = errors.New("required field missing")
 	// ErrUnknownField is a key deploy.yml has that the schema does not
@@ -23,6 +24,9 @@ var (
 	// ErrUnsetVariable is a ${VAR} reference without a default whose
 	// variable is empty or not set.
 	ErrUnsetVariable = yamlconf.ErrUnsetVariable
+	// ErrUnknownEnvironment is wrapped by Config.Env's error for a name the
+	// configuration does not define.
+	ErrUnknownEnvironment = errors.New("unknown environment")
 )
 
 // ValidationError lists every problem found in a configuration.
