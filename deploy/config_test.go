@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
+	"github.com/blueshift-deploy/blueshift/deploy/internal/yamlconf"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -388,41 +387,6 @@ func TestEnvUnknown(t *testing.T) {
 	}
 }
 
-func TestExpand(t *testing.T) {
-	getenv := env{"A": "alpha", "EMPTY": ""}.get
-	for in, want := range map[string]string{
-		"plain":          "plain",
-		"${A}":           "alpha",
-		"x-${A}-y":       "x-alpha-y",
-		"${EMPTY:-dflt}": "dflt",
-		"${UNSET:-}":     "",
-		"${UNSET:-a:-b}": "a:-b",
-		"$$":             "$",
-		"$${A}":          "${A}",
-		"cost $5":        "cost $5",
-		"trailing $":     "trailing $",
-		"${A}${A}":       "alphaalpha",
-		"${UNSET:-${A}}": "${A}", // no nesting: the default "${A" ends at the first }
-	} {
-		got, err := expand(in, getenv)
-		if err != nil || got != want {
-			t.Errorf("expand(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for in, want := range map[string]string{
-		"${UNSET}": "environment variable UNSET is not set",
-		"${EMPTY}": "environment variable EMPTY is not set",
-		"${1A}":    `"1A" is not a variable name`,
-		"${}":      `"" is not a variable name`,
-		"${A":      "unterminated",
-	} {
-		_, err := expand(in, getenv)
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("expand(%q) error = %v, want %q", in, err, want)
-		}
-	}
-}
-
 // TestSecretsNeverPrinted prints a loaded configuration every way a program
 // might and looks for the secrets in the output.
 func TestSecretsNeverPrinted(t *testing.T) {
@@ -666,7 +630,7 @@ func billionLaughs(n int) string {
 // TestBillionLaughsRefused: on 239a55e the decoder followed every alias
 // without limit, so a 2.6 KB deploy.yml of nested aliases took 7.9 s (and
 // a slightly larger one minutes and gigabytes) before being accepted. The
-// decoder now stops at maxDecodedValues and says why.
+// decoder now stops at yamlconf.MaxValues and says why.
 func TestBillionLaughsRefused(t *testing.T) {
 	doc := billionLaughs(40)
 	if len(doc) > 4096 {
@@ -706,23 +670,21 @@ func TestBillionLaughsRefused(t *testing.T) {
 	}
 }
 
-// TestExampleIsFarBelowTheAliasBound keeps maxDecodedValues' doc comment
+// TestExampleIsFarBelowTheAliasBound keeps yamlconf.MaxValues' doc comment
 // honest: the documented example decodes to a few hundred values.
 func TestExampleIsFarBelowTheAliasBound(t *testing.T) {
 	data, err := os.ReadFile("../examples/deploy.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		t.Fatal(err)
+	res, err := yamlconf.Decode(data, &Config{}, yamlconf.Options{Getenv: exampleEnv().get, NewMapValue: newEnvironment})
+	if err != nil || len(res.Problems) > 0 {
+		t.Fatal(err, res.Problems)
 	}
-	d := &decoder{getenv: exampleEnv().get, lines: map[string]int{}}
-	d.decode(root.Content[0], reflect.ValueOf(&Config{}).Elem(), "")
-	if d.values > maxDecodedValues/20 {
-		t.Errorf("the example decodes to %d values, too close to the bound %d", d.values, maxDecodedValues)
+	if res.Values > yamlconf.MaxValues/20 {
+		t.Errorf("the example decodes to %d values, too close to the bound %d", res.Values, yamlconf.MaxValues)
 	}
-	t.Logf("examples/deploy.yml decodes to %d values", d.values)
+	t.Logf("examples/deploy.yml decodes to %d values", res.Values)
 }
 
 // TestDeadlineBudgetOfTheExampleFits: on 239a55e timeouts.deployment (10m)

@@ -6,9 +6,11 @@
 //
 // Configuration is strict and documented: Load reads deploy.yml, expands
 // ${VAR} and ${VAR:-default} from the environment, applies defaults (the
-// seed pipeline's numbers: 30 health attempts 10s apart within 5m, a 5m
-// stability window tolerating 3 errors, 10 backups kept) and validates
-// everything at once, each problem starting with the field's path:
+// seed pipeline's numbers: 30 health attempts 10s apart within 5m, taken
+// from health.BackendPolicy, a 5m stability window tolerating 3 errors, 10
+// backups kept) and validates everything at once, each problem a *FieldError
+// (errors.Is ErrInvalidConfig, and ErrMissingField, ErrUnknownField or
+// ErrUnsetVariable by kind) starting with the field's path:
 //
 //	environments.production.health.backend.interval: invalid duration "10x": want a number with a unit such as 10s, 5m or 1h30m (line 31)
 //

@@ -34,14 +34,23 @@ type Policy struct {
 
 // BackendPolicy is the seed pipeline's backend health check: 30 attempts
 // 10s apart within 5 minutes, each attempt at most 10s, one pass is enough.
+// The seed gives no bound for one attempt; an attempt may last its interval,
+// so a slow answer never delays the schedule the seed states.
+//
+// It is the one statement of these numbers: the defaults of deploy.yml's
+// health.backend (package deploy) are taken from it.
 func BackendPolicy() Policy {
 	return Policy{Attempts: 30, Interval: 10 * time.Second, AttemptTimeout: 10 * time.Second, Timeout: 5 * time.Minute, SuccessesInRow: 1}
 }
 
 // FrontendPolicy is the seed pipeline's frontend health check: 10 attempts
-// 5s apart, each attempt at most 5s, one pass is enough.
+// 5s apart, each attempt at most 5s, one pass is enough, within the seed's
+// 5-minute health check timeout (which 10 such attempts never reach).
+//
+// It is the one statement of these numbers: the defaults of deploy.yml's
+// health.frontend (package deploy) are taken from it.
 func FrontendPolicy() Policy {
-	return Policy{Attempts: 10, Interval: 5 * time.Second, AttemptTimeout: 5 * time.Second, SuccessesInRow: 1}
+	return Policy{Attempts: 10, Interval: 5 * time.Second, AttemptTimeout: 5 * time.Second, Timeout: 5 * time.Minute, SuccessesInRow: 1}
 }
 
 func (p Policy) attempts() int       { return max(p.Attempts, 1) }

@@ -242,5 +242,5 @@ func TestPolicyValidate(t *testing.T) {
 func TestSeedPolicies(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, health.Policy{Attempts: 30, Interval: 10 * time.Second, AttemptTimeout: 10 * time.Second, Timeout: 5 * time.Minute, SuccessesInRow: 1}, health.BackendPolicy())
-	assert.Equal(t, health.Policy{Attempts: 10, Interval: 5 * time.Second, AttemptTimeout: 5 * time.Second, SuccessesInRow: 1}, health.FrontendPolicy())
+	assert.Equal(t, health.Policy{Attempts: 10, Interval: 5 * time.Second, AttemptTimeout: 5 * time.Second, Timeout: 5 * time.Minute, SuccessesInRow: 1}, health.FrontendPolicy())
 }
