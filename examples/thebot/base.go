@@ -102,4 +102,3 @@ func EnsureBase(ctx context.Context, r host.Runner, progress func(string)) (stri
 func imageExists(ctx context.Context, r host.Runner, ref string) bool {
 	return r.Run(ctx, host.Cmd{Argv: []string{"docker", "image", "inspect", "--format", "{{.Id}}", ref}}) == nil
 }
-
