@@ -47,6 +47,8 @@ func registryConfig(r *Registry, secret string) string {
 	return fmt.Sprintf(`version: 0.1
 log:
   level: warn
+  accesslog:
+    disabled: true
 storage:
   filesystem:
     rootdirectory: %s
