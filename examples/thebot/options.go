@@ -53,6 +53,9 @@ type Options struct {
 	// service on. Up runs blue. Defaults DefaultBackendBlue/Green,
 	// DefaultFrontBlue/Green.
 	Backend, Frontend ColourPorts
+	// Images, if set, are images an earlier Build made: Up uses them
+	// instead of building (tests share one Build).
+	Images *Images
 	// Getenv reads the environment. Default os.Getenv.
 	Getenv func(string) string
 	// Logger receives the library's structured logs; nil discards them.

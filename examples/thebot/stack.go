@@ -42,8 +42,10 @@ func Up(ctx context.Context, o Options) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w.Images, err = Build(ctx, w.Options); err != nil {
-		return nil, err
+	if w.Images = o.Images; w.Images == nil {
+		if w.Images, err = Build(ctx, w.Options); err != nil {
+			return nil, err
+		}
 	}
 	if err := w.WriteFiles(w.Images); err != nil {
 		return nil, err
@@ -63,7 +65,7 @@ func Up(ctx context.Context, o Options) (*Workspace, error) {
 			return nil, fmt.Errorf("thebot: %s: %w", strings.Join(argv[1:3], " "), err)
 		}
 	}
-	if err := w.startNginx(ctx, r); err != nil {
+	if err := w.StartProxy(ctx); err != nil {
 		return nil, err
 	}
 	if err := w.awaitPublic(ctx, "/api/health/", 60*time.Second); err != nil {
@@ -87,9 +89,10 @@ func (w *Workspace) nginxPID() (int, bool) {
 	return pid, err == nil && strings.Contains(string(cmdline), "nginx")
 }
 
-// startNginx checks the host nginx's configuration, then starts nginx (it
-// daemonizes) or reloads it when it already runs.
-func (w *Workspace) startNginx(ctx context.Context, r host.Runner) error {
+// StartProxy checks the host nginx's configuration, then starts nginx (it
+// daemonizes) or reloads it when it already runs. Call WriteFiles first.
+func (w *Workspace) StartProxy(ctx context.Context) error {
+	r := host.NewLocal()
 	cmd := w.NginxCommand()
 	if err := r.Run(ctx, host.Cmd{Argv: append(cmd, "-t", "-q")}); err != nil {
 		return fmt.Errorf("thebot: host nginx configuration: %w", err)
@@ -138,7 +141,8 @@ type DownReport struct {
 	NginxStopped, RegistryStopped bool
 }
 
-// Down removes the stack: the compose project with its volumes, the host
+// Down removes the stack: the compose projects with their volumes (the
+// seed's <App>, and <App>-blue, <App>-green left by a blueshift deployment), the host
 // nginx and the registry (its storage stays, as do the images: the next Up
 // re-uses them). Idempotent.
 func Down(ctx context.Context, o Options) (DownReport, error) {
@@ -149,11 +153,19 @@ func Down(ctx context.Context, o Options) (DownReport, error) {
 	}
 	r := host.NewLocal()
 	var errs []error
-	if _, err := os.Stat(w.ComposeFile); err == nil {
-		w.progress("docker compose -p %s down --volumes", w.App)
-		if err := r.Run(ctx, w.Compose().Down(true)); err != nil {
-			errs = append(errs, fmt.Errorf("compose down: %w", err))
+	// The seed's single project, and the colours and shared project a
+	// blueshift deployment makes (compose v2 finds them by name).
+	for _, p := range []string{w.App + "-blue", w.App + "-green", w.App} {
+		w.progress("docker compose -p %s down --volumes", p)
+		if err := r.Run(ctx, compose.CLI{ProjectName: p, Dir: w.Dir}.Down(true)); err != nil {
+			errs = append(errs, fmt.Errorf("compose down %s: %w", p, err))
 		}
+	}
+	for _, v := range []string{"media", "static", "postgres_data"} {
+		_ = r.Run(ctx, host.Cmd{Argv: []string{"docker", "volume", "rm", "--force", w.App + "_" + v}})
+	}
+	if r.Run(ctx, host.Cmd{Argv: []string{"docker", "network", "inspect", w.App + "_net"}}) == nil {
+		_ = r.Run(ctx, host.Cmd{Argv: []string{"docker", "network", "rm", w.App + "_net"}})
 	}
 	if pid, ok := w.nginxPID(); ok {
 		w.progress("stopping host nginx (pid %d)", pid)

@@ -8,8 +8,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,50 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/examples/thebot"
 )
+
+// shared is one Build for the package's tests: the images and the
+// registry they are in (built on first use, removed by TestMain).
+var shared struct {
+	once sync.Once
+	o    thebot.Options
+	im   *thebot.Images
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.im != nil {
+		_, _ = thebot.Down(context.Background(), shared.o)
+		refs := []string{shared.im.DB, shared.im.Redis}
+		for _, v := range thebot.Versions {
+			refs = append(refs, shared.im.Backend[v], shared.im.Frontend[v])
+		}
+		_ = exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
+	}
+	if shared.o.Dir != "" {
+		_ = os.RemoveAll(shared.o.Dir)
+	}
+	os.Exit(code)
+}
+
+// sharedImages builds the stack's images once, into a registry of the
+// tests' own.
+func sharedImages(t *testing.T) *thebot.Images {
+	t.Helper()
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "thebot-images-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.o = thebot.Options{Dir: dir, App: fmt.Sprintf("thebotimg%d", rand.IntN(1e6)),
+			RegistryAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Progress: func(s string) { t.Log(s) }}
+		shared.im, shared.err = thebot.Build(context.Background(), shared.o)
+		shared.o.Progress = nil // that test ends before TestMain cleans up
+	})
+	require.NoError(t, shared.err)
+	return shared.im
+}
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -66,44 +112,11 @@ func TestThebotStackServesThroughHostNginx(t *testing.T) {
 	requireTools(t)
 	ctx := context.Background()
 	o := testOptions(t)
-	var w *thebot.Workspace
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := exec.Command("docker", "compose", "-p", o.App, "logs", "--no-color", "--tail", "30").CombinedOutput()
-			t.Logf("compose logs:\n%s", out)
-		}
-		_, err := thebot.Down(context.Background(), o)
-		assert.NoError(t, err)
-		if w != nil && w.Images != nil {
-			refs := []string{w.Images.DB, w.Images.Redis}
-			for _, v := range thebot.Versions {
-				refs = append(refs, w.Images.Backend[v], w.Images.Frontend[v])
-			}
-			_ = exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
-		}
-	})
+	o.Images = sharedImages(t)
+	cleanupStack(t, o, o.App)
 	w, err := thebot.Up(ctx, o)
 	require.NoError(t, err)
-	base := w.PublicURL()
-	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(path string) (int, http.Header, string) {
-		t.Helper()
-		resp, err := client.Get(base + path)
-		require.NoError(t, err, path)
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, resp.Header, string(b)
-	}
-	post := func(path, body string) (int, map[string]any) {
-		t.Helper()
-		resp, err := client.Post(base+path, "application/octet-stream", strings.NewReader(body))
-		require.NoError(t, err, path)
-		defer resp.Body.Close()
-		var m map[string]any
-		b, _ := io.ReadAll(resp.Body)
-		require.NoError(t, json.Unmarshal(b, &m), "%s answered %d %s", path, resp.StatusCode, b)
-		return resp.StatusCode, m
-	}
+	get, post := clientFor(t, w.PublicURL())
 
 	code, _, body := get("/api/health/")
 	require.Equal(t, 200, code, body)
@@ -142,14 +155,7 @@ func TestThebotStackServesThroughHostNginx(t *testing.T) {
 	assert.Equal(t, payload, body)
 
 	// A task sent through the API is run by the worker, which writes a row.
-	code, task := post("/api/v1/tasks/", "")
-	require.Equal(t, 202, code, task)
-	var done map[string]any
-	require.Eventually(t, func() bool {
-		code, _, body := get("/api/v1/tasks/" + task["token"].(string) + "/")
-		return code == 200 && json.Unmarshal([]byte(body), &done) == nil
-	}, 90*time.Second, 500*time.Millisecond, "the worker did not run the task")
-	assert.Equal(t, thebot.FirstVersion, done["version"])
+	assert.Equal(t, thebot.FirstVersion, runTask(t, get, post)["version"])
 
 	// Beat's periodic task writes rows too.
 	require.Eventually(t, func() bool {
@@ -157,4 +163,61 @@ func TestThebotStackServesThroughHostNginx(t *testing.T) {
 			"psql", "-U", "thebot", "-d", "thebot", "-tAc", "SELECT count(*) FROM core_taskrun WHERE kind='beat'").Output()
 		return err == nil && strings.TrimSpace(string(out)) != "0"
 	}, 60*time.Second, time.Second, "beat's periodic task wrote no row")
+}
+
+type getFunc func(path string) (int, http.Header, string)
+type postFunc func(path, body string) (int, map[string]any)
+
+// clientFor returns GET and POST helpers on base that do not follow
+// redirects.
+func clientFor(t *testing.T, base string) (getFunc, postFunc) {
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(path string) (int, http.Header, string) {
+		t.Helper()
+		resp, err := client.Get(base + path)
+		require.NoError(t, err, path)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	post := func(path, body string) (int, map[string]any) {
+		t.Helper()
+		resp, err := client.Post(base+path, "application/octet-stream", strings.NewReader(body))
+		require.NoError(t, err, path)
+		defer resp.Body.Close()
+		var m map[string]any
+		b, _ := io.ReadAll(resp.Body)
+		require.NoError(t, json.Unmarshal(b, &m), "%s answered %d %s", path, resp.StatusCode, b)
+		return resp.StatusCode, m
+	}
+	return get, post
+}
+
+// runTask sends a task through the API and waits for the worker's row;
+// it returns what the row says (version, worker).
+func runTask(t *testing.T, get getFunc, post postFunc) map[string]any {
+	t.Helper()
+	code, task := post("/api/v1/tasks/", "")
+	require.Equal(t, 202, code, task)
+	var done map[string]any
+	require.Eventually(t, func() bool {
+		code, _, body := get("/api/v1/tasks/" + task["token"].(string) + "/")
+		return code == 200 && json.Unmarshal([]byte(body), &done) == nil
+	}, 90*time.Second, 500*time.Millisecond, "the worker did not run the task")
+	return done
+}
+
+// cleanupStack removes the stack at the end of the test, showing the
+// compose projects' logs if it failed.
+func cleanupStack(t *testing.T, o thebot.Options, projects ...string) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range projects {
+				out, _ := exec.Command("docker", "compose", "-p", p, "logs", "--no-color", "--tail", "30").CombinedOutput()
+				t.Logf("compose logs of %s:\n%s", p, out)
+			}
+		}
+		_, err := thebot.Down(context.Background(), o)
+		assert.NoError(t, err)
+	})
 }
