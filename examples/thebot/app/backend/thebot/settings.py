@@ -16,7 +16,6 @@ ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split("
 # HTTP to HTTPS only when asked (production sets SECURE_SSL_REDIRECT=True).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "False").lower() in ("1", "true", "yes")
-SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
