@@ -30,6 +30,12 @@ const (
 	RedisTag      = "7"
 )
 
+// LocalRepository prefixes the images Build builds before tagging them
+// for the registry: they stay on the engine as the build cache (removing
+// the registry's tags, as tests do, keeps them, so the next Build takes
+// seconds).
+const LocalRepository = "thebot-build"
+
 // taglines are the frontend's second line per release (the changed text
 // a test can tell the releases apart by).
 var taglines = map[string]string{
@@ -75,16 +81,16 @@ func Build(ctx context.Context, o Options) (*Images, error) {
 		return nil, err
 	}
 	reg := im.Registry
-	type job struct{ ref, name, version string }
+	type job struct{ ref, name, version, tag string }
 	var jobs []job
 	for _, v := range Versions {
 		im.Backend[v] = reg.Repository(BackendImage) + ":" + v
 		im.Frontend[v] = reg.Repository(FrontendImage) + ":" + v
-		jobs = append(jobs, job{im.Backend[v], BackendImage, v}, job{im.Frontend[v], FrontendImage, v})
+		jobs = append(jobs, job{im.Backend[v], BackendImage, v, v}, job{im.Frontend[v], FrontendImage, v, v})
 	}
 	im.DB = reg.Repository(DBImage) + ":" + DBTag
 	im.Redis = reg.Repository(RedisImage) + ":" + RedisTag
-	jobs = append(jobs, job{im.DB, "db", ""}, job{im.Redis, "redis", ""})
+	jobs = append(jobs, job{im.DB, "db", "", DBTag}, job{im.Redis, "redis", "", RedisTag})
 
 	start = time.Now()
 	for _, j := range jobs {
@@ -93,10 +99,14 @@ func Build(ctx context.Context, o Options) (*Images, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = r.Run(ctx, host.Cmd{Argv: buildArgv(im.Base, j.ref, j.version, dir), Env: []string{"DOCKER_BUILDKIT=0"}})
+		local := LocalRepository + "/" + j.name + ":" + j.tag
+		err = r.Run(ctx, host.Cmd{Argv: buildArgv(im.Base, local, j.version, dir), Env: []string{"DOCKER_BUILDKIT=0"}})
 		os.RemoveAll(dir)
 		if err != nil {
-			return nil, fmt.Errorf("build %s: %w", j.ref, err)
+			return nil, fmt.Errorf("build %s: %w", local, err)
+		}
+		if err := r.Run(ctx, host.Cmd{Argv: []string{"docker", "tag", local, j.ref}}); err != nil {
+			return nil, fmt.Errorf("tag %s: %w", j.ref, err)
 		}
 	}
 	im.BuildTime = time.Since(start)
