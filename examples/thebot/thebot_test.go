@@ -106,8 +106,8 @@ func testOptions(t *testing.T) thebot.Options {
 // checks every part of it through the host nginx: the backend's health (its
 // database and Redis), the frontend on /, the admin's redirect, the API's
 // 401, a Celery task run by the worker and the beat's periodic row, the
-// static files collectstatic wrote, and an upload served back from the
-// media volume.
+// static files collectstatic wrote, an upload served back from the media
+// volume, and the app's own Django tests.
 func TestThebotStackServesThroughHostNginx(t *testing.T) {
 	requireTools(t)
 	ctx := context.Background()
@@ -156,6 +156,13 @@ func TestThebotStackServesThroughHostNginx(t *testing.T) {
 
 	// A task sent through the API is run by the worker, which writes a row.
 	assert.Equal(t, thebot.FirstVersion, runTask(t, get, post)["version"])
+
+	// The app's own tests (the seed's Phase 3) pass against this PostgreSQL
+	// 15 and Redis (Django creates test_thebot: POSTGRES_USER is superuser).
+	out, err := exec.Command("docker", "compose", "-p", o.App, "exec", "-T", "backend",
+		"python", "manage.py", "test", "--noinput", "core").CombinedOutput()
+	assert.NoError(t, err, "%s", out)
+	assert.Contains(t, string(out), "OK")
 
 	// Beat's periodic task writes rows too.
 	require.Eventually(t, func() bool {
