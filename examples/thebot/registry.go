@@ -153,8 +153,12 @@ func (r *Registry) credentials() (string, error) {
 func (r *Registry) pidFile() string { return filepath.Join(r.Dir, "registry.pid") }
 
 // running returns the pid in the pid file when it is a live docker-registry.
-func (r *Registry) running() (int, bool) {
-	b, err := os.ReadFile(r.pidFile())
+func (r *Registry) running() (int, bool) { return livePID(r.pidFile(), "docker-registry") }
+
+// livePID returns the pid in pidFile when that process is alive and its
+// command line holds name (a pid reused by another program does not count).
+func livePID(pidFile, name string) (int, bool) {
+	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		return 0, false
 	}
@@ -163,7 +167,7 @@ func (r *Registry) running() (int, bool) {
 		return 0, false
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(cmdline), "docker-registry") {
+	if err != nil || !strings.Contains(string(cmdline), name) {
 		return 0, false
 	}
 	return pid, true

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -77,16 +76,7 @@ func Up(ctx context.Context, o Options) (*Workspace, error) {
 
 // nginxPID returns the host nginx's master pid when it runs.
 func (w *Workspace) nginxPID() (int, bool) {
-	b, err := os.ReadFile(filepath.Join(w.NginxDir, "nginx.pid"))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 1 {
-		return 0, false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return pid, err == nil && strings.Contains(string(cmdline), "nginx")
+	return livePID(filepath.Join(w.NginxDir, "nginx.pid"), "nginx")
 }
 
 // StartProxy checks the host nginx's configuration, then starts nginx (it
