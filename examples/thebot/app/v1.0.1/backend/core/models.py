@@ -1,0 +1,14 @@
+from django.db import models
+
+
+class TaskRun(models.Model):
+    """A row a Celery task wrote: kind "beat" for the periodic heartbeat,
+    "ping" for a task a client triggered (token names it). v1.0.1 adds note
+    (nullable: the expand step, so v1.0.0 keeps writing rows while both run)."""
+
+    kind = models.CharField(max_length=16)
+    token = models.CharField(max_length=64, blank=True, db_index=True)
+    version = models.CharField(max_length=32)
+    worker = models.CharField(max_length=128)
+    created = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, null=True, blank=True)
