@@ -2,7 +2,10 @@ module example.com/shop-deploy
 
 go 1.26.8
 
-require github.com/blueshift-deploy/blueshift v0.0.0
+require (
+	github.com/blueshift-deploy/blueshift v0.0.0
+	golang.org/x/crypto v0.59.0
+)
 
 require (
 	github.com/Azure/go-ansiterm v0.0.0-20250102033503-faa5f7b0171c // indirect
@@ -49,7 +52,6 @@ require (
 	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.4 // indirect
-	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
