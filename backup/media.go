@@ -134,7 +134,7 @@ func (m *Media) Backup(ctx context.Context, r host.Runner, dir string) ([]Artifa
 	if loc.container != "" {
 		argv = containerTarCreateArgv(loc.container, loc.path, out)
 	}
-	if err := r.Run(ctx, host.Cmd{Argv: argv}); err != nil {
+	if err := runSecret(ctx, r, host.Cmd{Argv: argv}); err != nil {
 		return nil, fmt.Errorf("archive %s: %w", m.describe(loc), err)
 	}
 	return []Artifact{{Path: m.file(), Kind: KindTarGz}}, nil
@@ -175,7 +175,7 @@ func (m *Media) Restore(ctx context.Context, r host.Runner, dir string, arts []A
 	}
 	if loc.container != "" {
 		for _, argv := range containerRestoreSteps(loc.container, archive, loc.path) {
-			if err := r.Run(ctx, host.Cmd{Argv: argv}); err != nil {
+			if err := runSecret(ctx, r, host.Cmd{Argv: argv}); err != nil {
 				return fmt.Errorf("restore %s: %w", m.describe(loc), err)
 			}
 		}

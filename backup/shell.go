@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -109,12 +110,25 @@ func secretEnvInput(env []string) ([]byte, error) {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// runSecret runs cmd with cmd.Env holding secrets. They travel on the
+// runSecret runs cmd with cmd.Env holding secrets (or none). They travel on the
 // command's own stdin, ahead of cmd.Stdin, and secretEnvScript exports them
 // before running argv: one remote command, no file on the host, so a
-// dropped connection leaves nothing behind. Argv of errors is cmd's own
-// argv.
+// dropped connection leaves nothing behind. Argv of errors is the command
+// that ran, without this or stdoutToFile's or stdinFromFile's wrapper
+// (shownArgv), so an ExitError's short message names it.
 func runSecret(ctx context.Context, r host.Runner, cmd host.Cmd) error {
+	argv := cmd.Argv
+	err := runSecretWrapped(ctx, r, cmd)
+	var ee *host.ExitError
+	if errors.As(err, &ee) {
+		e := *ee
+		e.Argv = shownArgv(argv) // show what ran, not the wrapper
+		return &e
+	}
+	return err
+}
+
+func runSecretWrapped(ctx context.Context, r host.Runner, cmd host.Cmd) error {
 	if len(cmd.Env) == 0 {
 		return r.Run(ctx, cmd)
 	}
@@ -126,16 +140,26 @@ func runSecret(ctx context.Context, r host.Runner, cmd host.Cmd) error {
 	if cmd.Stdin != nil {
 		stdin = io.MultiReader(stdin, cmd.Stdin)
 	}
-	argv := cmd.Argv
-	cmd.Argv = append([]string{"sh", "-c", secretEnvScript, "sh"}, argv...)
+	cmd.Argv = append([]string{"sh", "-c", secretEnvScript, "sh"}, cmd.Argv...)
 	cmd.Env = nil
 	cmd.Stdin = stdin
-	err = r.Run(ctx, cmd)
-	var ee *host.ExitError
-	if errors.As(err, &ee) {
-		e := *ee
-		e.Argv = argv // show what ran, not the wrapper
-		return &e
+	return r.Run(ctx, cmd)
+}
+
+// shownArgv is argv as a person reads it: the command of a stdoutToFile or
+// stdinFromFile wrapper, then "> out" or "< in".
+func shownArgv(argv []string) []string {
+	if len(argv) < 5 || argv[0] != "sh" || argv[1] != "-c" || argv[3] != "sh" {
+		return argv
 	}
-	return err
+	var redirect string
+	switch argv[2] {
+	case stdoutToFileScript:
+		redirect = ">"
+	case stdinFromFileScript:
+		redirect = "<"
+	default:
+		return argv
+	}
+	return append(slices.Clone(argv[5:]), redirect, argv[4])
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -192,11 +193,32 @@ func (e *Engine) colourRunning(ctx context.Context, c version.Colour) (bool, err
 
 var errNoPorts = errors.New("no ports configured for the service")
 
-// colourURL is the base URL of service on colour c's loopback port.
-func (e *Engine) colourURL(c version.Colour, service string) (string, error) {
+// ColourURL is the base URL of service on colour c's own loopback port
+// ("http://127.0.0.1:8002"), as seen from the host: reach it with
+// HTTPClient, which dials through the host, not from the machine running
+// blueshift. An unknown service is an error naming the ports field.
+func (e *Engine) ColourURL(c version.Colour, service string) (string, error) {
 	p, ok := e.Env.Ports[service]
 	if !ok {
 		return "", fmt.Errorf("environments.%s.ports.%s: %w", e.Env.Name, service, errNoPorts)
 	}
 	return fmt.Sprintf("http://127.0.0.1:%d", p.Port(string(c))), nil
+}
+
+// HTTPClient returns an HTTP client whose connections are dialled through
+// the host (over SSH when it is remote), as health checks are, so a phase
+// of one's own reaches ColourURL's loopback ports from wherever blueshift
+// runs. It ignores proxy settings of the environment; timeout bounds each
+// request (0: none, then bound requests by their context).
+func (e *Engine) HTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			Proxy:               nil, // a colour's port is reached directly, never through a proxy
+			DialContext:         e.Host.DialContext,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 4,
+			IdleConnTimeout:     30 * time.Second,
+		},
+	}
 }

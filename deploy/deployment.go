@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -126,7 +125,7 @@ func (d *Deployment) now() time.Time {
 // Log returns the deployment's logger, never nil.
 func (d *Deployment) Log() *slog.Logger {
 	if d.Logger == nil {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+		return slog.New(slog.DiscardHandler)
 	}
 	return d.Logger
 }

@@ -78,7 +78,7 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 		o.Getenv = os.Getenv
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	// Nothing the engine or the libraries it drives log may show a secret,
 	// the host, the user or the path.

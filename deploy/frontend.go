@@ -112,7 +112,7 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 	if !live.Valid() {
 		return health.SmokeReport{}, ErrNothingLive
 	}
-	base, err := e.colourURL(live, e.Env.Health.Backend.Service)
+	base, err := e.ColourURL(live, e.Env.Health.Backend.Service)
 	if err != nil {
 		return health.SmokeReport{}, err
 	}

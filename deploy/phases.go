@@ -345,7 +345,7 @@ func (e *Engine) healthChecks(c version.Colour) ([]health.Probe, []health.Policy
 		}
 		u := chk.URL
 		if !isAbsURL(u) {
-			base, err := e.colourURL(c, chk.Service)
+			base, err := e.ColourURL(c, chk.Service)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -422,7 +422,7 @@ func (e *Engine) smoke(ctx context.Context, d *Deployment) error {
 		d.Progress("no smoke endpoints configured")
 		return nil
 	}
-	base, err := e.colourURL(d.Next, e.Env.Health.Backend.Service)
+	base, err := e.ColourURL(d.Next, e.Env.Health.Backend.Service)
 	if err != nil {
 		return err
 	}
@@ -515,7 +515,7 @@ func (e *Engine) monitorProbe(c version.Colour) (health.Probe, error) {
 	if e.Env.PublicURL != "" {
 		return &health.HTTPProbe{URL: strings.TrimRight(e.Env.PublicURL, "/") + path, Expect: chk.Expect}, nil
 	}
-	base, err := e.colourURL(c, chk.Service)
+	base, err := e.ColourURL(c, chk.Service)
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,15 @@
 //go:build mage
 
-// Blueshift's Mage frontend: `go tool mage -l` lists the targets, which live
-// in the ordinary package magefiles/targets (importable, testable, and
-// compiled by `go build ./...`).
+// Blueshift's Mage frontend: magefiles/targets (what an application gets)
+// and magefiles/devtargets (this repository's test, demo, bench).
+//
+// Both are ordinary packages (importable, testable, compiled by `go build
+// ./...`); only this file imports devtargets.
 package main
 
-//mage:import
-import _ "github.com/blueshift-deploy/blueshift/magefiles/targets"
+import (
+	//mage:import
+	_ "github.com/blueshift-deploy/blueshift/magefiles/devtargets"
+	//mage:import
+	_ "github.com/blueshift-deploy/blueshift/magefiles/targets"
+)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"unicode/utf8"
 )
 
 // Cmd is one command to run on a host. Argv is never joined into a shell
@@ -68,6 +69,11 @@ var ErrConnectionLost = errors.New("connection to host lost")
 var ErrCommandNotFound = errors.New("command not found")
 
 // ExitError is a command that ran on a host and exited non-zero.
+//
+// Its message is one short line: the host, the command cut to about 80
+// characters, the exit status and the last line of stderr (a Python
+// traceback's exception, a shell's complaint). The whole argv and the tail
+// of stderr stay in Argv and StderrTail for those who show more.
 type ExitError struct {
 	Host string
 	Argv []string
@@ -82,12 +88,50 @@ func (e *ExitError) Is(target error) bool {
 	return target == ErrCommandNotFound && e.Code == 127
 }
 
+// Error is "host: command…: exit status N: last line of stderr".
 func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("%s: %s: exit status %d", e.Host, strings.Join(e.Argv, " "), e.Code)
-	if e.StderrTail != "" {
-		msg += ": " + e.StderrTail
+	msg := fmt.Sprintf("%s: %s: exit status %d", e.Host, shortCommand(e.Argv, commandShown), e.Code)
+	if l := lastLine(e.StderrTail); l != "" {
+		msg += ": " + l
 	}
 	return msg
+}
+
+// commandShown is about how many characters of a command an ExitError's
+// message shows; stderrLineShown is the same for its stderr line.
+const (
+	commandShown    = 80
+	stderrLineShown = 300
+)
+
+// shortCommand is argv joined by spaces, white space (a script's newlines)
+// collapsed, cut to about n characters with "…". A script run as
+// `sh -c SCRIPT NAME ARGS…` is shown by its name and arguments
+// ("sh -c … blueshift-lock /srv/app/.blueshift 30"): its first 80
+// characters would say less.
+func shortCommand(argv []string, n int) string {
+	if len(argv) > 3 && (argv[0] == "sh" || argv[0] == "bash") && argv[1] == "-c" {
+		argv = append([]string{argv[0], argv[1], "…"}, argv[3:]...)
+	}
+	return cut(strings.Join(strings.Fields(strings.Join(argv, " ")), " "), n)
+}
+
+// lastLine is the last non-blank line of s, trimmed and cut.
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[i+1:])
+	}
+	return cut(s, stderrLineShown)
+}
+
+// cut shortens s to n runes, marking the cut with "…".
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
 
 // stderrTailSize is how much of a command's stderr an ExitError keeps.

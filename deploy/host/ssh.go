@@ -440,7 +440,7 @@ func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 		return &ExitError{Host: s.name, Argv: cmd.Argv, Code: exitErr.ExitStatus(), StderrTail: tail.String()}
 	case errors.As(err, &missing):
 		// The channel closed without an exit status: the connection went.
-		return s.runErr(cmd, s.connErr(fmt.Errorf("%w: %v", ErrConnectionLost, err)))
+		return s.runErr(cmd, s.connErr(fmt.Errorf("%w: %w", ErrConnectionLost, err)))
 	default:
 		return s.runErr(cmd, s.connErr(err))
 	}

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -145,7 +144,7 @@ func (o Options) withDefaults() Options {
 		o.Drain = DefaultDrain
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }

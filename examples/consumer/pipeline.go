@@ -1,7 +1,12 @@
 // Package shopdeploy is how an application's own repository extends a
 // blueshift deployment: it takes the standard pipeline and adds a phase of
 // its own (here: warm the next colour's cache before it gets traffic).
-// Its magefile (magefiles/magefile.go) exposes it as `go tool mage deploy VERSION`.
+// Its magefile (magefiles/magefile.go) exposes it as `go tool mage deploy
+// VERSION`, beside blueshift's own targets, which it imports.
+//
+// The README's "Adding your own phase" shows WarmCache and Pipeline as they
+// are written here; TestREADMESnippetIsThisCode keeps them the same, and
+// TestWarmCacheOverSSH runs them against a real sshd.
 package shopdeploy
 
 import (
@@ -15,35 +20,51 @@ import (
 )
 
 // WarmCache requests the next colour's home page a few times before the
-// switch, so the first users do not pay for a cold cache. It runs against
-// the colour's own loopback port, which the engine knows.
+// switch, so the first users do not pay for a cold cache.
 func WarmCache(eng *deploy.Engine, service string) deploy.Phase {
 	return deploy.NewPhase("warm-cache", func(ctx context.Context, d *deploy.Deployment) error {
-		port := eng.Env.Ports[service].Port(string(d.Next))
-		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
-		client := &http.Client{Timeout: 5 * time.Second}
-		for i := 0; i < 3; i++ {
-			resp, err := client.Get(url)
+		// d.Next is the colour about to get traffic. ColourURL is its own
+		// loopback port on the host; HTTPClient dials through the host (over
+		// SSH), so this works wherever mage runs.
+		url, err := eng.ColourURL(d.Next, service)
+		if err != nil {
+			return err
+		}
+		client := eng.HTTPClient(5 * time.Second)
+		for range 3 {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := client.Do(req)
 			if err != nil {
 				return fmt.Errorf("warm %s: %w", url, err)
 			}
 			resp.Body.Close()
 		}
 		d.Values["warmed"] = url
-		d.Progress("warmed " + url)
 		return nil
 	})
 }
 
-// Deploy deploys v to env with the shop's extra phase before the switch.
+// Pipeline is the standard deployment pipeline with WarmCache before the switch.
+func Pipeline(eng *deploy.Engine) (*deploy.Pipeline, error) {
+	p := eng.Pipeline()
+	if err := p.InsertBefore(deploy.PhaseSwitch, WarmCache(eng, "web")); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Deploy deploys v to env with the shop's pipeline.
 func Deploy(ctx context.Context, configFile, env string, v version.Version, o deploy.Options) (*deploy.Deployment, error) {
 	eng, err := deploy.NewFromFile(ctx, configFile, env, o)
 	if err != nil {
 		return nil, err
 	}
 	defer eng.Close()
-	p := eng.Pipeline()
-	if err := p.InsertBefore(deploy.PhaseSwitch, WarmCache(eng, "web")); err != nil {
+	p, err := Pipeline(eng)
+	if err != nil {
 		return nil, err
 	}
 	d := eng.NewDeployment(v)

@@ -3,7 +3,6 @@ package targets
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy"
 	"github.com/blueshift-deploy/blueshift/deploy/console"
 	bsversion "github.com/blueshift-deploy/blueshift/deploy/version"
+	"github.com/blueshift-deploy/blueshift/magefiles/internal/cli"
 )
 
 // Where targets read the environment and write their output; tests replace
@@ -49,43 +49,12 @@ func loadEnv(name string) (*deploy.Config, *deploy.Environment, error) {
 	return c, e, nil
 }
 
-// newLogger returns a logger writing text to stderr: Info and above, Debug
-// with `mage -v`. Mage sends the standard logger (and slog.Default) to
-// io.Discard, so targets pass this one to the library instead.
-func newLogger() *slog.Logger {
-	level := slog.LevelInfo
-	if mg.Verbose() {
-		level = slog.LevelDebug
-	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-}
+// newLogger returns the targets' logger on stderr (cli.Logger).
+func newLogger() *slog.Logger { return cli.Logger(stderr) }
 
-// fail turns err into the error a target returns: nil stays nil, an error
-// that already carries an exit status (mg.Fatal) is kept, and anything else
-// exits 1 with a one-line message. A multi-line error (a configuration with
-// several problems) is written to stderr in full first, and the one line
-// says so.
-func fail(err error) error {
-	if err == nil {
-		return nil
-	}
-	var coded interface{ ExitStatus() int }
-	if errors.As(err, &coded) {
-		return err
-	}
-	msg := err.Error()
-	first, _, multi := strings.Cut(msg, "\n")
-	if !multi {
-		return mg.Fatal(1, msg)
-	}
-	fmt.Fprintln(stderr, msg)
-	first = strings.TrimSuffix(first, ":")
-	var verr *deploy.ValidationError
-	if errors.As(err, &verr) {
-		return mg.Fatalf(1, "%s: %d problem(s), listed above", first, len(verr.Problems))
-	}
-	return mg.Fatalf(1, "%s (details above)", first)
-}
+// fail turns err into the error a target returns (cli.Fail): one line,
+// exit 1 unless err carries its own exit status.
+func fail(err error) error { return cli.Fail(stderr, err) }
 
 // envName is the environment the non-deploy targets work on:
 // $BLUESHIFT_ENV, default "production".

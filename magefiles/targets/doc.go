@@ -1,8 +1,11 @@
-// Package targets holds blueshift's Mage targets and nothing else: each is
-// a few lines that load deploy.yml, call the library and print the result.
-// magefiles/magefile.go imports it without an alias, so `go tool mage -l`
+// Package targets holds blueshift's Mage targets for an application and
+// nothing else: each is a few lines that load deploy.yml, call the library
+// and print the result. An application's magefile (and this repository's
+// magefiles/magefile.go) imports it without an alias, so `go tool mage -l`
 // lists the targets by namespace (deploy:production, deploy:plan, status,
-// rollback, backup:list, …).
+// rollback, backup:list, …). This repository's own targets (test, demo,
+// bench) are in magefiles/devtargets: they need the examples and package
+// testing, which an application must not get (deploy/layering_test.go).
 //
 // Deployment targets name their environment (deploy:production,
 // deploy:staging); every other target works on $BLUESHIFT_ENV, default

@@ -1,6 +1,7 @@
 //go:build mage
 
-// The shop's own deployment targets, built on blueshift.
+// The shop's deployment targets: blueshift's (deploy:production, rollback,
+// status, …) plus its own deploy with a cache-warming phase.
 package main
 
 import (
@@ -10,6 +11,9 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 
 	shopdeploy "example.com/shop-deploy"
+
+	//mage:import
+	_ "github.com/blueshift-deploy/blueshift/magefiles/targets"
 )
 
 // Deploy deploys VERSION to production with the shop's cache-warming phase.
