@@ -14,7 +14,7 @@ func TestFileArgv(t *testing.T) {
 			"sh -c " + writeFileScript + " sh /srv/app state.json 0600  "},
 		"write in new dir, if unchanged": {writeFileArgv("/srv/app/state.json", WriteOptions{Mode: 0o640, DirMode: 0o700, IfSHA256: "ab12"}),
 			"sh -c " + writeFileScript + " sh /srv/app state.json 0640 0700 ab12"},
-		"read": {readArgv("/a/-x"), "sh -c " + readScript + " sh /a/-x"},
+		"read":      {readArgv("/a/-x"), "sh -c " + readScript + " sh /a/-x"},
 		"exists":    {existsArgv("/a"), "test -e /a"},
 		"remove":    {removeArgv("/a"), "rm -f -- /a"},
 		"removeAll": {removeAllArgv("/a"), "rm -rf -- /a"},
