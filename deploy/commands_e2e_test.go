@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
@@ -42,7 +43,7 @@ func (c *countingHost) Run(ctx context.Context, cmd host.Cmd) error {
 	return c.Host.Run(ctx, cmd)
 }
 
-// setPhase is called as the open engine's phases start and finish.
+// observe is Deployment.Observe: it is called as the open engine's phases start and finish.
 func (c *countingHost) observe(e deploy.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -112,19 +113,50 @@ func (c *countingHost) log(t *testing.T, what string) {
 	t.Logf("%s\n%s", what, b.String())
 }
 
-func TestRemoteCommandsMeasure(t *testing.T) {
+// TestRemoteCommandsPerPhasePinned deploys the demo app (v1.0.0, then
+// v1.0.1) and rolls back, on the real Docker Engine behind a real nginx,
+// through a host that counts every remote command (over SSH each one is a
+// session: a round trip and the login shell's start-up), and pins the count
+// of each phase, so a change that adds round trips fails here, naming the
+// phase and listing the commands. Health, smoke and monitor probes and the
+// Docker API go through the host's dialer and are not counted. On 8fa63d2 a
+// deployment ran 208 remote commands here (231 over SSH in issue 17: state
+// written seven commands at a time, the in-flight marker before every phase,
+// one command per preflight check) and a rollback 98; now 59 and 19.
+func TestRemoteCommandsPerPhasePinned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	t.Parallel()
 	a := newE2E(t, "v1.0.0", "v1.0.1")
 	f := &faultApp{e2eApp: a, env: map[string]string{"USER": "e2e"}}
 	counter := &countingHost{Host: host.NewLocal()}
 	f.opts.Host = counter
-	for _, v := range []string{"v1.0.0", "v1.0.1", ""} {
+	// "open" is the engine's own start (compose's version); the phases of
+	// the pipeline follow. The in-flight marker of a phase counts in it.
+	want := []struct {
+		run    string
+		phases map[string]int
+	}{
+		{"v1.0.0", map[string]int{"open": 1, "lock": 2, "prepare": 2, "preflight": 11, "backup": 15, "start": 2,
+			"migrate": 1, "health": 1, "switch": 6, "record": 2, "unlock": 1}},
+		{"v1.0.1", map[string]int{"open": 1, "lock": 2, "prepare": 2, "preflight": 15, "backup": 24, "start": 2,
+			"migrate": 1, "health": 1, "switch": 6, "retire": 2, "record": 2, "unlock": 1}},
+		{"rollback", map[string]int{"open": 1, "lock": 2, "rollback-prepare": 2, "rollback-start": 2, "health": 1,
+			"switch": 6, "retire": 2, "record": 2, "unlock": 1}},
+	}
+	for _, w := range want {
 		counter.reset("open")
-		_, err := f.run(t, v, counter.observe)
-		require.NoError(t, err)
-		name := v
-		if v == "" {
-			name = "rollback"
+		v := w.run
+		if v == "rollback" {
+			v = ""
 		}
-		counter.log(t, name)
+		d, err := f.run(t, v, counter.observe)
+		require.NoError(t, err)
+		require.Equal(t, deploy.OutcomeSucceeded, d.Outcome)
+		_, got, total := counter.perPhase()
+		counter.log(t, w.run)
+		assert.Equal(t, w.phases, got, "%s: remote commands per phase (see the log for each command)", w.run)
+		t.Logf("%s: %d remote commands", w.run, total)
 	}
 }
