@@ -210,16 +210,17 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	final := path.Join(dir, id)
 	tmp := path.Join(dir, TempPrefix+id)
 
-	if ok, err := host.Exists(ctx, r, final); err != nil {
-		return Result{}, fmt.Errorf("backup %s: %w", id, err)
-	} else if ok {
+	// One command where there were three (test -e, mkdir, mkdir): over
+	// SSH each is a session.
+	var exit *host.ExitError
+	if err := r.Run(ctx, host.Cmd{Argv: stageArgv(dir, final, tmp)}); errors.As(err, &exit) && exit.Code == stageExists {
 		return Result{}, fmt.Errorf("backup %s: %w at %s: wait a second and retry", id, ErrExists, final)
-	}
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-p", "--", dir}}); err != nil {
+	} else if errors.As(err, &exit) && exit.Code == stageNoDir {
 		return Result{}, fmt.Errorf("backup %s: create backups dir: %w", id, err)
-	}
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-m", "0700", "--", tmp}}); err != nil {
+	} else if errors.As(err, &exit) && exit.Code == stageNoTemp {
 		return Result{}, fmt.Errorf("backup %s: create temp dir %s (an earlier run may still be writing it): %w", id, tmp, err)
+	} else if err != nil {
+		return Result{}, fmt.Errorf("backup %s: %w", id, err)
 	}
 	defer func() {
 		if err == nil {
@@ -266,17 +267,39 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	if err := writeJSON(ctx, r, path.Join(tmp, ManifestFile), append(data, '\n')); err != nil {
 		return Result{}, fmt.Errorf("backup %s: %w", id, err)
 	}
-	// Make the data durable before the rename makes it a backup.
-	if err := r.Run(ctx, host.Cmd{Argv: syncArgv(tmp, m.Artifacts), Dir: tmp}); err != nil {
+	// Make the data durable before the rename makes it a backup, rename,
+	// sync the rename (best effort): one command.
+	err = r.Run(ctx, host.Cmd{Argv: finishArgv(tmp, final, dir, syncArgv(tmp, m.Artifacts)), Dir: tmp})
+	if errors.As(err, &exit) && exit.Code == finishRename {
+		return Result{}, fmt.Errorf("backup %s: rename %s to %s: %w", id, tmp, final, err)
+	} else if err != nil {
 		return Result{}, fmt.Errorf("backup %s: sync: %w", id, err)
 	}
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"mv", "-T", "--", tmp, final}}); err != nil {
-		return Result{}, fmt.Errorf("backup %s: rename %s to %s: %w", id, tmp, final, err)
-	}
-	_ = r.Run(ctx, host.Cmd{Argv: []string{"sync", "--", dir}}) // the rename; best effort
 	p.emit(Event{Step: "rename", Done: true})
 	log.Debug("backup: complete", "id", id, "artifacts", len(m.Artifacts))
 	return Result{ID: id, Path: final, Manifest: m}, nil
+}
+
+// Exit codes of stageArgv and finishArgv.
+const (
+	stageExists  = 17 // the final directory exists (EEXIST)
+	stageNoDir   = 73 // the backups dir could not be created
+	stageNoTemp  = 74 // the temporary directory could not be created
+	finishRename = 75 // the rename failed (the sync's own failure exits 74)
+)
+
+// stageArgv refuses when final exists, creates the backups dir and the
+// backup's temporary directory (0700, which must not exist yet).
+func stageArgv(dir, final, tmp string) []string {
+	return []string{"sh", "-c", `[ ! -e "$2" ] || exit 17; mkdir -p -- "$1" || exit 73; mkdir -m 0700 -- "$3" || exit 74`,
+		"sh", dir, final, tmp}
+}
+
+// finishArgv runs syncArgv (in tmp), renames tmp to final and syncs dir
+// (best effort).
+func finishArgv(tmp, final, dir string, sync []string) []string {
+	return append([]string{"sh", "-c", `tmp=$1 final=$2 dir=$3; shift 3; "$@" || exit 74; mv -T -- "$tmp" "$final" || exit 75; sync -- "$dir" || true`,
+		"sh", tmp, final, dir}, sync...)
 }
 
 // syncArgv fsyncs the artifacts, the manifest and the backup directory

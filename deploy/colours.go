@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
@@ -22,10 +21,8 @@ func (e *Engine) writeRendered(ctx context.Context, rp *compose.RenderedProject,
 	if err != nil {
 		return err
 	}
-	if err := host.MkdirAll(ctx, e.Host, path.Dir(file), 0o700); err != nil {
-		return err
-	}
-	return host.WriteFileAtomic(ctx, e.Host, file, bytes.NewReader(data), rp.FileMode())
+	// One command: the directory is created by the write itself.
+	return host.WriteFile(ctx, e.Host, file, bytes.NewReader(data), host.WriteOptions{Mode: rp.FileMode(), DirMode: 0o700})
 }
 
 // ensureImage makes sure ref is on the host's engine, pulling it when

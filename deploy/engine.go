@@ -44,6 +44,10 @@ type Engine struct {
 	// Getenv reads the environment (os.Getenv unless a test sets it).
 	Getenv func(string) string
 
+	// runEnv, while a run holds the lock (set by its lock phase, dropped
+	// by unlock), keeps the host's env file as first read in that run.
+	runEnv *envFileCache
+
 	closers    []io.Closer
 	dispatcher *notify.Dispatcher
 	redactOnce sync.Once
@@ -234,13 +238,40 @@ func (e *Engine) loadProject(ctx context.Context) (*compose.Project, error) {
 	return p, nil
 }
 
+// envFileCache is the host's env file as read once in a run.
+type envFileCache struct {
+	mu   sync.Mutex
+	read bool
+	vars []string
+}
+
 // hostEnvFile reads the env file on the host as KEY=VALUE pairs, parsed as
 // docker compose parses env files (compose.ParseEnvFile); a missing file is
-// no variables.
+// no variables. During a run it is read once (preflight and start both
+// render the compose file; each read was a remote command): the file is
+// the environment's configuration, not something a run changes.
 func (e *Engine) hostEnvFile(ctx context.Context) ([]string, error) {
 	if e.Env.EnvFile == "" {
 		return nil, nil
 	}
+	c := e.runEnv
+	if c == nil {
+		return e.readHostEnvFile(ctx)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read {
+		return c.vars, nil
+	}
+	vars, err := e.readHostEnvFile(ctx)
+	if err == nil {
+		c.read, c.vars = true, vars
+	}
+	return vars, err
+}
+
+// readHostEnvFile is hostEnvFile without the run's cache.
+func (e *Engine) readHostEnvFile(ctx context.Context) ([]string, error) {
 	p := e.Env.EnvFile
 	if !path.IsAbs(p) {
 		p = path.Join(e.Env.Path, p)

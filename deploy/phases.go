@@ -113,6 +113,7 @@ func (e *Engine) takeLock(ctx context.Context, d *Deployment, kind string) error
 		return err
 	}
 	d.Lock, d.held = &held.Lock, held
+	e.runEnv = &envFileCache{}
 	go func() {
 		// Losing the lock mid-run stops the run (Deployment.Abort does
 		// nothing once the final phases, unlock among them, have started).
@@ -136,6 +137,7 @@ func (e *Engine) unlock(ctx context.Context, d *Deployment) error {
 	if d.held == nil {
 		return nil
 	}
+	e.runEnv = nil
 	select {
 	case <-d.held.Lost():
 		// The lock was taken away (or its session died): the in-flight
@@ -154,7 +156,8 @@ func (e *Engine) unlock(ctx context.Context, d *Deployment) error {
 // the next one, records the deployment as in flight and writes the release
 // notes.
 func (e *Engine) prepare(ctx context.Context, d *Deployment) error {
-	st, err := e.Store.Load(ctx)
+	// Read under the lock by the lock phase's reconcile: no second read.
+	st, err := e.Store.Known(ctx)
 	if err != nil {
 		return err
 	}
@@ -651,8 +654,16 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 // this one got. The engine's deployments call it as each phase starts.
 // Before the run holds the lock it writes nothing (state belongs to the
 // lock's holder, and a refused rollback must change nothing).
+//
+// It writes only at the boundaries that matter (markedPhase): each write
+// is a remote command, and over SSH one costs a round trip and a login
+// shell. Reconcile decides on the record's Kind, From, To and Release
+// (the release's images, known once start has run, are needed only once
+// the switch may have happened, and the switch phase's mark carries them);
+// the phase itself is for people (status, the history entry), who want to
+// know whether the run died waiting for health or at the switch.
 func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
-	if d.Lock == nil {
+	if d.Lock == nil || !markedPhase[phase] {
 		return
 	}
 	_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
@@ -663,6 +674,11 @@ func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
 		e.Logger.Warn("could not record phase", "phase", phase, "err", err)
 	}
 }
+
+// markedPhase are the phases whose start markPhase records: health (the
+// long wait, after start: the record then holds the release's images) and
+// switch (from here the proxy may serve the new colour).
+var markedPhase = map[string]bool{PhaseHealth: true, PhaseSwitch: true}
 
 func attemptText(a health.Attempt) string {
 	if a.Err != nil {

@@ -141,7 +141,8 @@ func (e *Engine) lockFor(kind string) func(ctx context.Context, d *Deployment) e
 
 // prepareRollback picks the release to return to and the colour it runs in.
 func (e *Engine) prepareRollback(ctx context.Context, d *Deployment, to string) error {
-	st, err := e.Store.Load(ctx)
+	// Read under the lock by the lock phase's reconcile: no second read.
+	st, err := e.Store.Known(ctx)
 	if err != nil {
 		return err
 	}

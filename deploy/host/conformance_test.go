@@ -47,6 +47,17 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// countRuns counts the commands run through it.
+type countRuns struct {
+	host.Runner
+	n int
+}
+
+func (c *countRuns) Run(ctx context.Context, cmd host.Cmd) error {
+	c.n++
+	return c.Runner.Run(ctx, cmd)
+}
+
 type conformanceCase struct {
 	name string
 	run  func(t *testing.T, h host.Host)
@@ -332,6 +343,55 @@ var conformanceCases = []conformanceCase{
 		err := host.WriteFileAtomic(testCtx(t), h, p, strings.NewReader("x"), 0o600)
 		if err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("err = %v, want an error naming %s", err, p)
+		}
+	}},
+	{"atomic write is one command: directory, condition, cleanup", func(t *testing.T, h host.Host) {
+		// On 8fa63d2 an atomic write was seven commands (mkdir, mktemp, dd,
+		// chmod, mv, sync, and rm on failure) and reading a missing file
+		// two (cat, test -e): over SSH each is a session.
+		ctx := testCtx(t)
+		c := &countRuns{Runner: h}
+		dir := filepath.Join(t.TempDir(), "state", "dir")
+		p := filepath.Join(dir, "state.json")
+		if _, err := host.ReadFile(ctx, c, p); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("ReadFile(missing) = %v, want fs.ErrNotExist", err)
+		}
+		if err := host.WriteFile(ctx, c, p, strings.NewReader("one\n"), host.WriteOptions{Mode: 0o600, DirMode: 0o700, IfSHA256: host.NoFile}); err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("directory created with %v (%v), want 0700", fi.Mode().Perm(), err)
+		}
+		sum := sha256.Sum256([]byte("one\n"))
+		if err := host.WriteFile(ctx, c, p, strings.NewReader("two\n"), host.WriteOptions{Mode: 0o600, IfSHA256: hex.EncodeToString(sum[:])}); err != nil {
+			t.Fatal(err)
+		}
+		// The file is "two" now: a write expecting "one" (or no file) changes nothing.
+		for _, want := range []string{hex.EncodeToString(sum[:]), host.NoFile} {
+			err := host.WriteFile(ctx, c, p, strings.NewReader("three\n"), host.WriteOptions{Mode: 0o600, IfSHA256: want})
+			if !errors.Is(err, host.ErrChanged) {
+				t.Errorf("conditional write over a changed file: %v, want ErrChanged", err)
+			}
+		}
+		got, err := host.ReadFile(ctx, c, p)
+		if err != nil || string(got) != "two\n" {
+			t.Errorf("read back %q, %v; want two", got, err)
+		}
+		if c.n != 6 {
+			t.Errorf("%d commands for 2 reads and 4 writes, want 6", c.n)
+		}
+		// A write that fails at the rename (a directory is in the way)
+		// leaves no temporary file behind.
+		in := filepath.Join(dir, "sub")
+		if err := os.MkdirAll(filepath.Join(in, "x"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := host.WriteFileAtomic(ctx, c, in, strings.NewReader("x"), 0o600); err == nil {
+			t.Error("a write over a non-empty directory succeeded")
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 2 {
+			t.Errorf("%s holds %d entries, want state.json and sub (temporary file left?)", dir, len(entries))
 		}
 	}},
 	{"free disk and memory", func(t *testing.T, h host.Host) {

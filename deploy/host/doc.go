@@ -30,7 +30,10 @@
 //   - Dialled conns support deadlines and CloseWrite, which x/crypto's own
 //     channel conns do not (go-redis and pgx rely on deadlines).
 //
-// Files are handled by functions over any Runner (WriteFileAtomic, ReadFile,
-// Exists, MkdirAll, Remove, RemoveAll, FreeDisk, Memory), built from
-// coreutils command lines that tests pin.
+// Files are handled by functions over any Runner (WriteFile,
+// WriteFileAtomic, ReadFile, Exists, MkdirAll, Remove, RemoveAll, FreeDisk,
+// Memory), built from coreutils command lines that tests pin. A write
+// (with its directory and an optional condition on the file's current
+// contents) and a read are one remote command each: over SSH every command
+// is a session, a round trip plus the login shell's start-up.
 package host

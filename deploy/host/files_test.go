@@ -10,12 +10,11 @@ func TestFileArgv(t *testing.T) {
 		got  []string
 		want string
 	}{
-		"mktemp":    {mktempArgv("/srv/app/state.json"), "mktemp -p /srv/app .state.json.tmp-XXXXXXXXXX"},
-		"write":     {writeArgv("/srv/app/.state.json.tmp-1"), "dd of=/srv/app/.state.json.tmp-1 bs=64k conv=fsync,notrunc status=none"},
-		"chmod":     {chmodArgv("/srv/app/x", 0o640), "chmod 0640 -- /srv/app/x"},
-		"rename":    {renameArgv("/a/.t", "/a/t"), "mv -f -T -- /a/.t /a/t"},
-		"sync":      {syncArgv("/a"), "sync -- /a"},
-		"read":      {readArgv("/a/-x"), "cat -- /a/-x"},
+		"write": {writeFileArgv("/srv/app/state.json", WriteOptions{Mode: 0o600}),
+			"sh -c " + writeFileScript + " sh /srv/app state.json 0600  "},
+		"write in new dir, if unchanged": {writeFileArgv("/srv/app/state.json", WriteOptions{Mode: 0o640, DirMode: 0o700, IfSHA256: "ab12"}),
+			"sh -c " + writeFileScript + " sh /srv/app state.json 0640 0700 ab12"},
+		"read":      {readArgv("/a/-x"), "sh -c " + readScript + " sh /a/-x"},
 		"exists":    {existsArgv("/a"), "test -e /a"},
 		"remove":    {removeArgv("/a"), "rm -f -- /a"},
 		"removeAll": {removeAllArgv("/a"), "rm -rf -- /a"},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strconv"
 	"time"
 
@@ -64,9 +65,6 @@ type Entry struct {
 // mid-line (a short write on a full disk, a power loss before the fsync):
 // History resynchronises after such a torn line.
 func (s *Store) Append(ctx context.Context, e Entry) error {
-	if err := s.ensureDir(ctx); err != nil {
-		return err
-	}
 	if e.Time.IsZero() {
 		e.Time = s.now().UTC()
 	}
@@ -76,7 +74,7 @@ func (s *Store) Append(ctx context.Context, e Entry) error {
 	}
 	line = append(line, '\n')
 	err = s.r.Run(ctx, host.Cmd{
-		Argv:  appendArgv(s.file("history.jsonl"), len(line)),
+		Argv:  inDirArgv(s.dir, dirMode, appendArgv(s.file("history.jsonl"), len(line))),
 		Stdin: bytes.NewReader(line),
 	})
 	if err != nil {
@@ -90,6 +88,13 @@ func (s *Store) Append(ctx context.Context, e Entry) error {
 func appendArgv(path string, n int) []string {
 	return []string{"dd", "of=" + path, "oflag=append", "conv=notrunc,fsync", "iflag=fullblock",
 		"bs=" + strconv.Itoa(n), "count=1", "status=none"}
+}
+
+// inDirArgv runs argv after creating dir (mode, when missing): one remote
+// command where there were two (mkdir, then argv).
+func inDirArgv(dir string, mode os.FileMode, argv []string) []string {
+	return append([]string{"sh", "-c", `mkdir -p -m "$1" -- "$2" || exit; shift 2; exec "$@"`, "sh",
+		fmt.Sprintf("%04o", uint32(mode.Perm())), dir}, argv...)
 }
 
 // History returns the last n entries, oldest first (n <= 0: all).

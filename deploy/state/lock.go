@@ -201,6 +201,8 @@ func (s *Store) Acquire(ctx context.Context, l Lock) (*Held, error) {
 }
 
 func (s *Store) acquire(ctx context.Context, l Lock, beat time.Duration) (*Held, error) {
+	// What a run decides on is state read under its lock (see Store).
+	s.forget()
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("acquire lock: %w", err)

@@ -3,11 +3,14 @@ package state
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -65,10 +68,29 @@ type State struct {
 }
 
 // Store reads and writes the state of one app on one host.
+//
+// A Store remembers state.json as it last read or wrote it, so that a run
+// holding the deploy lock updates state in one remote command instead of
+// two (read, then write): Update and UpdateOwned apply their change to the
+// remembered copy and write it on condition that the file on the host is
+// still exactly that copy (host.WriteOptions.IfSHA256). When it is not (a
+// run that took the lock away wrote it, or someone edited it), they read
+// the file again and decide on what it holds now, as they always did.
+// Acquire forgets the copy: what a run decides on is read under its lock.
 type Store struct {
 	r   host.Runner
 	dir string
 	now func() time.Time
+
+	mu    sync.Mutex
+	known *knownState // state.json as this store last read or wrote it
+}
+
+// knownState is state.json's contents and their SHA-256 (host.NoFile when
+// there was no file).
+type knownState struct {
+	data []byte
+	sum  string
 }
 
 // New returns the store for the app installed at appPath on the host r runs on.
@@ -81,23 +103,67 @@ func (s *Store) Path() string { return s.dir }
 
 func (s *Store) file(name string) string { return path.Join(s.dir, name) }
 
-func (s *Store) ensureDir(ctx context.Context) error {
-	if err := host.MkdirAll(ctx, s.r, s.dir, 0o700); err != nil {
-		return fmt.Errorf("create state directory %s: %w", s.dir, err)
+// dirMode is the mode of the state directory.
+const dirMode = 0o700
+
+// remember records data (nil: no file) as state.json's contents on the host.
+func (s *Store) remember(data []byte) {
+	k := &knownState{data: data, sum: host.NoFile}
+	if data != nil {
+		sum := sha256.Sum256(data)
+		k.sum = hex.EncodeToString(sum[:])
 	}
-	return nil
+	s.mu.Lock()
+	s.known = k
+	s.mu.Unlock()
+}
+
+// forget drops the remembered state.json: the next update reads it.
+func (s *Store) forget() {
+	s.mu.Lock()
+	s.known = nil
+	s.mu.Unlock()
+}
+
+func (s *Store) remembered() *knownState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.known
 }
 
 // Load returns the app's state; a host that was never deployed to gives a
 // zero State and no error.
 func (s *Store) Load(ctx context.Context) (State, error) {
-	var st State
 	data, err := host.ReadFile(ctx, s.r, s.file("state.json"))
 	if errors.Is(err, fs.ErrNotExist) {
-		return st, nil
+		s.remember(nil)
+		return State{}, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("read state: %w", err)
+		return State{}, fmt.Errorf("read state: %w", err)
+	}
+	st, err := s.decode(data)
+	if err == nil {
+		s.remember(data)
+	}
+	return st, err
+}
+
+// Known returns the state as this store last read or wrote it since the
+// lock was acquired (Acquire), without a remote command; a store that
+// has not read it since loads it (Load).
+func (s *Store) Known(ctx context.Context) (State, error) {
+	if k := s.remembered(); k != nil {
+		return s.decode(k.data)
+	}
+	return s.Load(ctx)
+}
+
+// decode parses state.json's contents (nil: no file, the zero State).
+func (s *Store) decode(data []byte) (State, error) {
+	var st State
+	if data == nil {
+		return st, nil
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
 		return st, fmt.Errorf("read state %s: %w (move it aside to start afresh)", s.file("state.json"), err)
@@ -108,48 +174,85 @@ func (s *Store) Load(ctx context.Context) (State, error) {
 	return st, nil
 }
 
-// Save replaces state.json atomically.
+// Save replaces state.json atomically (creating the state directory when
+// missing), in one remote command.
 func (s *Store) Save(ctx context.Context, st State) error {
-	if err := s.ensureDir(ctx); err != nil {
-		return err
-	}
+	return s.save(ctx, st, "")
+}
+
+// save writes st; ifSum, when set, is the SHA-256 the file must still
+// have (host.WriteOptions.IfSHA256).
+func (s *Store) save(ctx context.Context, st State, ifSum string) error {
 	st.Format = StateFormat
 	st.Updated = s.now().UTC()
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := host.WriteFileAtomic(ctx, s.r, s.file("state.json"), bytes.NewReader(append(data, '\n')), 0o600); err != nil {
+	data = append(data, '\n')
+	err = host.WriteFile(ctx, s.r, s.file("state.json"), bytes.NewReader(data),
+		host.WriteOptions{Mode: 0o600, DirMode: dirMode, IfSHA256: ifSum})
+	if err != nil {
+		s.forget()
 		return fmt.Errorf("write state: %w", err)
 	}
+	s.remember(data)
 	return nil
 }
 
-// Update loads the state, applies fn and saves the result.
+// Update applies fn to the state and saves the result. With the state
+// remembered (see Store) that is one remote command.
 func (s *Store) Update(ctx context.Context, fn func(*State)) (State, error) {
-	st, err := s.Load(ctx)
-	if err != nil {
-		return st, err
-	}
-	fn(&st)
-	return st, s.Save(ctx, st)
+	return s.update(ctx, "", fn)
 }
 
 // UpdateOwned is Update for a run's own changes: fn is applied only while
 // the deployment in flight is deploymentID's; otherwise nothing is written
 // and the error wraps ErrNotOwner.
 func (s *Store) UpdateOwned(ctx context.Context, deploymentID string, fn func(*State)) (State, error) {
+	if deploymentID == "" {
+		deploymentID = "(none)" // owns nothing
+	}
+	return s.update(ctx, deploymentID, fn)
+}
+
+// update is Update (owner empty) and UpdateOwned. It first tries the
+// remembered state, written on condition that the host's file is unchanged;
+// when the file changed it reads it again and decides on that.
+func (s *Store) update(ctx context.Context, owner string, fn func(*State)) (State, error) {
+	if k := s.remembered(); k != nil {
+		st, err := s.decode(k.data)
+		if err == nil {
+			if err := checkOwner(st, owner); err != nil {
+				return st, err
+			}
+			fn(&st)
+			err = s.save(ctx, st, k.sum)
+			if !errors.Is(err, host.ErrChanged) {
+				return st, err
+			}
+		}
+	}
 	st, err := s.Load(ctx)
 	if err != nil {
 		return st, err
 	}
-	if deploymentID == "" || st.InFlight == nil || st.InFlight.DeploymentID != deploymentID {
-		in := "nothing"
-		if st.InFlight != nil {
-			in = st.InFlight.DeploymentID
-		}
-		return st, fmt.Errorf("update state for %s: %w (in flight: %s)", deploymentID, ErrNotOwner, in)
+	if err := checkOwner(st, owner); err != nil {
+		return st, err
 	}
 	fn(&st)
 	return st, s.Save(ctx, st)
+}
+
+// checkOwner returns an error wrapping ErrNotOwner unless owner is empty or
+// the deployment in flight is owner's.
+func checkOwner(st State, owner string) error {
+	if owner == "" || st.InFlight != nil && st.InFlight.DeploymentID == owner {
+		return nil
+	}
+	in := "nothing"
+	if st.InFlight != nil {
+		in = st.InFlight.DeploymentID
+	}
+	return fmt.Errorf("update state for %s: %w (in flight: %s)", owner, ErrNotOwner, in)
 }

@@ -443,3 +443,64 @@ func TestLockWithoutFlockSaysWhatToInstall(t *testing.T) {
 	_, err = s.Inspect(context.Background())
 	require.NoError(t, err, "no flock file yet: nothing to ask flock")
 }
+
+// countingRunner counts the commands run through it.
+type countingRunner struct {
+	host.Runner
+	n int
+}
+
+func (c *countingRunner) Run(ctx context.Context, cmd host.Cmd) error {
+	c.n++
+	return c.Runner.Run(ctx, cmd)
+}
+
+// TestUpdateUnderTheLockIsOneCommand: on 8fa63d2 every state update was a
+// read and a seven-command write (eight sessions over SSH) and a history
+// append two. Now an update of the state the store last read or wrote is
+// one command, written only while the file is unchanged: a change by
+// another writer (a run that took the lock away) is read and decided on,
+// never overwritten.
+func TestUpdateUnderTheLockIsOneCommand(t *testing.T) {
+	ctx := context.Background()
+	c := &countingRunner{Runner: host.NewLocal()}
+	dir := t.TempDir()
+	s := New(c, dir)
+	_, err := s.Load(ctx) // no state yet
+	require.NoError(t, err)
+	_, err = s.Update(ctx, func(st *State) {
+		st.App = "app"
+		st.InFlight = &InFlight{Kind: KindDeploy, DeploymentID: "mine", Phase: "prepare"}
+	})
+	require.NoError(t, err)
+	_, err = s.UpdateOwned(ctx, "mine", func(st *State) { st.InFlight.Phase = "health" })
+	require.NoError(t, err)
+	require.NoError(t, s.Append(ctx, Entry{Kind: KindDeploy, Outcome: OutcomeSucceeded}))
+	assert.Equal(t, 4, c.n, "load, two updates and an append: one command each")
+	st, err := s.Known(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "health", st.InFlight.Phase)
+	assert.Equal(t, 4, c.n, "Known reads nothing")
+
+	// Another run takes over and writes state behind this store's back.
+	other := New(host.NewLocal(), dir)
+	_, err = other.Update(ctx, func(st *State) { st.InFlight.DeploymentID = "theirs"; st.Live = "green" })
+	require.NoError(t, err)
+	_, err = s.UpdateOwned(ctx, "mine", func(st *State) { st.InFlight = nil })
+	require.ErrorIs(t, err, ErrNotOwner)
+	got, err := other.Load(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, got.InFlight, "the other run's in-flight record is kept")
+	assert.Equal(t, "theirs", got.InFlight.DeploymentID)
+
+	// A plain Update applies to what the file holds now.
+	_, err = s.Update(ctx, func(st *State) { st.Previous = &Release{Version: "v1"} })
+	require.NoError(t, err)
+	got, err = other.Load(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "green", got.Live, "the other writer's change survives")
+	assert.Equal(t, "v1", got.Previous.Version)
+	fi, err := os.Stat(filepath.Join(dir, Dir))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"path"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
@@ -23,11 +22,8 @@ func readHostFile(ctx context.Context, r host.Runner, p string) (data []byte, ex
 	return data, true, nil
 }
 
-// writeHostFileAtomic creates p's directory if needed and replaces p with
-// data atomically (host.WriteFileAtomic).
+// writeHostFileAtomic creates p's directory if needed (0755) and replaces p
+// with data atomically, in one command (host.WriteFile).
 func writeHostFileAtomic(ctx context.Context, r host.Runner, p string, data []byte, mode fs.FileMode) error {
-	if err := host.MkdirAll(ctx, r, path.Dir(p), 0o755); err != nil {
-		return err
-	}
-	return host.WriteFileAtomic(ctx, r, p, bytes.NewReader(data), mode)
+	return host.WriteFile(ctx, r, p, bytes.NewReader(data), host.WriteOptions{Mode: mode, DirMode: 0o755})
 }

@@ -37,6 +37,22 @@ func (f *fakeHost) Run(_ context.Context, c host.Cmd) error {
 		return exit(1, msg)
 	}
 	last := a[len(a)-1]
+	if a[0] == "sh" && len(a) > 2 {
+		// host's file scripts: "sh -c SCRIPT sh ARGS...", marked by their
+		// first line.
+		switch {
+		case strings.HasPrefix(a[2], "# blueshift:read-file"):
+			data, ok := f.files[a[4]]
+			if !ok {
+				return exit(66, "")
+			}
+			io.WriteString(c.Stdout, data)
+		case strings.HasPrefix(a[2], "# blueshift:write-file"):
+			data, _ := io.ReadAll(c.Stdin)
+			f.files[a[4]+"/"+a[5]] = string(data)
+		}
+		return nil
+	}
 	switch a[0] {
 	case "test":
 		if _, ok := f.files[last]; !ok {
@@ -75,7 +91,7 @@ func (f *fakeHost) commands() []string {
 	var out []string
 	for _, a := range f.argvs {
 		switch a[0] {
-		case "test", "cat", "dd", "mv", "rm", "mkdir", "chmod", "mktemp", "sync":
+		case "test", "cat", "dd", "mv", "rm", "mkdir", "chmod", "mktemp", "sync", "sh":
 			continue
 		}
 		out = append(out, strings.Join(a, " "))

@@ -1,0 +1,162 @@
+package deploy_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
+)
+
+// countingHost is a host that records every remote command it runs (one
+// Run is one SSH session, or one framed command over a long-lived one),
+// attributed to the pipeline phase running at the time. Dialing (the Docker
+// API over the forwarded socket, health probes) is not counted.
+type countingHost struct {
+	host.Host
+	mu    sync.Mutex
+	phase string // "" between phases: counted to the next phase
+	cmds  []counted
+	gap   []counted // run between two phases (the in-flight marker)
+}
+
+type counted struct {
+	phase string
+	argv  []string
+}
+
+func (c *countingHost) Run(ctx context.Context, cmd host.Cmd) error {
+	c.mu.Lock()
+	rec := counted{phase: c.phase, argv: cmd.Argv}
+	if c.phase == "" {
+		c.gap = append(c.gap, rec)
+	} else {
+		c.cmds = append(c.cmds, rec)
+	}
+	c.mu.Unlock()
+	return c.Host.Run(ctx, cmd)
+}
+
+// observe is Deployment.Observe: it is called as the open engine's phases start and finish.
+func (c *countingHost) observe(e deploy.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch e.Kind {
+	case deploy.EventPhaseStarted, deploy.EventUndoStarted:
+		name := e.Phase
+		if e.Kind == deploy.EventUndoStarted {
+			name = "undo-" + name
+		}
+		for _, g := range c.gap {
+			g.phase = name
+			c.cmds = append(c.cmds, g)
+		}
+		c.gap = nil
+		c.phase = name
+	case deploy.EventPhaseFinished, deploy.EventUndoFinished:
+		c.phase = ""
+	}
+}
+
+// reset starts a new count, attributed to phase until the first phase starts.
+func (c *countingHost) reset(phase string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cmds, c.gap, c.phase = nil, nil, phase
+}
+
+// perPhase returns the count per phase in order of first appearance, and
+// the total.
+func (c *countingHost) perPhase() (order []string, counts map[string]int, total int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	counts = map[string]int{}
+	all := append(append([]counted(nil), c.cmds...), c.gap...)
+	for _, r := range all {
+		p := r.phase
+		if p == "" {
+			p = "after"
+		}
+		if _, ok := counts[p]; !ok {
+			order = append(order, p)
+		}
+		counts[p]++
+		total++
+	}
+	return order, counts, total
+}
+
+func (c *countingHost) log(t *testing.T, what string) {
+	t.Helper()
+	c.mu.Lock()
+	all := append(append([]counted(nil), c.cmds...), c.gap...)
+	c.mu.Unlock()
+	var b strings.Builder
+	for _, r := range all {
+		argv := strings.Join(r.argv, " ")
+		if len(argv) > 160 {
+			argv = argv[:160] + "…"
+		}
+		fmt.Fprintf(&b, "  %-10s %s\n", r.phase, strings.ReplaceAll(argv, "\n", "⏎"))
+	}
+	order, counts, total := c.perPhase()
+	fmt.Fprintf(&b, "%s: %d remote commands:", what, total)
+	for _, p := range order {
+		fmt.Fprintf(&b, " %s=%d", p, counts[p])
+	}
+	t.Logf("%s\n%s", what, b.String())
+}
+
+// TestRemoteCommandsPerPhasePinned deploys the demo app (v1.0.0, then
+// v1.0.1) and rolls back, on the real Docker Engine behind a real nginx,
+// through a host that counts every remote command (over SSH each one is a
+// session: a round trip and the login shell's start-up), and pins the count
+// of each phase, so a change that adds round trips fails here, naming the
+// phase and listing the commands. Health, smoke and monitor probes and the
+// Docker API go through the host's dialer and are not counted. On 8fa63d2 a
+// deployment ran 208 remote commands here (231 over SSH in issue 17: state
+// written seven commands at a time, the in-flight marker before every phase,
+// one command per preflight check) and a rollback 98; now 59 and 19.
+func TestRemoteCommandsPerPhasePinned(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	t.Parallel()
+	a := newE2E(t, "v1.0.0", "v1.0.1")
+	f := &faultApp{e2eApp: a, env: map[string]string{"USER": "e2e"}}
+	counter := &countingHost{Host: host.NewLocal()}
+	f.opts.Host = counter
+	// "open" is the engine's own start (compose's version); the phases of
+	// the pipeline follow. The in-flight marker of a phase counts in it.
+	want := []struct {
+		run    string
+		phases map[string]int
+	}{
+		{"v1.0.0", map[string]int{"open": 1, "lock": 2, "prepare": 2, "preflight": 11, "backup": 15, "start": 2,
+			"migrate": 1, "health": 1, "switch": 6, "record": 2, "unlock": 1}},
+		{"v1.0.1", map[string]int{"open": 1, "lock": 2, "prepare": 2, "preflight": 15, "backup": 24, "start": 2,
+			"migrate": 1, "health": 1, "switch": 6, "retire": 2, "record": 2, "unlock": 1}},
+		{"rollback", map[string]int{"open": 1, "lock": 2, "rollback-prepare": 2, "rollback-start": 2, "health": 1,
+			"switch": 6, "retire": 2, "record": 2, "unlock": 1}},
+	}
+	for _, w := range want {
+		counter.reset("open")
+		v := w.run
+		if v == "rollback" {
+			v = ""
+		}
+		d, err := f.run(t, v, counter.observe)
+		require.NoError(t, err)
+		require.Equal(t, deploy.OutcomeSucceeded, d.Outcome)
+		_, got, total := counter.perPhase()
+		counter.log(t, w.run)
+		assert.Equal(t, w.phases, got, "%s: remote commands per phase (see the log for each command)", w.run)
+		t.Logf("%s: %d remote commands", w.run, total)
+	}
+}
