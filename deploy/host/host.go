@@ -106,11 +106,13 @@ const (
 
 // shortCommand is argv joined by spaces, white space (a script's newlines)
 // collapsed, cut to about n characters with "…". A script run as
-// `sh -c SCRIPT NAME ARGS…` is shown by its name and arguments
+// `sh -c SCRIPT NAME ARGS…` (a script of several lines or over 40
+// characters) is shown by its name and arguments
 // ("sh -c … blueshift-lock /srv/app/.blueshift 30"): its first 80
 // characters would say less.
 func shortCommand(argv []string, n int) string {
-	if len(argv) > 3 && (argv[0] == "sh" || argv[0] == "bash") && argv[1] == "-c" {
+	if len(argv) > 3 && (argv[0] == "sh" || argv[0] == "bash") && argv[1] == "-c" &&
+		(strings.Contains(argv[2], "\n") || len(argv[2]) > 40) { // a one-liner says what it is
 		argv = append([]string{argv[0], argv[1], "…"}, argv[3:]...)
 	}
 	return cut(strings.Join(strings.Fields(strings.Join(argv, " ")), " "), n)
