@@ -84,8 +84,8 @@ type SSHConfig struct {
 	// MaxSessions bounds how many commands run at once over the
 	// connection; more wait for a free slot. OpenSSH refuses sessions
 	// beyond its MaxSessions (default 10) per connection; the two left
-	// over serve kills of cancelled commands. Dials are not counted.
-	// Default: 8.
+	// over serve kills of cancelled commands. The shared shell holds one
+	// slot while it is open. Dials are not counted. Default: 8.
 	MaxSessions int
 
 	// Sessions says how commands are run: "shared" (SessionsShared) runs
@@ -110,9 +110,10 @@ const (
 	defaultMaxSessions       = 8
 )
 
-// SSH is a server reached over one SSH connection. Commands run in their
-// own sessions; dials become direct-tcpip or direct-streamlocal channels.
-// It is safe for concurrent use.
+// SSH is a server reached over one SSH connection. Commands run through
+// one shared remote shell or in sessions of their own (see the package
+// documentation); dials become direct-tcpip or direct-streamlocal
+// channels. It is safe for concurrent use.
 type SSH struct {
 	name      string
 	user      string
