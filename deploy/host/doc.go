@@ -70,7 +70,9 @@
 //     opens a new shell. Anything that leaves the stream out of step, or a
 //     shell that dies, fails the command with ErrConnectionLost and is
 //     handled the same way. A command that left a background process
-//     writing to its stdout could mix that output into a later command's.
+//     writing to its stdout could mix that output into a later command's;
+//     a command killed by a signal leaves the shell's note of it
+//     ("Terminated") on its stderr.
 //
 // Which commands use it: the shell runs one command at a time. A command
 // runs through it when its stdin is nil or in memory and the shell is not

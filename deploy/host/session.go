@@ -370,6 +370,17 @@ func (s *SSH) dropShell(kill bool) {
 	<-s.sessions
 }
 
+// closeIdleShell closes the shared shell if no command is using it, giving
+// its session slot to a command that needs a session of its own (with
+// MaxSessions 1, or while many commands run at once).
+func (s *SSH) closeIdleShell() {
+	if !s.shellMu.TryLock() {
+		return
+	}
+	defer s.shellMu.Unlock()
+	s.dropShell(false)
+}
+
 // closeShell ends sh: SIGKILL to the session (ignored by OpenSSH for root
 // logins), a kill of its process group (the driver leads it, and every
 // command it runs is in it) from a second session, then the channel.

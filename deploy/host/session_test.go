@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -251,5 +252,28 @@ func TestCountingRunner(t *testing.T) {
 	}
 	if span.Time <= 0 {
 		t.Errorf("span time %s", span.Time)
+	}
+}
+
+// The shared shell holds a session slot while idle; a command that needs a
+// session of its own when every slot is taken gets the shell's slot
+// instead of waiting for ever.
+func TestSSHIdleSharedShellGivesUpItsSlot(t *testing.T) {
+	t.Parallel()
+	d := hosttest.StartSSHD(t, hosttest.SSHDOptions{})
+	cfg := d.Config()
+	cfg.MaxSessions = 1
+	h := d.Connect(cfg)
+	ctx := testCtx(t)
+	if _, err := host.Output(ctx, h, "true"); err != nil { // opens the shell
+		t.Fatal(err)
+	}
+	// A stdin that is not in memory needs a session of its own.
+	out, err := runOut(t, h, host.Cmd{Argv: []string{"cat"}, Stdin: io.MultiReader(strings.NewReader("streamed"))})
+	if err != nil || out != "streamed" {
+		t.Fatalf("streamed stdin: %q, %v", out, err)
+	}
+	if out, err := host.Output(ctx, h, "echo", "shared again"); err != nil || string(out) != "shared again\n" {
+		t.Fatalf("after: %q, %v", out, err)
 	}
 }

@@ -424,14 +424,10 @@ func (s *SSH) runSession(ctx context.Context, cmd Cmd) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
-	select {
-	case s.sessions <- struct{}{}:
-		defer func() { <-s.sessions }()
-	case <-ctx.Done():
-		return s.runErr(cmd, ctx.Err())
-	case <-s.done:
-		return s.runErr(cmd, s.lost())
+	if err := s.takeSlot(ctx); err != nil {
+		return s.runErr(cmd, err)
 	}
+	defer func() { <-s.sessions }()
 	if err := ctx.Err(); err != nil {
 		return s.runErr(cmd, err)
 	}
@@ -481,6 +477,25 @@ func (s *SSH) runSession(ctx context.Context, cmd Cmd) error {
 		return s.runErr(cmd, s.connErr(fmt.Errorf("%w: %v", ErrConnectionLost, err)))
 	default:
 		return s.runErr(cmd, s.connErr(err))
+	}
+}
+
+// takeSlot waits for a free session slot (MaxSessions); an idle shared
+// shell gives its slot up when all are taken.
+func (s *SSH) takeSlot(ctx context.Context) error {
+	select {
+	case s.sessions <- struct{}{}:
+		return nil
+	default:
+		s.closeIdleShell()
+	}
+	select {
+	case s.sessions <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return s.lost()
 	}
 }
 
