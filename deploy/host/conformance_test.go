@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,24 +24,51 @@ import (
 )
 
 // TestConformance runs one table of behaviours against every Host
-// implementation: what passes on Local must pass over SSH.
+// implementation: what passes on Local must pass over SSH, with commands
+// framed through the shared shell ("ssh") and with a session per command
+// ("ssh per-command"). Each case gets its own SSH connection, so its
+// commands go through that connection's shared shell rather than falling
+// back to sessions of their own while another case holds it.
 func TestConformance(t *testing.T) {
 	t.Parallel()
+	sshMode := func(mode string) func(t *testing.T) func(t *testing.T) host.Host {
+		return func(t *testing.T) func(t *testing.T) host.Host {
+			d := hosttest.StartSSHD(t, hosttest.SSHDOptions{})
+			cfg := d.Config()
+			cfg.Sessions = mode
+			return func(t *testing.T) host.Host {
+				h := d.Connect(cfg)
+				if mode == host.SessionsShared {
+					t.Cleanup(func() {
+						// One session for the shared shell, more only for
+						// kills and commands with streamed stdin.
+						if n := h.SessionsOpened(); n > 3 && !t.Failed() {
+							t.Errorf("the case opened %d SSH sessions; the shared shell was not used", n)
+						}
+					})
+				}
+				return h
+			}
+		}
+	}
 	impls := []struct {
 		name string
-		new  func(t *testing.T) host.Host
+		new  func(t *testing.T) func(t *testing.T) host.Host
 	}{
-		{"local", func(*testing.T) host.Host { return host.NewLocal() }},
-		{"ssh", func(t *testing.T) host.Host { return hosttest.NewSSHHost(t) }},
+		{"local", func(*testing.T) func(*testing.T) host.Host {
+			return func(*testing.T) host.Host { return host.NewLocal() }
+		}},
+		{"ssh", sshMode(host.SessionsShared)},
+		{"ssh per-command", sshMode(host.SessionsPerCommand)},
 	}
 	for _, impl := range impls {
 		t.Run(impl.name, func(t *testing.T) {
 			t.Parallel()
-			h := impl.new(t)
+			connect := impl.new(t)
 			for _, tc := range conformanceCases {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					tc.run(t, h)
+					tc.run(t, connect(t))
 				})
 			}
 		})
@@ -211,6 +239,138 @@ var conformanceCases = []conformanceCase{
 				t.Fatalf("sleep %s still runs 5s after Run returned", arg)
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+	}},
+	{"stdout and stderr kept apart", func(t *testing.T, h host.Host) {
+		var stdout, stderr bytes.Buffer
+		script := `printf out1; printf err1 >&2; printf 'out2\n'; printf 'err2\n' >&2`
+		err := h.Run(testCtx(t), host.Cmd{Argv: []string{"sh", "-c", script}, Stdout: &stdout, Stderr: &stderr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stdout.String() != "out1out2\n" || stderr.String() != "err1err2\n" {
+			t.Errorf("stdout %q, stderr %q; want \"out1out2\\n\", \"err1err2\\n\"", stdout.String(), stderr.String())
+		}
+	}},
+	{"binary stdin echoed back 3MiB", func(t *testing.T, h host.Host) {
+		// Every byte value, newlines and NULs included, and no final
+		// newline: stdout must be exactly stdin.
+		data := make([]byte, 3<<20)
+		rand.Read(data)
+		for i := 0; i < 256; i++ {
+			data[i] = byte(i)
+		}
+		out, err := runOut(t, h, host.Cmd{Argv: []string{"cat"}, Stdin: bytes.NewReader(data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal([]byte(out), data) {
+			t.Errorf("cat returned %d bytes differing from the %d sent", len(out), len(data))
+		}
+	}},
+	{"empty stdin", func(t *testing.T, h host.Host) {
+		for _, in := range []io.Reader{nil, bytes.NewReader(nil), strings.NewReader(""), new(bytes.Buffer)} {
+			out, err := runOut(t, h, host.Cmd{Argv: []string{"wc", "-c"}, Stdin: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.TrimSpace(out) != "0" {
+				t.Errorf("stdin %T: wc -c = %q", in, out)
+			}
+		}
+	}},
+	{"unread stdin does not reach the next command", func(t *testing.T, h host.Host) {
+		// On a framed stream, bytes the first command leaves unread must
+		// not become the next command's input or header.
+		big := bytes.Repeat([]byte("unread\n"), 150000)
+		if err := h.Run(testCtx(t), host.Cmd{Argv: []string{"true"}, Stdin: bytes.NewReader(big)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Run(testCtx(t), host.Cmd{Argv: []string{"head", "-c", "3"}, Stdin: bytes.NewReader(big)}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runOut(t, h, host.Cmd{Argv: []string{"wc", "-c"}, Stdin: strings.NewReader("abc")})
+		if err != nil || strings.TrimSpace(out) != "3" {
+			t.Errorf("next command: wc -c = %q, %v; want 3", out, err)
+		}
+		out, err = runOut(t, h, host.Cmd{Argv: []string{"cat"}})
+		if err != nil || out != "" {
+			t.Errorf("nil stdin: cat = %q, %v; want empty", out, err)
+		}
+	}},
+	{"output that looks like a frame end", func(t *testing.T, h host.Host) {
+		fake := "bs-00112233445566778899aabbccddeeff 0\n"
+		script := `printf '%s' "$1"; printf '%s' "$1" >&2; exit 5`
+		var stdout, stderr bytes.Buffer
+		err := h.Run(testCtx(t), host.Cmd{Argv: []string{"sh", "-c", script, "sh", fake}, Stdout: &stdout, Stderr: &stderr})
+		var exit *host.ExitError
+		if !errors.As(err, &exit) || exit.Code != 5 {
+			t.Fatalf("err = %v, want *ExitError code 5", err)
+		}
+		if stdout.String() != fake || stderr.String() != fake {
+			t.Errorf("stdout %q, stderr %q; want %q each", stdout.String(), stderr.String(), fake)
+		}
+		if out, err := host.Output(testCtx(t), h, "echo", "next"); err != nil || string(out) != "next\n" {
+			t.Errorf("next command: %q, %v", out, err)
+		}
+	}},
+	{"clear env", func(t *testing.T, h host.Host) {
+		out, err := runOut(t, h, host.Cmd{Argv: []string{"env"}, Env: []string{"BLUESHIFT_ONLY=1"}, ClearEnv: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != "BLUESHIFT_ONLY=1\n" {
+			t.Errorf("env -i: got %q", out)
+		}
+	}},
+	{"cancel mid-command then the next command runs", func(t *testing.T, h host.Host) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		started := &signalWriter{match: "started", seen: make(chan struct{})}
+		errc := make(chan error, 1)
+		go func() {
+			errc <- h.Run(ctx, host.Cmd{Argv: []string{"sh", "-c", "echo started; exec sleep 30"}, Stdout: started})
+		}()
+		select {
+		case <-started.seen:
+		case err := <-errc:
+			t.Fatalf("command ended before it was cancelled: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("command did not start within 20s")
+		}
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Errorf("err = %v, want context.Canceled", err)
+		}
+		for i := 0; i < 3; i++ {
+			out, err := host.Output(testCtx(t), h, "echo", "after", fmt.Sprint(i))
+			if err != nil || string(out) != fmt.Sprintf("after %d\n", i) {
+				t.Fatalf("command %d after the cancel: %q, %v", i, out, err)
+			}
+		}
+	}},
+	{"streamed stdin answered live", func(t *testing.T, h host.Host) {
+		// A stdin that is not in memory (the deploy lock's heartbeat
+		// pipe) reaches the program while it runs, and its output comes
+		// back before stdin ends.
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		got := &signalWriter{match: "ping", seen: make(chan struct{})}
+		errc := make(chan error, 1)
+		go func() { errc <- h.Run(testCtx(t), host.Cmd{Argv: []string{"cat"}, Stdin: pr, Stdout: got}) }()
+		if _, err := pw.Write([]byte("ping\n")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got.seen:
+		case err := <-errc:
+			t.Fatalf("cat ended early: %v", err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the echo did not come back while stdin was open")
+		}
+		pw.Close()
+		if err := <-errc; err != nil {
+			t.Fatal(err)
 		}
 	}},
 	{"tcp dial", func(t *testing.T, h host.Host) {
@@ -440,6 +600,25 @@ func runOut(t *testing.T, h host.Host, cmd host.Cmd) (string, error) {
 	cmd.Stdout = &out
 	err := h.Run(testCtx(t), cmd)
 	return out.String(), err
+}
+
+// signalWriter closes seen once the text written to it contains match.
+type signalWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	match string
+	seen  chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.buf.String(), w.match)
+	w.buf.Write(p)
+	if !had && strings.Contains(w.buf.String(), w.match) {
+		close(w.seen)
+	}
+	return len(p), nil
 }
 
 type countWriter struct{ n int }

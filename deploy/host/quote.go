@@ -49,12 +49,23 @@ func isBare(w string) bool {
 	return true
 }
 
-// remoteCommand is the shell line SSH runs for cmd: print the shell's PID
-// as the first line of stderr (Run strips it and uses it to kill the
-// program's process group when ctx is cancelled), an optional cd, then
-// exec (so the program takes over that PID) of env with the extra
-// variables (env -i with ClearEnv), then argv.
+// remoteCommand is the shell line SSH runs for cmd in a session of its
+// own: print the shell's PID as the first line of stderr (Run strips it and
+// uses it to kill the program's process group when ctx is cancelled), then
+// commandLine.
 func remoteCommand(cmd Cmd) (string, error) {
+	line, err := commandLine(cmd)
+	if err != nil {
+		return "", err
+	}
+	return pidLinePrefix + line, nil
+}
+
+// commandLine is the shell line that runs cmd: an optional cd, then exec
+// (so the program takes over the shell's PID) of env with the extra
+// variables (env -i with ClearEnv), then argv. Both SSH paths (a session
+// per command, the shared shell) run exactly this line.
+func commandLine(cmd Cmd) (string, error) {
 	if len(cmd.Argv) == 0 {
 		return "", fmt.Errorf("run: empty argv")
 	}
@@ -77,9 +88,9 @@ func remoteCommand(cmd Cmd) (string, error) {
 		words = append(words, cmd.Env...)
 	}
 	words = append(words, cmd.Argv...)
-	line := pidLinePrefix + "exec " + ShellQuote(words)
+	line := "exec " + ShellQuote(words)
 	if cmd.Dir != "" {
-		line = pidLinePrefix + "cd " + quoteWord(cmd.Dir) + " && exec " + ShellQuote(words)
+		line = "cd " + quoteWord(cmd.Dir) + " && exec " + ShellQuote(words)
 	}
 	return line, nil
 }

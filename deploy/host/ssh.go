@@ -84,9 +84,19 @@ type SSHConfig struct {
 	// MaxSessions bounds how many commands run at once over the
 	// connection; more wait for a free slot. OpenSSH refuses sessions
 	// beyond its MaxSessions (default 10) per connection; the two left
-	// over serve kills of cancelled commands. Dials are not counted.
-	// Default: 8.
+	// over serve kills of cancelled commands. The shared shell holds one
+	// slot while it is open. Dials are not counted. Default: 8.
 	MaxSessions int
+
+	// Sessions says how commands are run: "shared" (SessionsShared) runs
+	// them through one long-lived remote shell, a round trip each and no
+	// login-shell start-up; "per-command" (SessionsPerCommand) opens a
+	// session for each, for servers where the shared shell misbehaves.
+	// Commands that cannot be framed (a stdin that is not in memory) and
+	// commands issued while the shared shell is busy get a session of
+	// their own either way. Default: $BLUESHIFT_SSH_SESSION, else
+	// "shared".
+	Sessions string
 
 	// Logger receives debug records about the connection; nil discards.
 	Logger *slog.Logger
@@ -100,9 +110,10 @@ const (
 	defaultMaxSessions       = 8
 )
 
-// SSH is a server reached over one SSH connection. Commands run in their
-// own sessions; dials become direct-tcpip or direct-streamlocal channels.
-// It is safe for concurrent use.
+// SSH is a server reached over one SSH connection. Commands run through
+// one shared remote shell or in sessions of their own (see the package
+// documentation); dials become direct-tcpip or direct-streamlocal
+// channels. It is safe for concurrent use.
 type SSH struct {
 	name      string
 	user      string
@@ -115,7 +126,13 @@ type SSH struct {
 	mu        sync.Mutex
 	lostErr   error // why the connection ended, if not by Close
 	stopAlive chan struct{}
-	sessions  chan struct{} // one token per running command
+	sessions  chan struct{} // one token per open session (the shared shell's too)
+
+	perCommand bool         // SessionsPerCommand
+	noShell    atomic.Bool  // the shared shell does not work on this host
+	shellMu    sync.Mutex   // held by the command using shell
+	shell      *sharedShell // nil until the first shared command
+	opened     atomic.Int64 // sessions opened
 }
 
 var _ Host = (*SSH)(nil)
@@ -151,6 +168,10 @@ func NewSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = defaultMaxSessions
 	}
+	mode, err := sessionsMode(cfg.Sessions)
+	if err != nil {
+		return nil, fmt.Errorf("ssh %s: %w", name, err)
+	}
 
 	verifier, err := newHostKeyVerifier(cfg, addr)
 	if err != nil {
@@ -177,6 +198,8 @@ func NewSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		done:      make(chan struct{}),
 		stopAlive: make(chan struct{}),
 		sessions:  make(chan struct{}, cfg.MaxSessions),
+
+		perCommand: mode == SessionsPerCommand,
 	}
 	go s.watch()
 	if cfg.KeepaliveInterval > 0 {
@@ -375,25 +398,36 @@ func (s *SSH) connErr(err error) error {
 	return err
 }
 
-// Run runs cmd in a new session: argv quoted once with ShellQuote, Dir by
-// cd, Env by env(1) (sshd's AcceptEnv would refuse Setenv). Cancelling ctx
-// kills the remote program and closes the session.
+// Run runs cmd: argv quoted once with ShellQuote, Dir by cd, Env by env(1)
+// (sshd's AcceptEnv would refuse Setenv). A command whose stdin is nil or
+// in memory runs through the shared shell when it is free (see the
+// package documentation); any other command, or every command with
+// Sessions "per-command", runs in a new session. Cancelling ctx kills the
+// remote program (and the shared shell it ran in).
 func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 	if err := s.usable(); err != nil {
 		return s.runErr(cmd, err)
 	}
+	if !s.perCommand && !s.noShell.Load() && framable(cmd) && s.shellMu.TryLock() {
+		err := s.runShared(ctx, cmd)
+		s.shellMu.Unlock()
+		if !errors.Is(err, errNoShell) {
+			return err
+		}
+	}
+	return s.runSession(ctx, cmd)
+}
+
+// runSession runs cmd in a session of its own.
+func (s *SSH) runSession(ctx context.Context, cmd Cmd) error {
 	line, err := remoteCommand(cmd)
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
 	}
-	select {
-	case s.sessions <- struct{}{}:
-		defer func() { <-s.sessions }()
-	case <-ctx.Done():
-		return s.runErr(cmd, ctx.Err())
-	case <-s.done:
-		return s.runErr(cmd, s.lost())
+	if err := s.takeSlot(ctx); err != nil {
+		return s.runErr(cmd, err)
 	}
+	defer func() { <-s.sessions }()
 	if err := ctx.Err(); err != nil {
 		return s.runErr(cmd, err)
 	}
@@ -446,6 +480,25 @@ func (s *SSH) Run(ctx context.Context, cmd Cmd) error {
 	}
 }
 
+// takeSlot waits for a free session slot (MaxSessions); an idle shared
+// shell gives its slot up when all are taken.
+func (s *SSH) takeSlot(ctx context.Context) error {
+	select {
+	case s.sessions <- struct{}{}:
+		return nil
+	default:
+		s.closeIdleShell()
+	}
+	select {
+	case s.sessions <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return s.lost()
+	}
+}
+
 // newSession opens a session, retrying for a while when sshd refuses it:
 // sshd frees a finished session's slot (MaxSessions) a little after its
 // channel closed.
@@ -458,6 +511,7 @@ func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
 		var oce *ssh.OpenChannelError
 		switch {
 		case err == nil:
+			s.opened.Add(1)
 			return sess, nil
 		case !errors.As(err, &oce):
 			return nil, s.connErr(fmt.Errorf("open session: %w", err))
@@ -472,6 +526,12 @@ func (s *SSH) newSession(ctx context.Context) (*ssh.Session, error) {
 		wait = min(2*wait, 100*time.Millisecond)
 	}
 }
+
+// SessionsOpened is how many SSH sessions the host has opened so far:
+// one per command run in a session of its own, one per shared shell
+// started, one per kill of a cancelled command. Each costs a round trip
+// and a start of the login shell on the server.
+func (s *SSH) SessionsOpened() int64 { return s.opened.Load() }
 
 // kill kills the remote process group of a cancelled command.
 func (s *SSH) kill(pid int) {
