@@ -196,7 +196,9 @@ func TestFaultHealthLongerThanOldStalenessWindow(t *testing.T) {
 		assert.ErrorIs(t, err, state.ErrLocked, "a second deployment is refused")
 		in := f.state().InFlight
 		require.NotNil(t, in, "the first run is still in flight")
-		assert.Equal(t, deploy.PhaseHealth, in.Phase)
+		// (On a loaded machine these checks can outlast the 8 s start
+		// delay: the run may have reached a later phase by now.)
+		assert.Equal(t, "v1.0.1", in.Version)
 
 		w, r := c.wait(2 * time.Minute)
 		ws, res = w, r
