@@ -268,3 +268,76 @@ func TestZeroDowntimeVerdict(t *testing.T) {
 		t.Fatalf("a dropped request in a rollback must fail the verdict: %v", err)
 	}
 }
+
+// TestFirstAnswer: the rollback's "old version answers" moment over SSH is
+// the first answer from it sent after the rollback started, not the end
+// of a streak.
+func TestFirstAnswer(t *testing.T) {
+	t0 := time.Unix(4000, 0)
+	s := []Sample{
+		{At: t0, OK: true, Version: "a"},              // before the start
+		{At: t0.Add(ms1), OK: true, Version: "b"},     // the new version
+		{At: t0.Add(2 * ms1)},                         // a failure
+		{At: t0.Add(3 * ms1), OK: true, Version: "a"}, // the first answer
+		{At: t0.Add(4 * ms1), OK: true, Version: "b"},
+	}
+	got, ok := FirstAnswer(s, "a", t0.Add(ms1))
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(3*ms1), got)
+	_, ok = FirstAnswer(s, "c", t0)
+	assert.False(t, ok)
+}
+
+// TestScenariosEnv: the SSH scenario takes minutes, so the default run
+// (`go tool mage bench` in .ci/run) leaves it out; BLUESHIFT_BENCH_SCENARIOS
+// picks it.
+func TestScenariosEnv(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	o, err := OptionsFromEnv(env(nil))
+	require.NoError(t, err)
+	assert.True(t, o.runs(ScenariosLocal))
+	assert.True(t, o.runs(ScenariosBackup))
+	assert.False(t, o.runs(ScenariosSSH), "not in the default run")
+
+	o, err = OptionsFromEnv(env(map[string]string{OnlyEnv: OnlyDeploy}))
+	require.NoError(t, err)
+	assert.True(t, o.runs(ScenariosLocal))
+	assert.False(t, o.runs(ScenariosBackup))
+
+	o, err = OptionsFromEnv(env(map[string]string{ScenariosEnv: "ssh, local", SSHRunsEnv: "2"}))
+	require.NoError(t, err)
+	assert.True(t, o.runs(ScenariosSSH))
+	assert.True(t, o.runs(ScenariosLocal))
+	assert.False(t, o.runs(ScenariosBackup))
+	assert.Equal(t, 2, o.SSHRuns)
+
+	_, err = OptionsFromEnv(env(map[string]string{ScenariosEnv: "ssh,remote"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ScenariosEnv+`="ssh,remote": "remote" is not a scenario`)
+}
+
+// TestTableSSH: the SSH figures are printed next to the local ones.
+func TestTableSSH(t *testing.T) {
+	r := sampleResults()
+	r.Deploy.Commands, r.Rollback.ManualCommands, r.Rollback.ManualFirstAnswer = 231, 121, 800*ms1
+	r.SSH = &SSHResult{
+		LoginDelay: 100 * ms1, LinkDelay: 50 * ms1, SessionCost: 310 * ms1, Runs: 1,
+		Deploy: SSHRun{Total: 90 * time.Second, Connect: 900 * ms1, Readiness: 3 * time.Second, Waits: 6 * time.Second,
+			Overhead: 81 * time.Second, Commands: 233, PhaseCommands: 231,
+			Phases: []PhaseCommands{{Name: "lock", Duration: 4 * time.Second, Commands: 9, CommandTime: 3900 * ms1}}},
+		Rollback: SSHRun{Total: 40 * time.Second, Commands: 123, PhaseCommands: 121, FirstOldAnswer: 12 * time.Second, ToOld: 12500 * ms1},
+	}
+	tab := r.Table()
+	for _, want := range []string{
+		"each session starts 100 ms late, link +50.0 ms each way; one command costs 310 ms",
+		"remote commands per deployment (phases; all)            231      231; 233",
+		"remote commands per rollback (phases; all)              121      121; 123",
+		"rollback: start to first answer from the old version    800 ms   12.0 s",
+		"SSH overhead: 81.0 s = total 90.0 s - app readiness (health) 3000 ms - configured waits 6000 ms (connecting took 900 ms)",
+		"lock                            4000 ms  9                3900 ms",
+	} {
+		assert.Contains(t, tab, want)
+	}
+	r.Load = append(r.Load, LoadRow{Scenario: ScenarioSSHRollback, Sent: 10, Failed: 1})
+	assert.ErrorIs(t, r.ZeroDowntime(), ErrDroppedRequests, "a request dropped over SSH fails the verdict too")
+}

@@ -58,6 +58,18 @@ func FinalStreak(samples []Sample, want string, k int) (time.Time, bool) {
 	return samples[len(samples)-n].At, true
 }
 
+// FirstAnswer returns when the first successful answer from version want
+// sent at or after from was sent: the moment the old version answered
+// again through the proxy.
+func FirstAnswer(samples []Sample, want string, from time.Time) (time.Time, bool) {
+	for _, s := range samples {
+		if s.OK && s.Version == want && !s.At.Before(from) {
+			return s.At, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // FirstFailure returns when the first failed sample was taken.
 func FirstFailure(samples []Sample) (time.Time, bool) {
 	for _, s := range samples {
