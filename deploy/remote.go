@@ -36,6 +36,10 @@ type countingHost struct {
 	host.Host
 }
 
+// Unwrap returns the wrapped host, for code that looks for an optional
+// ability of the host by type assertion.
+func (h *countingHost) Unwrap() host.Host { return h.Host }
+
 // Run runs cmd on the wrapped host and adds it to the phase counter in ctx.
 func (h *countingHost) Run(ctx context.Context, cmd host.Cmd) error {
 	c, _ := ctx.Value(remoteKey{}).(*remoteCounter)

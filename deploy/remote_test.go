@@ -137,4 +137,5 @@ func TestRemoteCountKeepsHostAbilities(t *testing.T) {
 	_, err := h.DialContext(context.Background(), "tcp", "127.0.0.1:1")
 	assert.EqualError(t, err, "no dialling")
 	assert.NoError(t, h.Close())
+	assert.Same(t, fake, h.(interface{ Unwrap() host.Host }).Unwrap())
 }
