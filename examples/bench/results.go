@@ -85,7 +85,7 @@ type PhaseRow struct {
 type Breakdown struct {
 	Total     time.Duration `json:"total_ns"`
 	Pull      time.Duration `json:"pull_ns"`
-	Readiness time.Duration `json:"readiness_ns"` // the health phase
+	Readiness time.Duration `json:"readiness_ns"` // the health phase minus its commands (Readiness)
 	Waits     time.Duration `json:"waits_ns"`     // drain + monitor window
 	Overhead  time.Duration `json:"overhead_ns"`
 	// Commands is the commands a deployment ran on the host (median; the
@@ -138,8 +138,8 @@ type SSHRun struct {
 	// to the engine opened (SSH handshake, compose detection).
 	Total   time.Duration `json:"total_ns"`
 	Connect time.Duration `json:"connect_ns"`
-	// Readiness is the health phase (waiting for the app to answer, its
-	// probes going over the link), Waits the configured drain and monitor
+	// Readiness is the health phase minus its commands (Readiness: waiting
+	// for the app to answer, its probes going over the link), Waits the configured drain and monitor
 	// window; Overhead = Total - Readiness - Waits (the images are
 	// local: no pull). Deployments only.
 	Readiness time.Duration `json:"readiness_ns,omitempty"`
@@ -279,7 +279,7 @@ func (r *Results) WriteTable(w io.Writer) {
 		if d.Pull == 0 {
 			pull = "0 (images are local)"
 		}
-		fmt.Fprintf(w, "overhead: %s = total %s - image pull %s - app readiness (health) %s - configured waits (drain + monitor) %s\n",
+		fmt.Fprintf(w, "overhead: %s = total %s - image pull %s - app readiness (health probes) %s - configured waits (drain + monitor) %s\n",
 			ms(d.Overhead), ms(d.Total), pull, ms(d.Readiness), ms(d.Waits))
 
 	}
@@ -343,7 +343,7 @@ func (r *Results) writeSSHTable(w io.Writer, sr *SSHResult) {
 	fmt.Fprintf(tw, "rollback: start to old version answering every request\t%s\t%s\n", local(r.Rollback.Manual), ms(rb.ToOld))
 	fmt.Fprintf(tw, "rollback: whole command\t%s\t%s\n", local(r.Rollback.ManualPipeline), ms(rb.Total))
 	tw.Flush()
-	fmt.Fprintf(w, "SSH overhead: %s = total %s - app readiness (health) %s - configured waits %s (connecting took %s)\n",
+	fmt.Fprintf(w, "SSH overhead: %s = total %s - app readiness (health probes) %s - configured waits %s (connecting took %s)\n",
 		ms(d.Overhead), ms(d.Total), ms(d.Readiness), ms(d.Waits), ms(d.Connect))
 	for _, run := range []struct {
 		name   string

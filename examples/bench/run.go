@@ -193,7 +193,7 @@ func (b *bencher) deployments(ctx context.Context) error {
 				pts = append(pts, PhaseTime{Name: p.Name, Duration: p.Duration})
 			}
 			if p.Name == deploy.PhaseHealth {
-				health = append(health, p.Duration)
+				health = append(health, Readiness(p))
 			}
 		}
 		runs = append(runs, pts)

@@ -199,7 +199,7 @@ func (b *bencher) sshScenario(ctx context.Context) error {
 		var ready time.Duration
 		for _, p := range d.Report.Phases {
 			if p.Name == deploy.PhaseHealth && !p.Undo {
-				ready = p.Duration
+				ready = Readiness(p)
 			}
 		}
 		var n int

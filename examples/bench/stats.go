@@ -3,6 +3,8 @@ package bench
 import (
 	"slices"
 	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy"
 )
 
 // Median returns the median of ds (the mean of the two middle values for an
@@ -30,6 +32,14 @@ func Overhead(total, pull, readiness, waits time.Duration) time.Duration {
 		return 0
 	}
 	return o
+}
+
+// Readiness is the app's readiness in a deployment's health phase: the
+// phase's time minus the time of the commands it ran on the host (the
+// in-flight marker written as the phase starts is blueshift's own work;
+// the probes are not commands). Overhead subtracts it.
+func Readiness(health deploy.PhaseResult) time.Duration {
+	return max(health.Duration-health.RemoteTime, 0)
 }
 
 // Sample is one request of a version poll: when it was sent and which
