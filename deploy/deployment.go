@@ -196,6 +196,12 @@ type PhaseResult struct {
 	Outcome  PhaseOutcome  `json:"outcome"`
 	Duration time.Duration `json:"duration_ns"`
 	Err      string        `json:"error,omitempty"`
+	// RemoteCommands is how many commands the phase ran on the host (SSH
+	// sessions, or commands framed through one), and RemoteTime their
+	// summed time; see CountRemote. Probes and Docker API calls are not
+	// commands.
+	RemoteCommands int           `json:"remote_commands,omitempty"`
+	RemoteTime     time.Duration `json:"remote_time_ns,omitempty"`
 }
 
 // Report is the record of a pipeline run, written as JSON for CI.

@@ -61,7 +61,8 @@ type Options struct {
 	Logger *slog.Logger
 	Getenv func(string) string
 	// Host, when set, is used instead of connecting to the configured one
-	// (tests hand in a fake or an already connected host).
+	// (tests hand in a fake or an already connected host). Open wraps it
+	// with CountRemote either way.
 	Host host.Host
 	// Docker, when set, is used instead of a client over the host's socket.
 	Docker container.Engine
@@ -99,6 +100,8 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 		e.Host = h
 		e.closers = append(e.closers, h)
 	}
+	// Every command a phase runs counts in that phase's report line.
+	e.Host = CountRemote(e.Host)
 	e.Docker = o.Docker
 	if e.Docker == nil {
 		sock := o.DockerSocket

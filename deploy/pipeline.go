@@ -264,17 +264,21 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 			runCtx = parent
 		}
 		d.CurrentPhase = ph.Name()
+		// The phase's remote commands include the in-flight marker written
+		// as it starts (onPhase), and so does its duration.
+		runCtx, remote := withRemoteCounter(runCtx, d.now)
+		start := d.now()
 		if d.onPhase != nil && d.Failure == nil {
 			d.onPhase(runCtx, ph.Name())
 		}
 		d.emit(Event{Kind: EventPhaseStarted, Phase: ph.Name()})
-		start := d.now()
 		err := ph.Run(runCtx, d)
 		cancel()
 		if err != nil && ctx.Err() != nil && !final {
 			err = p.stopped(ctx, ph.Name(), err)
 		}
 		res := PhaseResult{Name: ph.Name(), Duration: d.now().Sub(start), Outcome: PhaseOK}
+		remote.fill(&res)
 		if err != nil {
 			res.Outcome, res.Err = PhaseFailed, err.Error()
 		}
@@ -342,9 +346,11 @@ func (p *Pipeline) fail(ctx context.Context, d *Deployment, done []Phase, perr *
 		name := done[i].Name()
 		d.CurrentPhase = name
 		d.emit(Event{Kind: EventUndoStarted, Phase: name})
+		rctx, remote := withRemoteCounter(uctx, d.now)
 		start := d.now()
-		err := u.Undo(uctx, d)
+		err := u.Undo(rctx, d)
 		res := PhaseResult{Name: name, Undo: true, Duration: d.now().Sub(start), Outcome: PhaseUndone}
+		remote.fill(&res)
 		if err != nil {
 			res.Outcome, res.Err = PhaseFailed, err.Error()
 			d.UndoErrors = append(d.UndoErrors, &PhaseError{Phase: name, Err: err})

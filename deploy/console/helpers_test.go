@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
@@ -78,6 +80,23 @@ var scenarios = map[string]scenario{
 	"failed":          preflightFails,
 }
 
+// remoteCmds is how many commands each scripted phase runs on the host.
+var remoteCmds = map[string]int{"lock": 2, "prepare": 3, "preflight": 1, "start": 6, "switch": 4, "unlock": 1}
+
+// clockHost is a fake host whose every command succeeds and takes each on
+// the fake clock.
+type clockHost struct {
+	clk  *fakeClock
+	each time.Duration
+}
+
+func (h *clockHost) Run(context.Context, host.Cmd) error { h.clk.Advance(h.each); return nil }
+func (h *clockHost) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, errors.New("clockHost: no dialling")
+}
+func (h *clockHost) Name() string { return "fake" }
+func (h *clockHost) Close() error { return nil }
+
 // runScenario runs a real deploy.Pipeline of scripted phases against a
 // deployment observed by observe; sleep, when set, runs inside the health
 // phase (real time, for the spinner).
@@ -95,9 +114,20 @@ func runScenario(t *testing.T, clk *fakeClock, sc scenario, observe func(deploy.
 		Observe:     observe,
 		Clock:       clk.Now,
 	}
+	// Each phase runs remoteCmds[name] commands on a fake host, 40ms each
+	// out of its duration, counted by deploy.CountRemote.
+	h := deploy.CountRemote(&clockHost{clk: clk, each: 40 * time.Millisecond})
+	remote := func(ctx context.Context, n int) time.Duration {
+		for range n {
+			if err := h.Run(ctx, host.Cmd{Argv: []string{"true"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return time.Duration(n) * 40 * time.Millisecond
+	}
 	step := func(name string, dur time.Duration, body func(d *deploy.Deployment) error) *deploy.Func {
-		return &deploy.Func{PhaseName: name, RunFunc: func(_ context.Context, d *deploy.Deployment) error {
-			clk.Advance(dur)
+		return &deploy.Func{PhaseName: name, RunFunc: func(ctx context.Context, d *deploy.Deployment) error {
+			clk.Advance(dur - remote(ctx, remoteCmds[name]))
 			if body != nil {
 				return body(d)
 			}
@@ -127,8 +157,8 @@ func runScenario(t *testing.T, clk *fakeClock, sc scenario, observe func(deploy.
 		d.Progress("web: started")
 		return nil
 	})
-	start.UndoFunc = func(context.Context, *deploy.Deployment) error {
-		clk.Advance(800 * time.Millisecond)
+	start.UndoFunc = func(ctx context.Context, _ *deploy.Deployment) error {
+		clk.Advance(800*time.Millisecond - remote(ctx, 2))
 		d.Progress("removing acme-green")
 		if sc == undoFails {
 			return errors.New("docker compose -p acme-green down: exit status 1: Cannot connect to the Docker daemon")

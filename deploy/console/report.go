@@ -33,8 +33,13 @@ const ReportSchema = 1
 //	attention         "" or, when undoing left the new colour serving, which colour serves and what a person must do
 //	started, finished RFC 3339 times, null when unknown
 //	duration_seconds  finished − started
-//	phases            [{"name", "undo", "outcome", "seconds", "error"}] in the order they ran;
-//	                  outcome "ok" | "failed" | "skipped" | "undone"; undo steps have undo true
+//	remote_commands   commands run on the host by all phases and undo steps (see below)
+//	remote_seconds    their summed time
+//	phases            [{"name", "undo", "outcome", "seconds", "remote_commands", "remote_seconds", "error"}]
+//	                  in the order they ran; outcome "ok" | "failed" | "skipped" | "undone"; undo
+//	                  steps have undo true; remote_commands is how many commands the phase ran on
+//	                  the host (SSH sessions, or commands framed through one; probes and Docker API
+//	                  calls are not commands), remote_seconds their summed time (deploy.CountRemote)
 //	facts             [{"name", "value"}] in the order phases recorded them
 //	warnings          ["..."]
 //	tests_skipped     the test phase was skipped (SKIP_TESTS)
@@ -54,6 +59,8 @@ type Report struct {
 	Started         *time.Time    `json:"started"`
 	Finished        *time.Time    `json:"finished"`
 	DurationSeconds float64       `json:"duration_seconds"`
+	RemoteCommands  int           `json:"remote_commands"`
+	RemoteSeconds   float64       `json:"remote_seconds"`
 	Phases          []ReportPhase `json:"phases"`
 	Facts           []ReportFact  `json:"facts"`
 	Warnings        []string      `json:"warnings"`
@@ -76,7 +83,11 @@ type ReportPhase struct {
 	Undo    bool    `json:"undo"`
 	Outcome string  `json:"outcome"`
 	Seconds float64 `json:"seconds"`
-	Error   string  `json:"error"`
+	// RemoteCommands and RemoteSeconds: the commands the phase ran on the
+	// host and their summed time.
+	RemoteCommands int     `json:"remote_commands"`
+	RemoteSeconds  float64 `json:"remote_seconds"`
+	Error          string  `json:"error"`
 }
 
 // ReportFact is a named result (health attempts, smoke results, URL).
@@ -125,8 +136,13 @@ func NewReport(d *deploy.Deployment) *Report {
 		r.DurationSeconds = seconds(r.Finished.Sub(*r.Started))
 	}
 	for _, p := range d.Report.Phases {
-		r.Phases = append(r.Phases, ReportPhase{Name: p.Name, Undo: p.Undo, Outcome: string(p.Outcome), Seconds: seconds(p.Duration), Error: p.Err})
+		r.Phases = append(r.Phases, ReportPhase{
+			Name: p.Name, Undo: p.Undo, Outcome: string(p.Outcome), Seconds: seconds(p.Duration),
+			RemoteCommands: p.RemoteCommands, RemoteSeconds: seconds(p.RemoteTime), Error: p.Err,
+		})
 	}
+	n, t := remoteTotal(d.Report.Phases)
+	r.RemoteCommands, r.RemoteSeconds = n, seconds(t)
 	for _, f := range d.Report.Facts {
 		r.Facts = append(r.Facts, ReportFact{Name: f.Name, Value: f.Value})
 	}

@@ -63,7 +63,7 @@ func TestReportStableFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"schema", "version", "id", "environment", "outcome", "live", "next", "switched", "failure", "undo_errors", "attention",
-		"started", "finished", "duration_seconds", "phases", "facts", "warnings", "tests_skipped", "actor", "reason", "commit", "backup_id"} {
+		"started", "finished", "duration_seconds", "remote_commands", "remote_seconds", "phases", "facts", "warnings", "tests_skipped", "actor", "reason", "commit", "backup_id"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("field %q missing", k)
 		}

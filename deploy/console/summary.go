@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
 )
@@ -100,6 +101,10 @@ func writeSummary(w io.Writer, d *deploy.Deployment, p painter, redact func(stri
 			field("duration", formatDuration(r.Finished.Sub(r.Started)))
 		}
 	}
+	remoteN, remoteT := remoteTotal(d.Report.Phases)
+	if remoteN > 0 {
+		field("remote", fmt.Sprintf("%d commands on the host, %s", remoteN, formatDuration(remoteT)))
+	}
 
 	if len(d.Report.Phases) > 0 {
 		line("")
@@ -122,7 +127,11 @@ func writeSummary(w io.Writer, d *deploy.Deployment, p painter, redact func(stri
 			if ph.Outcome == deploy.PhaseSkipped {
 				dur = ""
 			}
-			s := fmt.Sprintf("  %s %s %6s  %s", p.paint(sgr, glyph), pad(label, labelWidth), dur, ph.Outcome)
+			remote := ""
+			if remoteN > 0 {
+				remote = remoteColumn(ph) + "  "
+			}
+			s := fmt.Sprintf("  %s %s %6s  %s%s", p.paint(sgr, glyph), pad(label, labelWidth), dur, remote, ph.Outcome)
 			if ph.Err != "" {
 				s += ": " + truncate(firstLine(clean(ph.Err)), 80)
 			}
@@ -194,4 +203,23 @@ func errString(err error) string {
 // indentRest indents every line of s after the first.
 func indentRest(s, indent string) string {
 	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+indent)
+}
+
+// remoteColumn is a phase's remote commands and their summed time, a
+// fixed-width column ("   4 cmd   0.2s"), blank when it ran none. The
+// summary leaves the column out when no phase ran a command.
+func remoteColumn(ph deploy.PhaseResult) string {
+	if ph.RemoteCommands == 0 {
+		return strings.Repeat(" ", 15)
+	}
+	return fmt.Sprintf("%4d cmd %6s", ph.RemoteCommands, formatDuration(ph.RemoteTime))
+}
+
+// remoteTotal sums the remote commands of phases and undo steps.
+func remoteTotal(phases []deploy.PhaseResult) (n int, t time.Duration) {
+	for _, ph := range phases {
+		n += ph.RemoteCommands
+		t += ph.RemoteTime
+	}
+	return n, t
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueshift-deploy/blueshift/deploy"
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
 )
 
@@ -181,7 +182,7 @@ func TestTable(t *testing.T) {
 		"load 300 requests/s",
 		"all scenarios",
 		"20000     1900", // totals
-		"overhead: 4078 ms = total 10.1 s - image pull 0 (images are local) - app readiness (health) 22.0 ms - configured waits (drain + monitor) 6000 ms",
+		"overhead: 4078 ms = total 10.1 s - image pull 0 (images are local) - app readiness (health probes) 22.0 ms - configured waits (drain + monitor) 6000 ms",
 		"2209 ms, 2300 ms",
 		"pg_dump -Fc > file",
 		"68", // 270 MiB / 4 s
@@ -267,4 +268,85 @@ func TestZeroDowntimeVerdict(t *testing.T) {
 	if !errors.Is(err, ErrDroppedRequests) || !strings.Contains(err.Error(), "manual rollback: 1 of 100") {
 		t.Fatalf("a dropped request in a rollback must fail the verdict: %v", err)
 	}
+}
+
+// TestFirstAnswer: the rollback's "old version answers" moment over SSH is
+// the first answer from it sent after the rollback started, not the end
+// of a streak.
+func TestFirstAnswer(t *testing.T) {
+	t0 := time.Unix(4000, 0)
+	s := []Sample{
+		{At: t0, OK: true, Version: "a"},              // before the start
+		{At: t0.Add(ms1), OK: true, Version: "b"},     // the new version
+		{At: t0.Add(2 * ms1)},                         // a failure
+		{At: t0.Add(3 * ms1), OK: true, Version: "a"}, // the first answer
+		{At: t0.Add(4 * ms1), OK: true, Version: "b"},
+	}
+	got, ok := FirstAnswer(s, "a", t0.Add(ms1))
+	require.True(t, ok)
+	assert.Equal(t, t0.Add(3*ms1), got)
+	_, ok = FirstAnswer(s, "c", t0)
+	assert.False(t, ok)
+}
+
+// TestScenariosEnv: the SSH scenario takes minutes, so the default run
+// (`go tool mage bench` in .ci/run) leaves it out; BLUESHIFT_BENCH_SCENARIOS
+// picks it.
+func TestScenariosEnv(t *testing.T) {
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	o, err := OptionsFromEnv(env(nil))
+	require.NoError(t, err)
+	assert.True(t, o.runs(ScenariosLocal))
+	assert.True(t, o.runs(ScenariosBackup))
+	assert.False(t, o.runs(ScenariosSSH), "not in the default run")
+
+	o, err = OptionsFromEnv(env(map[string]string{OnlyEnv: OnlyDeploy}))
+	require.NoError(t, err)
+	assert.True(t, o.runs(ScenariosLocal))
+	assert.False(t, o.runs(ScenariosBackup))
+
+	o, err = OptionsFromEnv(env(map[string]string{ScenariosEnv: "ssh, local", SSHRunsEnv: "2"}))
+	require.NoError(t, err)
+	assert.True(t, o.runs(ScenariosSSH))
+	assert.True(t, o.runs(ScenariosLocal))
+	assert.False(t, o.runs(ScenariosBackup))
+	assert.Equal(t, 2, o.SSHRuns)
+
+	_, err = OptionsFromEnv(env(map[string]string{ScenariosEnv: "ssh,remote"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ScenariosEnv+`="ssh,remote": "remote" is not a scenario`)
+}
+
+// TestTableSSH: the SSH figures are printed next to the local ones.
+func TestTableSSH(t *testing.T) {
+	r := sampleResults()
+	r.Deploy.Commands, r.Rollback.ManualCommands, r.Rollback.ManualFirstAnswer = 231, 121, 800*ms1
+	r.SSH = &SSHResult{
+		LoginDelay: 100 * ms1, LinkDelay: 50 * ms1, SessionCost: 310 * ms1, Runs: 1,
+		Deploy: SSHRun{Total: 90 * time.Second, Connect: 900 * ms1, Readiness: 3 * time.Second, Waits: 6 * time.Second,
+			Overhead: 81 * time.Second, Commands: 233, PhaseCommands: 231,
+			Phases: []PhaseCommands{{Name: "lock", Duration: 4 * time.Second, Commands: 9, CommandTime: 3900 * ms1}}},
+		Rollback: SSHRun{Total: 40 * time.Second, Commands: 123, PhaseCommands: 121, FirstOldAnswer: 12 * time.Second, ToOld: 12500 * ms1},
+	}
+	tab := r.Table()
+	for _, want := range []string{
+		"each session starts 100 ms late, link +50.0 ms each way; one command costs 310 ms",
+		"remote commands per deployment (phases; all)            231      231; 233",
+		"remote commands per rollback (phases; all)              121      121; 123",
+		"rollback: start to first answer from the old version    800 ms   12.0 s",
+		"SSH overhead: 81.0 s = total 90.0 s - app readiness (health probes) 3000 ms - configured waits 6000 ms (connecting took 900 ms)",
+		"lock                            4000 ms  9                3900 ms",
+	} {
+		assert.Contains(t, tab, want)
+	}
+	r.Load = append(r.Load, LoadRow{Scenario: ScenarioSSHRollback, Sent: 10, Failed: 1})
+	assert.ErrorIs(t, r.ZeroDowntime(), ErrDroppedRequests, "a request dropped over SSH fails the verdict too")
+}
+
+// TestReadiness: over SSH the health phase writes the in-flight marker
+// (seven commands before issue 17's reductions, 2.4 s over the bench's
+// link); that is blueshift's overhead, not the app's readiness.
+func TestReadiness(t *testing.T) {
+	assert.Equal(t, 200*ms1, Readiness(deploy.PhaseResult{Duration: 2600 * ms1, RemoteCommands: 7, RemoteTime: 2400 * ms1}))
+	assert.Equal(t, 26*ms1, Readiness(deploy.PhaseResult{Duration: 26 * ms1}))
 }

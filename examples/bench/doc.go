@@ -15,6 +15,19 @@
 //     app's readiness and the configured waits), the time from `rollback`
 //     to the old version answering every request, and from an injected
 //     failure to the rollback completed.
+//   - Over SSH (Options.Scenarios "ssh", not in the default run): the
+//     demo app deployed and rolled back through a real OpenSSH sshd on
+//     127.0.0.1 whose sessions start SSHLoginDelay late (ForceCommand
+//     sleeps, as a login shell reading slow start-up files does), reached
+//     through a proxy adding SSHLinkDelay each way, under the same load
+//     through nginx: failed requests, the remote commands per deployment
+//     and per rollback (from the reports' per-phase counts, and all
+//     commands the host ran), blueshift's overhead (the whole command,
+//     connecting included, minus the health phase and the configured
+//     waits; the images are local), and the time from the start of the
+//     rollback (before connecting) to the first answer from the old
+//     version through nginx. The fixed link makes the number of round
+//     trips visible: that is what a real server's shell and network cost.
 //   - Backup: throughput and memory of a PostgreSQL backup through the
 //     backup package against a plain `pg_dump -Fc > file` of the same
 //     database.

@@ -55,7 +55,7 @@ func ExampleResults_Table() {
 	// start              1498 ms  1400 ms  1700 ms
 	// verify             5000 ms  5000 ms  5000 ms
 	// total              10.1 s
-	// overhead: 4078 ms = total 10.1 s - image pull 0 (images are local) - app readiness (health) 22.0 ms - configured waits (drain + monitor) 6000 ms
+	// overhead: 4078 ms = total 10.1 s - image pull 0 (images are local) - app readiness (health probes) 22.0 ms - configured waits (drain + monitor) 6000 ms
 	//
 	// ROLLBACK                                                         median   runs
 	// manual rollback: start to old version answering every request    2209 ms  2209 ms

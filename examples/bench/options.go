@@ -3,7 +3,9 @@ package bench
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
@@ -21,6 +23,14 @@ const (
 	// OnlyEnv runs one part: "deploy" (everything but the backup) or
 	// "backup"; empty runs all.
 	OnlyEnv = "BLUESHIFT_BENCH_ONLY"
+	// ScenariosEnv picks the parts, comma-separated: "local" (the
+	// deployments and rollbacks on the local engine, and the seed's
+	// method), "ssh" (the SSH scenario, see Options.Scenarios) and
+	// "backup". Default "local,backup" (or what OnlyEnv says).
+	ScenariosEnv = "BLUESHIFT_BENCH_SCENARIOS"
+	// SSHRunsEnv is how many deployments and rollbacks the SSH scenario
+	// runs, default DefaultSSHRuns.
+	SSHRunsEnv = "BLUESHIFT_BENCH_SSH_RUNS"
 	// PostgresEnv names the server the backup part creates its database
 	// on; default hosttest.PostgresURL() (the role .ci/run creates).
 	PostgresEnv = "BLUESHIFT_BENCH_POSTGRES_URL"
@@ -35,14 +45,25 @@ const (
 	// of incompressible data takes tens of seconds on a small machine.
 	DefaultBackupRuns = 1
 	DefaultOut        = "bench-results.json"
-	DefaultMonitor    = 5 * time.Second
-	DefaultDrain      = time.Second
+	// DefaultSSHRuns is 1: over the SSH scenario's slow link one
+	// deployment and its rollback take minutes before issue 17's
+	// reductions.
+	DefaultSSHRuns = 1
+	DefaultMonitor = 5 * time.Second
+	DefaultDrain   = time.Second
 )
 
 // Values of Options.Only.
 const (
 	OnlyDeploy = "deploy"
 	OnlyBackup = "backup"
+)
+
+// Values of Options.Scenarios.
+const (
+	ScenariosLocal  = "local"
+	ScenariosSSH    = "ssh"
+	ScenariosBackup = "backup"
 )
 
 // Options configure Run. OptionsFromEnv fills them from the environment;
@@ -68,7 +89,19 @@ type Options struct {
 	// DefaultDrain.
 	Monitor, Drain time.Duration
 	// Only restricts the run to OnlyDeploy or OnlyBackup; empty runs all.
+	// Scenarios, when set, takes precedence.
 	Only string
+	// Scenarios are the parts to run: ScenariosLocal, ScenariosSSH,
+	// ScenariosBackup. Default: local and backup (as Only restricts
+	// them). The SSH scenario deploys the demo app and rolls it back
+	// through a real sshd on 127.0.0.1 whose sessions take SSHLoginDelay
+	// to start, reached through a proxy adding SSHLinkDelay each way,
+	// under the same load through nginx; it is not in the default run
+	// because it takes minutes.
+	Scenarios []string
+	// SSHRuns is how many deployments and rollbacks the SSH scenario runs;
+	// default DefaultSSHRuns.
+	SSHRuns int
 	// Dir is the workspace (compose file, deploy.yml, nginx prefix, app
 	// path); Run creates and removes a temporary one when empty.
 	Dir string
@@ -89,7 +122,7 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 		name string
 		dst  *int
 		min  int
-	}{{RunsEnv, &o.Runs, 1}, {RateEnv, &o.Rate, 1}, {DBEnv, &o.DBMB, 0}, {BackupRunsEnv, &o.BackupRuns, 1}} {
+	}{{RunsEnv, &o.Runs, 1}, {RateEnv, &o.Rate, 1}, {DBEnv, &o.DBMB, 0}, {BackupRunsEnv, &o.BackupRuns, 1}, {SSHRunsEnv, &o.SSHRuns, 1}} {
 		s := getenv(v.name)
 		if s == "" {
 			continue
@@ -109,7 +142,31 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	default:
 		return o, fmt.Errorf("%s=%q: want %q, %q or empty (all)", OnlyEnv, o.Only, OnlyDeploy, OnlyBackup)
 	}
+	if s := getenv(ScenariosEnv); s != "" {
+		for _, sc := range strings.Split(s, ",") {
+			switch sc = strings.TrimSpace(sc); sc {
+			case ScenariosLocal, ScenariosSSH, ScenariosBackup:
+				o.Scenarios = append(o.Scenarios, sc)
+			default:
+				return o, fmt.Errorf("%s=%q: %q is not a scenario: want a comma-separated list of %q, %q, %q", ScenariosEnv, s, sc, ScenariosLocal, ScenariosSSH, ScenariosBackup)
+			}
+		}
+	}
 	return o, nil
+}
+
+// runs reports whether scenario sc is to run.
+func (o Options) runs(sc string) bool {
+	if len(o.Scenarios) > 0 {
+		return slices.Contains(o.Scenarios, sc)
+	}
+	switch sc {
+	case ScenariosLocal:
+		return o.Only != OnlyBackup
+	case ScenariosBackup:
+		return o.Only != OnlyDeploy
+	}
+	return false
 }
 
 // OutputPath is where `go tool mage bench` writes the JSON results:
@@ -130,6 +187,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DBMB == 0 {
 		o.DBMB = DefaultDBMB
+	}
+	if o.SSHRuns <= 0 {
+		o.SSHRuns = DefaultSSHRuns
 	}
 	if o.BackupRuns <= 0 {
 		o.BackupRuns = DefaultBackupRuns

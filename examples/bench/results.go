@@ -26,6 +26,8 @@ type Results struct {
 	Deploy Breakdown  `json:"deploy"`
 	// Rollback holds the rollback timings.
 	Rollback RollbackTimes `json:"rollback"`
+	// SSH is nil when the SSH scenario did not run.
+	SSH *SSHResult `json:"ssh,omitempty"`
 	// Backup is nil when the backup part did not run.
 	Backup *BackupResult `json:"backup,omitempty"`
 	// Problems lists the parts that failed, with why.
@@ -83,9 +85,12 @@ type PhaseRow struct {
 type Breakdown struct {
 	Total     time.Duration `json:"total_ns"`
 	Pull      time.Duration `json:"pull_ns"`
-	Readiness time.Duration `json:"readiness_ns"` // the health phase
+	Readiness time.Duration `json:"readiness_ns"` // the health phase minus its commands (Readiness)
 	Waits     time.Duration `json:"waits_ns"`     // drain + monitor window
 	Overhead  time.Duration `json:"overhead_ns"`
+	// Commands is the commands a deployment ran on the host (median; the
+	// sum of its report's per-phase counts).
+	Commands int `json:"remote_commands"`
 }
 
 // RollbackTimes are medians over runs, with every run's value.
@@ -96,6 +101,11 @@ type RollbackTimes struct {
 	Manual         time.Duration   `json:"manual_to_old_ns"`
 	ManualRuns     []time.Duration `json:"manual_to_old_runs_ns"`
 	ManualPipeline time.Duration   `json:"manual_pipeline_ns"`
+	// ManualFirstAnswer: from the rollback pipeline's start to the first
+	// answer from the old version through the proxy (when that request
+	// was sent). ManualCommands: the commands a rollback ran on the host.
+	ManualFirstAnswer time.Duration `json:"manual_first_old_answer_ns"`
+	ManualCommands    int           `json:"manual_remote_commands"`
 	// Auto: from the failure injected after the switch to the rollback's
 	// last undo step finished; AutoToOld: to the old version answering
 	// every request.
@@ -105,6 +115,56 @@ type RollbackTimes struct {
 	// Monitor: with the app failing after the switch (FAIL_AFTER), from its
 	// first failed answer to the old version answering every request.
 	Monitor time.Duration `json:"monitor_failure_to_old_ns"`
+}
+
+// SSHResult is the SSH scenario: the demo app deployed and rolled back
+// through a real sshd whose sessions take LoginDelay to start, over a link
+// adding LinkDelay each way. Figures are medians over Runs.
+type SSHResult struct {
+	LoginDelay time.Duration `json:"login_delay_ns"`
+	LinkDelay  time.Duration `json:"link_delay_ns"`
+	// SessionCost is one command's cost over the link (`true`, median of
+	// a few), what every remote command costs at least.
+	SessionCost time.Duration `json:"session_cost_ns"`
+	Runs        int           `json:"runs"`
+	Deploy      SSHRun        `json:"deploy"`
+	Rollback    SSHRun        `json:"rollback"`
+}
+
+// SSHRun is one command over SSH (a deployment or a rollback), timed as
+// its user waits for it: from before connecting to the pipeline's end.
+type SSHRun struct {
+	// Total: from before connecting to the end of the pipeline; Connect:
+	// to the engine opened (SSH handshake, compose detection).
+	Total   time.Duration `json:"total_ns"`
+	Connect time.Duration `json:"connect_ns"`
+	// Readiness is the health phase minus its commands (Readiness: waiting
+	// for the app to answer, its probes going over the link), Waits the configured drain and monitor
+	// window; Overhead = Total - Readiness - Waits (the images are
+	// local: no pull). Deployments only.
+	Readiness time.Duration `json:"readiness_ns,omitempty"`
+	Waits     time.Duration `json:"waits_ns,omitempty"`
+	Overhead  time.Duration `json:"overhead_ns,omitempty"`
+	// Commands: every command run on the host, Open's included;
+	// PhaseCommands: those the report counts in its phases.
+	Commands      int `json:"remote_commands"`
+	PhaseCommands int `json:"phase_remote_commands"`
+	// FirstOldAnswer (rollbacks): from before connecting to the first
+	// answer from the old version through nginx (when that request was
+	// sent); ToOld: to the old version answering every request.
+	FirstOldAnswer time.Duration `json:"first_old_answer_ns,omitempty"`
+	ToOld          time.Duration `json:"to_old_ns,omitempty"`
+	// Phases are the last run's phases with their commands.
+	Phases []PhaseCommands `json:"phases"`
+}
+
+// PhaseCommands is one phase (or "undo <phase>") of a run with the
+// commands it ran on the host and their summed time.
+type PhaseCommands struct {
+	Name        string        `json:"name"`
+	Duration    time.Duration `json:"duration_ns"`
+	Commands    int           `json:"remote_commands"`
+	CommandTime time.Duration `json:"remote_time_ns"`
 }
 
 // BackupResult compares the backup package with plain pg_dump on one
@@ -219,7 +279,7 @@ func (r *Results) WriteTable(w io.Writer) {
 		if d.Pull == 0 {
 			pull = "0 (images are local)"
 		}
-		fmt.Fprintf(w, "overhead: %s = total %s - image pull %s - app readiness (health) %s - configured waits (drain + monitor) %s\n",
+		fmt.Fprintf(w, "overhead: %s = total %s - image pull %s - app readiness (health probes) %s - configured waits (drain + monitor) %s\n",
 			ms(d.Overhead), ms(d.Total), pull, ms(d.Readiness), ms(d.Waits))
 
 	}
@@ -238,6 +298,10 @@ func (r *Results) WriteTable(w io.Writer) {
 		tw.Flush()
 	}
 
+	if sr := r.SSH; sr != nil {
+		r.writeSSHTable(w, sr)
+	}
+
 	if bk := r.Backup; bk != nil {
 		fmt.Fprintf(w, "\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -249,6 +313,52 @@ func (r *Results) WriteTable(w io.Writer) {
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "PROBLEM: %s\n", p)
+	}
+}
+
+// writeSSHTable writes the SSH scenario next to the local figures.
+func (r *Results) writeSSHTable(w io.Writer, sr *SSHResult) {
+	fmt.Fprintf(w, "\nSSH: sshd on 127.0.0.1, each session starts %s late, link +%s each way; one command costs %s; medians of %d run(s)\n",
+		ms(sr.LoginDelay), ms(sr.LinkDelay), ms(sr.SessionCost), sr.Runs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	local := func(d time.Duration) string {
+		if d == 0 {
+			return "-"
+		}
+		return ms(d)
+	}
+	localN := func(n int) string {
+		if n == 0 {
+			return "-"
+		}
+		return fmt.Sprint(n)
+	}
+	d, rb := sr.Deploy, sr.Rollback
+	fmt.Fprintf(tw, "\tlocal\tSSH\n")
+	fmt.Fprintf(tw, "remote commands per deployment (phases; all)\t%s\t%d; %d\n", localN(r.Deploy.Commands), d.PhaseCommands, d.Commands)
+	fmt.Fprintf(tw, "remote commands per rollback (phases; all)\t%s\t%d; %d\n", localN(r.Rollback.ManualCommands), rb.PhaseCommands, rb.Commands)
+	fmt.Fprintf(tw, "deployment: total (SSH: from connecting)\t%s\t%s\n", local(r.Deploy.Total), ms(d.Total))
+	fmt.Fprintf(tw, "deployment: blueshift's overhead\t%s\t%s\n", local(r.Deploy.Overhead), ms(d.Overhead))
+	fmt.Fprintf(tw, "rollback: start to first answer from the old version\t%s\t%s\n", local(r.Rollback.ManualFirstAnswer), ms(rb.FirstOldAnswer))
+	fmt.Fprintf(tw, "rollback: start to old version answering every request\t%s\t%s\n", local(r.Rollback.Manual), ms(rb.ToOld))
+	fmt.Fprintf(tw, "rollback: whole command\t%s\t%s\n", local(r.Rollback.ManualPipeline), ms(rb.Total))
+	tw.Flush()
+	fmt.Fprintf(w, "SSH overhead: %s = total %s - app readiness (health probes) %s - configured waits %s (connecting took %s)\n",
+		ms(d.Overhead), ms(d.Total), ms(d.Readiness), ms(d.Waits), ms(d.Connect))
+	for _, run := range []struct {
+		name   string
+		phases []PhaseCommands
+	}{{"DEPLOYMENT OVER SSH", d.Phases}, {"ROLLBACK OVER SSH", rb.Phases}} {
+		if len(run.phases) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "%s (last run)\ttime\tremote commands\ttheir time\n", run.name)
+		for _, p := range run.phases {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", p.Name, ms(p.Duration), p.Commands, ms(p.CommandTime))
+		}
+		tw.Flush()
 	}
 }
 
@@ -265,14 +375,15 @@ func msList(ds []time.Duration) string {
 var ErrDroppedRequests = errors.New("blueshift dropped requests")
 
 // ZeroDowntime checks the promise the bench measures: a deployment, a manual
-// rollback and an automatic rollback after the switch fail no request. (The
+// rollback and an automatic rollback after the switch, locally or over
+// SSH, fail no request. (The
 // monitor scenario's release breaks itself on purpose; the seed's method is
 // the baseline.)
 func (r *Results) ZeroDowntime() error {
 	var bad []string
 	for _, row := range r.Load {
 		switch row.Scenario {
-		case ScenarioDeploy, ScenarioManual, ScenarioAuto:
+		case ScenarioDeploy, ScenarioManual, ScenarioAuto, ScenarioSSHDeploy, ScenarioSSHRollback:
 			if row.Failed > 0 {
 				bad = append(bad, fmt.Sprintf("%s: %d of %d failed", row.Scenario, row.Failed, row.Sent))
 			}

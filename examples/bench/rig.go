@@ -47,7 +47,7 @@ volumes:
 const configFile = `app: %[1]s
 environments:
   production:
-    host: {address: local}
+    host: %[10]s
     path: %[2]s
     public_url: %[3]s
     services: {stateless: [web]}
@@ -91,6 +91,7 @@ type rig struct {
 	composeCLI         compose.CLI
 	composeVersion     string
 	cleanupDir         bool
+	upstream           string // the upstream file nginx includes
 	images             []string
 	publicURL, seedURL string
 }
@@ -160,6 +161,7 @@ func newRig(ctx context.Context, o Options) (_ *rig, err error) {
 	// The upstream file nginx includes starts pointing at blue, where
 	// nothing runs yet; blueshift rewrites it at every switch.
 	upstream := filepath.Join(r.dir, "nginx-upstream.conf")
+	r.upstream = upstream
 	r.cfgFile = filepath.Join(r.dir, "deploy.yml")
 	if err := r.writeConfig("http://127.0.0.1:1", upstream, NginxBinary); err != nil {
 		return nil, err
@@ -191,21 +193,30 @@ func newRig(ctx context.Context, o Options) (_ *rig, err error) {
 }
 
 func (r *rig) writeConfig(public, upstream, command string) error {
-	body := fmt.Sprintf(configFile, r.app, r.appPath, public, r.blue, r.green, upstream, command, r.o.Monitor, r.o.Drain)
-	return os.WriteFile(r.cfgFile, []byte(body), 0o644)
+	return r.writeConfigTo(r.cfgFile, "{address: local}", public, upstream, command)
+}
+
+// writeConfigTo writes the bench's deploy.yml to file, its environment's
+// host being hostYAML (a flow mapping).
+func (r *rig) writeConfigTo(file, hostYAML, public, upstream, command string) error {
+	body := fmt.Sprintf(configFile, r.app, r.appPath, public, r.blue, r.green, upstream, command, r.o.Monitor, r.o.Drain, hostYAML)
+	return os.WriteFile(file, []byte(body), 0o644)
 }
 
 // engine opens the environment; the caller closes it.
 func (r *rig) engine(ctx context.Context) (*deploy.Engine, error) {
 	return deploy.NewFromFile(ctx, r.cfgFile, "production", deploy.Options{
-		Logger: r.o.Logger, DockerSocket: r.o.DockerSocket,
-		Getenv: func(k string) string {
-			if k == "USER" {
-				return "bench"
-			}
-			return ""
-		},
+		Logger: r.o.Logger, DockerSocket: r.o.DockerSocket, Getenv: r.getenv,
 	})
+}
+
+// getenv is the environment the bench's deployments see: USER=bench,
+// nothing else (no PRODUCTION_* variable of the caller's leaks in).
+func (r *rig) getenv(k string) string {
+	if k == "USER" {
+		return "bench"
+	}
+	return ""
 }
 
 // setEnv writes the app's env file (FAIL_AFTER empty unless lines set

@@ -44,7 +44,7 @@ var ErrInjected = errors.New("failure injected by the bench after the switch")
 func Run(ctx context.Context, o Options) (*Results, error) {
 	o = o.withDefaults()
 	res := &Results{Started: time.Now().UTC(), Settings: Settings{Runs: o.Runs, Rate: o.Rate, DBMB: max(o.DBMB, 0), Monitor: o.Monitor, Drain: o.Drain}}
-	if o.Only != OnlyBackup {
+	if o.runs(ScenariosLocal) || o.runs(ScenariosSSH) {
 		r, err := newRig(ctx, o)
 		if err != nil {
 			return nil, fmt.Errorf("bench setup: %w", err)
@@ -53,15 +53,24 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		res.Machine = r.machine(ctx)
 		b := &bencher{ctx: ctx, r: r, o: o, res: res}
 		b.part("first deployment", b.first)
-		b.part("deployments", b.deployments)
-		b.part("manual rollbacks", b.manual)
-		b.part("automatic rollbacks", b.auto)
-		b.part("monitor rollback", b.monitor)
-		b.part("seed's method", b.seed)
+		if o.runs(ScenariosLocal) {
+			b.part("deployments", b.deployments)
+			b.part("manual rollbacks", b.manual)
+			b.part("automatic rollbacks", b.auto)
+			b.part("monitor rollback", b.monitor)
+			b.part("seed's method", b.seed)
+		}
+		if o.runs(ScenariosSSH) {
+			if !o.runs(ScenariosLocal) {
+				// The rollback needs a previous release.
+				b.part("second deployment", b.second)
+			}
+			b.part("ssh", b.sshScenario)
+		}
 	} else {
 		res.Machine = basicMachine()
 	}
-	if o.DBMB > 0 && o.Only != OnlyDeploy {
+	if o.DBMB > 0 && o.runs(ScenariosBackup) {
 		o.progress("backup")
 		dir, err := os.MkdirTemp(o.Dir, "blueshift-bench-backup-")
 		if err == nil {
@@ -115,6 +124,14 @@ func (b *bencher) first(ctx context.Context) error {
 	return nil
 }
 
+func (b *bencher) second(ctx context.Context) error {
+	d, err := b.r.deploy(ctx, Versions[1], nil, nil)
+	if err != nil {
+		return fmt.Errorf("deploy %s: %w%s", Versions[1], err, logsOf(d))
+	}
+	return nil
+}
+
 func outcome(d *deploy.Deployment) deploy.Outcome {
 	if d == nil {
 		return "not started"
@@ -160,6 +177,7 @@ func (b *bencher) live(ctx context.Context) (current, previous string, err error
 func (b *bencher) deployments(ctx context.Context) error {
 	var runs [][]PhaseTime
 	var totals, health []time.Duration
+	var cmds []int
 	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioDeploy, b.o.Runs, func(ctx context.Context, i int) error {
 		cur, _, err := b.live(ctx)
 		if err != nil {
@@ -175,17 +193,19 @@ func (b *bencher) deployments(ctx context.Context) error {
 				pts = append(pts, PhaseTime{Name: p.Name, Duration: p.Duration})
 			}
 			if p.Name == deploy.PhaseHealth {
-				health = append(health, p.Duration)
+				health = append(health, Readiness(p))
 			}
 		}
 		runs = append(runs, pts)
 		totals = append(totals, d.Report.Finished.Sub(d.Report.Started))
+		_, n := phaseCommands(d)
+		cmds = append(cmds, n)
 		return nil
 	})
 	b.res.Load = append(b.res.Load, row)
 	b.res.Phases = PhaseMedians(runs)
 	waits := b.o.Drain + b.o.Monitor
-	bd := Breakdown{Total: Median(totals), Readiness: Median(health), Waits: waits}
+	bd := Breakdown{Total: Median(totals), Readiness: Median(health), Waits: waits, Commands: medianInt(cmds)}
 	bd.Overhead = Overhead(bd.Total, bd.Pull, bd.Readiness, bd.Waits)
 	b.res.Deploy = bd
 	for _, p := range b.res.Phases {
@@ -218,7 +238,8 @@ func (b *bencher) watched(ctx context.Context, want string, fn func() error) (ti
 // manual: Runs manual rollbacks under load; each returns to the previous
 // release, so they alternate.
 func (b *bencher) manual(ctx context.Context) error {
-	var toOld, pipeline []time.Duration
+	var toOld, pipeline, firstOld []time.Duration
+	var cmds []int
 	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioManual, b.o.Runs, func(ctx context.Context, i int) error {
 		_, prev, err := b.live(ctx)
 		if err != nil {
@@ -230,7 +251,7 @@ func (b *bencher) manual(ctx context.Context) error {
 		}
 		defer eng.Close()
 		start := time.Now()
-		at, _, err := b.watched(ctx, prev, func() error {
+		at, samples, err := b.watched(ctx, prev, func() error {
 			d := eng.NewRollback()
 			d.Reason = "blueshift bench"
 			err := eng.RollbackPipeline("").Run(ctx, d)
@@ -238,15 +259,21 @@ func (b *bencher) manual(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("rollback to %s: %w%s", prev, err, logsOf(d))
 			}
+			_, n := phaseCommands(d)
+			cmds = append(cmds, n)
 			return nil
 		})
 		if err != nil {
 			return err
 		}
 		toOld = append(toOld, at.Sub(start))
+		if first, ok := FirstAnswer(samples, prev, start); ok {
+			firstOld = append(firstOld, first.Sub(start))
+		}
 		return nil
 	})
 	b.res.Load = append(b.res.Load, row)
+	b.res.Rollback.ManualFirstAnswer, b.res.Rollback.ManualCommands = Median(firstOld), medianInt(cmds)
 	b.res.Rollback.Manual, b.res.Rollback.ManualRuns = Median(toOld), toOld
 	b.res.Rollback.ManualPipeline = Median(pipeline)
 	return err

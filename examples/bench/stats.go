@@ -3,6 +3,8 @@ package bench
 import (
 	"slices"
 	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy"
 )
 
 // Median returns the median of ds (the mean of the two middle values for an
@@ -32,6 +34,14 @@ func Overhead(total, pull, readiness, waits time.Duration) time.Duration {
 	return o
 }
 
+// Readiness is the app's readiness in a deployment's health phase: the
+// phase's time minus the time of the commands it ran on the host (the
+// in-flight marker written as the phase starts is blueshift's own work;
+// the probes are not commands). Overhead subtracts it.
+func Readiness(health deploy.PhaseResult) time.Duration {
+	return max(health.Duration-health.RemoteTime, 0)
+}
+
 // Sample is one request of a version poll: when it was sent and which
 // version answered ("" when it failed).
 type Sample struct {
@@ -56,6 +66,18 @@ func FinalStreak(samples []Sample, want string, k int) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return samples[len(samples)-n].At, true
+}
+
+// FirstAnswer returns when the first successful answer from version want
+// sent at or after from was sent: the moment the old version answered
+// again through the proxy.
+func FirstAnswer(samples []Sample, want string, from time.Time) (time.Time, bool) {
+	for _, s := range samples {
+		if s.OK && s.Version == want && !s.At.Before(from) {
+			return s.At, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // FirstFailure returns when the first failed sample was taken.

@@ -17,9 +17,12 @@ import (
 // scenario, default 5), BLUESHIFT_BENCH_RATE (requests/s, default 300),
 // BLUESHIFT_BENCH_DB_MB (backup database size, default 256; 0 skips it),
 // BLUESHIFT_BENCH_BACKUP_RUNS (default 1), BLUESHIFT_BENCH_ONLY (deploy or
-// backup), BLUESHIFT_BENCH_OUT (JSON results, default bench-results.json).
-// The run takes about 4 minutes on 2 cores; it exits 1 if a blueshift
-// deployment or rollback dropped a request.
+// backup), BLUESHIFT_BENCH_SCENARIOS (comma-separated local, ssh, backup;
+// default local,backup: ssh deploys and rolls back through a real sshd
+// with a slow login over a slow link, and takes minutes),
+// BLUESHIFT_BENCH_SSH_RUNS (default 1), BLUESHIFT_BENCH_OUT (JSON results,
+// default bench-results.json). The default run takes about 4 minutes on 2
+// cores; it exits 1 if a blueshift deployment or rollback dropped a request.
 func Bench(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

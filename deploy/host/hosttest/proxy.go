@@ -4,13 +4,13 @@ import (
 	"io"
 	"net"
 	"sync"
-	"testing"
+	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 // TCPProxy forwards connections from a loopback port to a target until Cut:
-// a network link a test can break.
+// a network link a test can break, and optionally a slow one (Delay).
 type TCPProxy struct {
 	// Addr is the proxy's own address, "127.0.0.1:port".
 	Addr  string
@@ -21,7 +21,16 @@ type TCPProxy struct {
 }
 
 // StartTCPProxy starts a proxy to target, cut in t.Cleanup.
-func StartTCPProxy(t testing.TB, target string) *TCPProxy {
+func StartTCPProxy(t TB, target string) *TCPProxy {
+	t.Helper()
+	return StartSlowTCPProxy(t, target, 0)
+}
+
+// StartSlowTCPProxy is StartTCPProxy over a link with latency: every byte
+// is delivered delay after it was sent, in each direction (so a round trip
+// costs 2×delay), without limiting throughput. A connection's end is
+// delayed too, after its last bytes.
+func StartSlowTCPProxy(t TB, target string, delay time.Duration) *TCPProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,12 +55,50 @@ func StartTCPProxy(t testing.TB, target string) *TCPProxy {
 			}
 			p.conns = append(p.conns, in, out)
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
+			go func() { delayedCopy(out, in, delay); out.Close() }()
+			go func() { delayedCopy(in, out, delay); in.Close() }()
 		}
 	}()
 	t.Cleanup(p.Cut)
 	return p
+}
+
+// delayedCopy copies src to dst until src ends, each chunk written delay
+// after it was read.
+func delayedCopy(dst, src net.Conn, delay time.Duration) {
+	if delay <= 0 {
+		_, _ = io.Copy(dst, src)
+		return
+	}
+	type chunk struct {
+		b  []byte
+		at time.Time
+	}
+	ch := make(chan chunk, 4096)
+	go func() {
+		defer close(ch)
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				ch <- chunk{buf[:n], time.Now().Add(delay)}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	failed := false
+	for c := range ch {
+		if failed {
+			continue // drain, so the reader ends
+		}
+		time.Sleep(time.Until(c.at))
+		if _, err := dst.Write(c.b); err != nil {
+			failed = true
+			src.Close()
+		}
+	}
 }
 
 // Cut drops every connection and refuses new ones, as a network failure

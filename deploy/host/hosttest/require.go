@@ -16,7 +16,7 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 
 // Require fails (in CI) or skips (elsewhere) the test when err is non-nil:
 // the component the test needs is missing.
-func Require(t testing.TB, component string, err error) {
+func Require(t TB, component string, err error) {
 	t.Helper()
 	if err == nil {
 		return

@@ -56,15 +56,17 @@ type SSHD struct {
 	// Dir is the server's private directory (config, keys, logs).
 	Dir string
 
-	t       testing.TB
+	t       TB
 	logMu   sync.Mutex
 	log     bytes.Buffer
 	authKey string // path of authorized_keys
 }
 
 // StartSSHD starts sshd for t and stops it in t.Cleanup. A machine without
-// sshd or ssh-keygen fails the test in CI and skips it elsewhere.
-func StartSSHD(t testing.TB, opts SSHDOptions) *SSHD {
+// sshd or ssh-keygen fails the test in CI and skips it elsewhere. Options'
+// ExtraConfig can slow the login down like a real server's shell
+// start-up (SlowLoginConfig).
+func StartSSHD(t TB, opts SSHDOptions) *SSHD {
 	t.Helper()
 	_, err := os.Stat(SSHDPath)
 	if err == nil {
@@ -146,7 +148,7 @@ func (d *SSHD) genClientKey() []byte {
 
 // NewClientKey makes an ed25519 client key, encrypted with passphrase
 // unless it is empty, and returns it as OpenSSH PEM with its public key.
-func NewClientKey(t testing.TB, passphrase string) ([]byte, ssh.PublicKey) {
+func NewClientKey(t TB, passphrase string) ([]byte, ssh.PublicKey) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -212,6 +214,14 @@ SetEnv SHLVL=1
 	fmt.Fprintf(&b, "DisableForwarding %s\n", yesNo(opts.DisableForwarding))
 	b.WriteString(opts.ExtraConfig)
 	return b.String()
+}
+
+// SlowLoginConfig is sshd_config text (for SSHDOptions.ExtraConfig) that
+// makes every session start delay later, as a login shell that reads slow
+// start-up files does: the command the client asked for runs under
+// /bin/sh after `sleep`.
+func SlowLoginConfig(delay time.Duration) string {
+	return fmt.Sprintf("ForceCommand sleep %.3f; exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n", delay.Seconds())
 }
 
 func yesNo(b bool) string {
