@@ -28,6 +28,7 @@ func (h HostConfig) SSHConfig(logger *slog.Logger) host.SSHConfig {
 		ConnectTimeout:    h.ConnectTimeout,
 		HandshakeTimeout:  h.ConnectTimeout,
 		KeepaliveInterval: h.Keepalive,
+		Sessions:          h.Sessions,
 		Logger:            logger,
 	}
 	if h.SSHKey != "" {

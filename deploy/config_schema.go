@@ -108,6 +108,13 @@ type HostConfig struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout" json:"connect_timeout"`
 	// Keepalive is the interval of SSH keepalive requests. Default 15s.
 	Keepalive time.Duration `yaml:"keepalive" json:"keepalive"`
+	// Sessions says how commands run on an SSH host: "shared"
+	// (host.SessionsShared) sends them through one long-lived remote
+	// shell, one round trip each and no login-shell start-up;
+	// "per-command" (host.SessionsPerCommand) opens a session, and so
+	// starts the login shell, for each, for servers where the shared shell
+	// misbehaves. Default: $BLUESHIFT_SSH_SESSION, else "shared".
+	Sessions string `yaml:"sessions" json:"sessions"`
 }
 
 // ServicesConfig sorts the Compose file's services.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +71,8 @@ func TestLoadExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.Name != "production" || p.Host.Address != "the-bot.ru" || p.Host.User != "deploy" ||
-		p.Host.SSHKey.Reveal() != fakeSecrets["PRODUCTION_SSH_KEY"] || p.Host.KnownHosts != "/home/ci/.ssh/known_hosts" {
+		p.Host.SSHKey.Reveal() != fakeSecrets["PRODUCTION_SSH_KEY"] || p.Host.KnownHosts != "/home/ci/.ssh/known_hosts" ||
+		p.Host.Sessions != host.SessionsShared {
 		t.Errorf("production host = %+v", p.Host)
 	}
 	if p.Ports["backend"] != (PortsConfig{Container: 8000, Blue: 8001, Green: 8002}) || p.Ports["frontend"].Port("green") != 3002 {
@@ -240,6 +242,12 @@ func TestValidationMessages(t *testing.T) {
 			nil, `environments.production.host.user: required for an SSH host: set it or PRODUCTION_USER (line 4)`},
 		{"bad address", strings.Replace(base, "address: example.com", "address: example.com:ssh", 1),
 			nil, `environments.production.host.address: "example.com:ssh": port "ssh" out of range 1..65535 (line 4)`},
+		{"bad session mode", strings.Replace(base, "user: deploy}", "user: deploy, sessions: pooled}", 1),
+			nil, `environments.production.host.sessions: "pooled" must be "shared" or "per-command" (line 4)`},
+		{"session mode from env", strings.Replace(base, "user: deploy}", "user: deploy, sessions: \"${BLUESHIFT_SSH_SESSION:-shared}\"}", 1),
+			env{"BLUESHIFT_SSH_SESSION": "per-command"}, ``},
+		{"bad session mode from env", strings.Replace(base, "user: deploy}", "user: deploy, sessions: \"${BLUESHIFT_SSH_SESSION:-shared}\"}", 1),
+			env{"BLUESHIFT_SSH_SESSION": "one"}, `environments.production.host.sessions: "one" must be "shared" or "per-command" (line 4)`},
 		{"bad port", strings.Replace(base, "green: 8002", "green: 70000", 1),
 			nil, `environments.production.ports.web.green: port 70000 out of range 1..65535 (line 8)`},
 		{"port not a number", strings.Replace(base, "green: 8002", "green: high", 1),
@@ -586,6 +594,67 @@ func TestConnect(t *testing.T) {
 		t.Fatalf("local: %v", err)
 	}
 	h.Close()
+}
+
+// TestHostSessionsPerCommandOpensASessionPerCommand connects to a real sshd
+// with host.sessions from deploy.yml and counts the SSH sessions the host
+// opens: one per command with per-command, one shared shell otherwise. On
+// e9f2e20 deploy.yml had no host.sessions ("unknown field"): the only way
+// to leave the shared shell was BLUESHIFT_SSH_SESSION in the environment.
+func TestHostSessionsPerCommandOpensASessionPerCommand(t *testing.T) {
+	t.Setenv(host.SessionsEnv, "") // the file decides, not the caller's environment
+	sshd := hosttest.StartSSHD(t, hosttest.SSHDOptions{})
+	dir := t.TempDir()
+	getenv := env{"PRODUCTION_HOST": sshd.Addr, "PRODUCTION_USER": sshd.User, "PRODUCTION_SSH_KEY": string(sshd.ClientKeyPEM), "HOME": dir}.get
+	const commands = 5
+	for _, tc := range []struct {
+		sessions string // host.sessions in deploy.yml; "" leaves it out
+		want     int64
+	}{
+		{"per-command", commands},
+		{"shared", 1},
+		{"", 1},
+	} {
+		t.Run("sessions="+tc.sessions, func(t *testing.T) {
+			hostYAML := "{host_key: '" + sshd.HostKeyFingerprint("ssh-ed25519") + "'"
+			if tc.sessions != "" {
+				hostYAML += ", sessions: " + tc.sessions
+			}
+			yml := "app: demo\nenvironments:\n  production:\n    host: " + hostYAML + "}\n    path: /opt/demo\n" +
+				"    services: {stateless: [web]}\n    ports: {web: {container: 80, blue: 8001, green: 8002}}\n"
+			path := filepath.Join(dir, "deploy.yml")
+			if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path, getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, _ := c.Env("production")
+			if e.Host.Sessions != tc.sessions {
+				t.Errorf("host.sessions loaded as %q, want %q", e.Host.Sessions, tc.sessions)
+			}
+			ctx := context.Background()
+			h, err := e.Host.Connect(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			ssh, ok := h.(*host.SSH)
+			if !ok {
+				t.Fatalf("Connect returned %T, want *host.SSH", h)
+			}
+			for i := range commands {
+				out, err := host.Output(ctx, h, "echo", "command", strconv.Itoa(i))
+				if err != nil || string(out) != "command "+strconv.Itoa(i)+"\n" {
+					t.Fatalf("command %d: %q, %v", i, out, err)
+				}
+			}
+			if got := ssh.SessionsOpened(); got != tc.want {
+				t.Errorf("%d SSH sessions for %d commands with host.sessions %q, want %d", got, commands, tc.sessions, tc.want)
+			}
+		})
+	}
 }
 
 func TestRedactorMasksEverySecret(t *testing.T) {

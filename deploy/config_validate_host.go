@@ -2,7 +2,10 @@ package deploy
 
 // Validation of where an environment runs: host and files.
 
-// host checks host.*: the address, the SSH user and key, the time bounds.
+import "github.com/blueshift-deploy/blueshift/deploy/host"
+
+// host checks host.*: the address, the SSH user and key, the time bounds,
+// the session mode.
 func (v *envCheck) host() {
 	h, prefix := v.e.Host, EnvPrefix(v.e.Name)
 	switch {
@@ -19,6 +22,11 @@ func (v *envCheck) host() {
 	}
 	v.positive("host.connect_timeout", h.ConnectTimeout)
 	v.positive("host.keepalive", h.Keepalive)
+	switch h.Sessions {
+	case "", host.SessionsShared, host.SessionsPerCommand:
+	default:
+		v.addAt("host.sessions", "%q must be %q or %q", h.Sessions, host.SessionsShared, host.SessionsPerCommand)
+	}
 }
 
 // files checks path, compose_file, env_file and public_url.
