@@ -139,11 +139,11 @@ func TestRemoteCommandsPerPhasePinned(t *testing.T) {
 		phases map[string]int
 	}{
 		{"v1.0.0", map[string]int{"open": 1, "lock": 2, "prepare": 2, "preflight": 11, "backup": 15, "start": 2,
-			"migrate": 1, "health": 1, "switch": 6, "record": 2, "unlock": 1}},
+			"migrate": 1, "health": 1, "switch": 3, "record": 2, "unlock": 1}},
 		{"v1.0.1", map[string]int{"open": 1, "lock": 2, "prepare": 2, "preflight": 15, "backup": 24, "start": 2,
-			"migrate": 1, "health": 1, "switch": 6, "retire": 2, "record": 2, "unlock": 1}},
-		{"rollback", map[string]int{"open": 1, "lock": 2, "rollback-prepare": 2, "rollback-start": 2, "health": 1,
-			"switch": 6, "retire": 2, "record": 2, "unlock": 1}},
+			"migrate": 1, "health": 1, "switch": 3, "retire": 1, "record": 2, "unlock": 1}},
+		{"rollback", map[string]int{"open": 1, "lock": 2, "rollback-prepare": 2, "rollback-start": 1, "health": 1,
+			"switch": 3, "retire": 1, "record": 2, "unlock": 1}},
 	}
 	for _, w := range want {
 		counter.reset("open")
