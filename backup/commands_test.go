@@ -49,6 +49,9 @@ func TestPostgresCommands(t *testing.T) {
 		{"sync", syncArgv("/b/t", []Artifact{{Path: "database.dump"}, {Path: "compose/a.yml"}, {Path: "compose/b.yml"}}),
 			[]string{"sync", "--", "database.dump", "compose/a.yml", "compose", "compose/b.yml", "manifest.json", "/b/t"}},
 		{"sha256", sha256Argv([]string{"a.dump", "compose/x.yml"}), []string{"sha256sum", "--binary", "--", "a.dump", "compose/x.yml"}},
+		// Both tools in one command (two on 5078919).
+		{"media tools", mediaToolsArgv(true), []string{"sh", "-c", mediaToolsScript, "sh", "docker"}},
+		{"copy compose files", copyComposeArgv("/b/t/compose", []string{"/srv/a.yml", "/srv/b.yml"}), []string{"sh", "-c", copyComposeScript, "sh", "/b/t/compose", "/srv/a.yml", "/srv/b.yml"}},
 	}
 	for _, c := range cases {
 		if !slices.Equal(c.got, c.want) {
@@ -160,7 +163,10 @@ func TestDockerState(t *testing.T) {
 		t.Fatal(err)
 	}
 	both := &splitRunner{docker: r, rest: local}
-	d.ComposeFiles = []string{compose}
+	// A colour never rendered has no file: the copy skips it in the same
+	// command (on 5078919 the caller asked the host with a `test -e` per
+	// colour, and the copy was a mkdir plus a cp per file).
+	d.ComposeFiles = []string{compose, filepath.Join(app, "docker-compose.green.yml")}
 	out := t.TempDir()
 	arts, err := d.Backup(context.Background(), both, out)
 	if err != nil {

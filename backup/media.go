@@ -225,17 +225,32 @@ func (m *Media) Estimate(ctx context.Context, r host.Runner) (int64, error) {
 	return n, nil
 }
 
-// CheckTools checks tar (and docker for a volume) on the host.
+// CheckTools checks tar (and docker for a volume) on the host, in one
+// command: over SSH each command is a session, and this was two.
 func (m *Media) CheckTools(ctx context.Context, r host.Runner) error {
-	if _, err := output(ctx, r, "tar", "--version"); err != nil {
+	err := r.Run(ctx, host.Cmd{Argv: mediaToolsArgv(m.Volume != "")})
+	var exit *host.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exit) && exit.Code == 4:
+		return fmt.Errorf("docker is not available on the host (media volume %s): %w", m.Volume, err)
+	default:
 		return fmt.Errorf("tar is not available on the host: %w", err)
 	}
-	if m.Volume != "" {
-		if _, err := output(ctx, r, "docker", "version", "--format", "{{.Server.Version}}"); err != nil {
-			return fmt.Errorf("docker is not available on the host (media volume %s): %w", m.Volume, err)
-		}
+}
+
+// mediaToolsScript runs `tar --version` and, when its argument is "docker",
+// `docker version`; it exits 3 when tar fails and 4 when docker does.
+const mediaToolsScript = `tar --version >/dev/null || exit 3
+[ "$1" != docker ] || docker version --format '{{.Server.Version}}' >/dev/null || exit 4`
+
+func mediaToolsArgv(docker bool) []string {
+	arg := "-"
+	if docker {
+		arg = "docker"
 	}
-	return nil
+	return []string{"sh", "-c", mediaToolsScript, "sh", arg}
 }
 
 func (m *Media) describe(loc mediaLocation) string {

@@ -26,7 +26,7 @@ type DockerState struct {
 	// "blueshift.colour".
 	ColourLabel string
 	// ComposeFiles are host paths of rendered compose files to keep; their
-	// base names must differ.
+	// base names must differ. Those that do not exist are skipped.
 	ComposeFiles []string
 }
 
@@ -184,15 +184,31 @@ func (d *DockerState) Backup(ctx context.Context, r host.Runner, dir string) ([]
 	if len(d.ComposeFiles) == 0 {
 		return arts, nil
 	}
-	if err := r.Run(ctx, host.Cmd{Argv: []string{"mkdir", "-p", "--", path.Join(dir, "compose")}}); err != nil {
-		return nil, fmt.Errorf("docker state: %w", err)
+	var out strings.Builder
+	if err := r.Run(ctx, host.Cmd{Argv: copyComposeArgv(path.Join(dir, "compose"), d.ComposeFiles), Stdout: &out}); err != nil {
+		return nil, fmt.Errorf("docker state: copy compose files %s: %w", strings.Join(d.ComposeFiles, ", "), err)
 	}
-	for _, f := range d.ComposeFiles {
-		rel := "compose/" + path.Base(f)
-		if err := r.Run(ctx, host.Cmd{Argv: []string{"cp", "--", f, path.Join(dir, rel)}}); err != nil {
-			return nil, fmt.Errorf("docker state: copy compose file %s: %w", f, err)
-		}
-		arts = append(arts, Artifact{Path: rel, Kind: KindFile})
+	for _, b := range strings.Fields(out.String()) {
+		arts = append(arts, Artifact{Path: "compose/" + b, Kind: KindFile})
 	}
 	return arts, nil
+}
+
+// copyComposeScript copies the compose files that exist into its first
+// argument's directory and prints the base name of each one copied.
+//
+// Why one script, skipping missing files: over SSH each command is a
+// session; the copy was a mkdir and one cp per file, and the caller asked
+// the host beforehand which colour files exist (a `test -e` each). A
+// colour never rendered simply has no file to keep.
+const copyComposeScript = `d=$1; shift
+mkdir -p -- "$d" || exit 73
+for f; do
+	[ -e "$f" ] || continue
+	cp -- "$f" "$d/${f##*/}" || exit 74
+	printf '%s\n' "${f##*/}"
+done`
+
+func copyComposeArgv(dir string, files []string) []string {
+	return append([]string{"sh", "-c", copyComposeScript, "sh", dir}, files...)
 }

@@ -57,11 +57,11 @@ func (e *Engine) BackupPlan(ctx context.Context, v string, current *state.Releas
 		}
 		plan.Sources = append(plan.Sources, &backup.Command{Artifact: "app-dump", File: "app-dump.json", Container: id, Argv: c.Command})
 	}
+	// Both colours' files: the backup copies those that exist (asking the
+	// host here was a `test -e` per colour, twice a deployment).
 	var files []string
 	for _, c := range []version.Colour{version.Blue, version.Green} {
-		if e.colourExists(ctx, c) {
-			files = append(files, e.colourCLI(c).Files[0])
-		}
+		files = append(files, e.colourCLI(c).Files[0])
 	}
 	plan.Sources = append(plan.Sources, &backup.DockerState{Filters: []string{"label=" + compose.LabelApp + "=" + e.App}, ComposeFiles: files})
 	info := backup.ReleaseInfo{Colour: string(live)}

@@ -105,6 +105,27 @@ func (e *Engine) colourExists(ctx context.Context, c version.Colour) bool {
 	return err == nil && ok
 }
 
+// renderedFrom reports whether Docker's container list already shows that
+// colour c's containers were created from its rendered compose file (Compose
+// labels each container with the files of its project). Blueshift never
+// removes a rendered file, so this answers colourExists without a remote
+// command (a `test -e` is one SSH session); false means "ask the host".
+func (e *Engine) renderedFrom(cs []container.Container, c version.Colour) bool {
+	file := e.colourCLI(c).Files[0]
+	for _, ct := range cs {
+		for _, f := range strings.Split(ct.Labels[composeConfigFilesLabel], ",") {
+			if f == file {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// composeConfigFilesLabel is the label Compose sets on a container to the
+// project's compose files, comma-separated.
+const composeConfigFilesLabel = "com.docker.compose.project.config_files"
+
 // startColour starts a colour's kept (stopped) containers.
 func (e *Engine) startColour(ctx context.Context, c version.Colour) error {
 	if err := e.Host.Run(ctx, e.colourCLI(c).Start()); err != nil {
@@ -143,12 +164,14 @@ func (e *Engine) removeColour(ctx context.Context, c version.Colour) error {
 // finds the project's containers by its label (Compose v2).
 func (e *Engine) existingColourCLI(ctx context.Context, c version.Colour) (cli compose.CLI, ok bool, err error) {
 	cli = e.colourCLI(c)
-	if e.colourExists(ctx, c) {
-		return cli, true, nil
-	}
+	// The container list (a Docker API call, no remote command) answers
+	// first; the file's existence is asked on the host only when it does not.
 	cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
 	if err != nil {
 		return cli, false, fmt.Errorf("list %s's containers: %w", c, err)
+	}
+	if e.renderedFrom(cs, c) || e.colourExists(ctx, c) {
+		return cli, true, nil
 	}
 	cli.Files = nil
 	return cli, len(cs) > 0, nil

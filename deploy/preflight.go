@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/docker/docker/api/types"
+
 	"github.com/blueshift-deploy/blueshift/backup"
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
 	"github.com/blueshift-deploy/blueshift/deploy/container"
@@ -73,8 +75,8 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	}
 
 	// Docker and Compose.
-	out, err := host.Output(ctx, e.Host, "docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})")
-	add("docker", err, "Docker Engine "+strings.TrimSpace(string(out)))
+	dv, err := e.dockerVersion(ctx)
+	add("docker", err, "Docker Engine "+dv)
 	cli, cv, err := compose.DetectCLI(ctx, e.Host)
 	add("compose", err, strings.Join(cli.Binary, " ")+" "+cv)
 
@@ -154,6 +156,23 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 		return checks, &PreflightError{Failed: failed}
 	}
 	return checks, nil
+}
+
+// dockerVersion is the engine's "version (API x)". It asks the Docker API
+// when the client can (no remote command: over SSH each is a session), the
+// docker CLI on the host otherwise.
+func (e *Engine) dockerVersion(ctx context.Context) (string, error) {
+	if sv, ok := e.Docker.(interface {
+		ServerVersion(context.Context) (types.Version, error)
+	}); ok {
+		v, err := sv.ServerVersion(ctx)
+		if err != nil {
+			return "", fmt.Errorf("docker version: %w", err)
+		}
+		return fmt.Sprintf("%s (API %s)", v.Version, v.APIVersion), nil
+	}
+	out, err := host.Output(ctx, e.Host, "docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})")
+	return strings.TrimSpace(string(out)), err
 }
 
 // imageAvailable: on the host's engine already, or in its registry.

@@ -202,7 +202,9 @@ func (e *Engine) startKept(ctx context.Context, d *Deployment) error {
 	if err != nil {
 		return err
 	}
-	if len(kept) > 0 && e.colourExists(ctx, d.Next) && kept[0].Labels["blueshift.version"] == d.Version.String() {
+	// renderedFrom answers from the container list; the host is asked
+	// (`test -e`, one remote command) only when the labels do not tell.
+	if len(kept) > 0 && (e.renderedFrom(kept, d.Next) || e.colourExists(ctx, d.Next)) && kept[0].Labels["blueshift.version"] == d.Version.String() {
 		d.Progress(fmt.Sprintf("starting the kept %s containers (%s)", d.Next, d.Version))
 		return e.startColour(ctx, d.Next)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -183,6 +184,13 @@ func parseMarker(file string, data []byte) (string, error) {
 // previous file (or removes the new one), so traffic stays where it was, and
 // returns an error with nginx's message wrapping ErrConfigInvalid (a failed
 // check) or the command's error (a failed reload).
+//
+// Why one command: over SSH every command is a session, and a switch used
+// to be five of them (read the old file, write the new one, nginx -t, nginx
+// -s reload, and a write to restore on failure). SwitchArgv's script does
+// the same steps in the same order on the host: the old file is kept beside
+// the new one until nginx accepted and reloaded, and is renamed back when
+// either fails; its exit code tells the failures apart.
 func (n *Nginx) Switch(ctx context.Context, colour string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -191,39 +199,79 @@ func (n *Nginx) Switch(ctx context.Context, colour string) error {
 		return fmt.Errorf("nginx: switch to %s: %w", colour, err)
 	}
 	file := n.cfg.UpstreamFile
-	old, existed, err := readHostFile(ctx, n.cfg.Runner, file)
-	if err != nil {
-		return fmt.Errorf("nginx: switch to %s: %w", colour, err)
-	}
-	n.log.Debug("nginx: writing upstream file", "file", file, "colour", colour)
-	if err := writeHostFileAtomic(ctx, n.cfg.Runner, file, data, 0o644); err != nil {
-		return fmt.Errorf("nginx: switch to %s: %w", colour, err)
-	}
-	restore := func() error {
-		ctx := context.WithoutCancel(ctx)
-		if existed {
-			return writeHostFileAtomic(ctx, n.cfg.Runner, file, old, 0o644)
-		}
-		return host.Remove(ctx, n.cfg.Runner, file)
-	}
+	n.log.Debug("nginx: switching", "file", file, "colour", colour)
 	var stderr strings.Builder
-	if err := n.cfg.Runner.Run(ctx, host.Cmd{Argv: n.TestArgv(), Stderr: &stderr}); err != nil {
-		msg := nginxMessage(stderr.String(), err)
-		if rerr := restore(); rerr != nil {
-			return fmt.Errorf("nginx: switch to %s: %w: %s; restoring the previous %s also failed (%w): fix it by hand before nginx reloads", colour, ErrConfigInvalid, msg, file, rerr)
+	err = n.cfg.Runner.Run(ctx, host.Cmd{Argv: n.SwitchArgv(), Stdin: bytes.NewReader(data), Stderr: &stderr})
+	var exit *host.ExitError
+	if err == nil || !errors.As(err, &exit) {
+		if err != nil {
+			return fmt.Errorf("nginx: switch to %s: %w", colour, err)
 		}
+		return nil
+	}
+	msg := nginxMessage(stderr.String(), err)
+	switch exit.Code {
+	case switchExitTestFailed:
 		return fmt.Errorf("nginx: switch to %s: %w: %s (restored the previous %s; traffic is untouched): %w", colour, ErrConfigInvalid, msg, file, err)
-	}
-	n.log.Debug("nginx: configuration ok, reloading", "argv", n.ReloadArgv())
-	stderr.Reset()
-	if err := n.cfg.Runner.Run(ctx, host.Cmd{Argv: n.ReloadArgv(), Stderr: &stderr}); err != nil {
-		msg := nginxMessage(stderr.String(), err)
-		if rerr := restore(); rerr != nil {
-			return fmt.Errorf("nginx: switch to %s: reload: %s; restoring the previous %s also failed (%w): fix it by hand: %w", colour, msg, file, rerr, err)
-		}
+	case switchExitTestRestoreFailed:
+		return fmt.Errorf("nginx: switch to %s: %w: %s; restoring the previous %s also failed: fix it by hand before nginx reloads: %w", colour, ErrConfigInvalid, msg, file, err)
+	case switchExitReloadFailed:
 		return fmt.Errorf("nginx: switch to %s: reload failed: %s (restored the previous %s; is nginx running?): %w", colour, msg, file, err)
+	case switchExitReloadRestoreFailed:
+		return fmt.Errorf("nginx: switch to %s: reload: %s; restoring the previous %s also failed: fix it by hand: %w", colour, msg, file, err)
+	case switchExitCantCreate:
+		return fmt.Errorf("nginx: switch to %s: write %s: create temporary file (does the directory exist and is it writable?): %w", colour, file, err)
+	default:
+		return fmt.Errorf("nginx: switch to %s: write %s: %w", colour, file, err)
 	}
-	return nil
+}
+
+// Exit codes of switchScript.
+const (
+	switchExitCantCreate          = 73 // the directory or a temporary file could not be created
+	switchExitWrite               = 74 // writing, chmod or a rename failed before nginx ran
+	switchExitTestFailed          = 80 // nginx -t failed; the previous file is back
+	switchExitTestRestoreFailed   = 81 // nginx -t failed and restoring failed
+	switchExitReloadFailed        = 82 // nginx -s reload failed; the previous file is back
+	switchExitReloadRestoreFailed = 83 // the reload failed and restoring failed
+)
+
+// switchScript is Switch's one command. Its arguments are the upstream
+// file's directory, its base name, its mode, then nginx's command (with
+// `docker exec <container>` in container mode), to which it appends "-t"
+// and "-s reload". The new file comes on stdin. The first line marks it for
+// fake hosts in tests.
+const switchScript = `# blueshift:nginx-switch
+set -u
+d=$1 f=$2 m=$3; shift 3
+b=
+mkdir -p -m 0755 -- "$d" || exit 73
+t=$(mktemp -p "$d" ".$f.tmp-XXXXXXXXXX") || exit 73
+trap 'rm -f -- "$t" ${b:+"$b"}' EXIT
+dd of="$t" bs=64k conv=fsync,notrunc status=none || exit 74
+chmod "$m" -- "$t" || exit 74
+if [ -e "$d/$f" ]; then
+	b=$(mktemp -p "$d" ".$f.prev-XXXXXXXXXX") || exit 73
+	cp -p -- "$d/$f" "$b" || exit 74
+fi
+mv -f -T -- "$t" "$d/$f" || exit 74
+sync -- "$d" || true
+restore() {
+	if [ -n "$b" ]; then mv -f -T -- "$b" "$d/$f" || return 1; b=
+	else rm -f -- "$d/$f" || return 1; fi
+	sync -- "$d" || true
+}
+if ! "$@" -t; then restore || exit 81; exit 80; fi
+if ! "$@" -s reload; then restore || exit 83; exit 82; fi
+exit 0
+`
+
+// SwitchArgv is Switch's command: a script that writes the upstream file
+// (read from stdin) atomically, keeping the previous one, runs `nginx -t`
+// and `nginx -s reload`, and puts the previous file back when either fails.
+func (n *Nginx) SwitchArgv() []string {
+	argv := []string{"sh", "-c", switchScript, "sh", path.Dir(n.cfg.UpstreamFile), path.Base(n.cfg.UpstreamFile), "0644"}
+	return append(argv, n.nginxArgv()...)
 }
 
 // nginxMessage returns nginx's own lines from its stderr, without the

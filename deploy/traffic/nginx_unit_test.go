@@ -50,6 +50,28 @@ func (f *fakeHost) Run(_ context.Context, c host.Cmd) error {
 		case strings.HasPrefix(a[2], "# blueshift:write-file"):
 			data, _ := io.ReadAll(c.Stdin)
 			f.files[a[4]+"/"+a[5]] = string(data)
+		case strings.HasPrefix(a[2], "# blueshift:nginx-switch"):
+			// The switch script: write, nginx -t, nginx -s reload,
+			// restoring the previous file when either fails. The nginx
+			// commands are recorded as if run on their own.
+			file := a[4] + "/" + a[5]
+			old, existed := f.files[file]
+			restore := func() {
+				if existed {
+					f.files[file] = old
+				} else {
+					delete(f.files, file)
+				}
+			}
+			data, _ := io.ReadAll(c.Stdin)
+			f.files[file] = string(data)
+			nginx := a[7:]
+			for i, args := range [][]string{{"-t"}, {"-s", "reload"}} {
+				if err := f.Run(context.Background(), host.Cmd{Argv: append(append([]string{}, nginx...), args...), Stderr: c.Stderr}); err != nil {
+					restore()
+					return exit(80+2*i, "")
+				}
+			}
 		}
 		return nil
 	}
@@ -91,7 +113,13 @@ func (f *fakeHost) commands() []string {
 	var out []string
 	for _, a := range f.argvs {
 		switch a[0] {
-		case "test", "cat", "dd", "mv", "rm", "mkdir", "chmod", "mktemp", "sync", "sh":
+		case "test", "cat", "dd", "mv", "rm", "mkdir", "chmod", "mktemp", "sync":
+			continue
+		case "sh":
+			if !strings.HasPrefix(a[2], "# blueshift:nginx-switch") {
+				continue
+			}
+			out = append(out, "nginx-switch "+strings.Join(a[4:], " "))
 			continue
 		}
 		out = append(out, strings.Join(a, " "))
@@ -115,6 +143,10 @@ func TestNginxArgvPinned(t *testing.T) {
 		{onHost.DumpArgv(), []string{"nginx", "-T"}},
 		{onHost.ReloadArgv(), []string{"nginx", "-s", "reload"}},
 		{inContainer.TestArgv(), []string{"docker", "exec", "proxy", "/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf", "-t"}},
+		// The switch is one command (on 5078919 it was five: read, write,
+		// nginx -t, reload, and a write to restore on failure).
+		{onHost.SwitchArgv(), []string{"sh", "-c", switchScript, "sh", "/etc/nginx/blueshift", "app-upstream.conf", "0644", "nginx"}},
+		{inContainer.SwitchArgv(), []string{"sh", "-c", switchScript, "sh", "/etc/nginx/blueshift", "app-upstream.conf", "0644", "docker", "exec", "proxy", "/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf"}},
 		{inContainer.ReloadArgv(), []string{"docker", "exec", "proxy", "/usr/sbin/nginx", "-c", "/etc/nginx/nginx.conf", "-s", "reload"}},
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -172,7 +204,8 @@ func TestNginxContainerModeSwitchAndRestore(t *testing.T) {
 	if err := n.Switch(ctx, Blue); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"docker exec proxy nginx -t", "docker exec proxy nginx -s reload"}
+	// One command: the switch script, which runs nginx -t and the reload.
+	want := []string{"nginx-switch /srv/blueshift app-upstream.conf 0644 docker exec proxy nginx", "docker exec proxy nginx -t", "docker exec proxy nginx -s reload"}
 	if got := f.commands(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("commands %q, want %q", got, want)
 	}
@@ -187,8 +220,8 @@ func TestNginxContainerModeSwitchAndRestore(t *testing.T) {
 	err = n.Switch(ctx, Green)
 	is(t, err, ErrConfigInvalid)
 	mustContain(t, err.Error(), `host not found in upstream "x"`)
-	if got := f.commands(); !reflect.DeepEqual(got, want[:1]) {
-		t.Fatalf("commands %q after a failed check, want only %q", got, want[:1])
+	if got := f.commands(); !reflect.DeepEqual(got, want[:2]) {
+		t.Fatalf("commands %q after a failed check, want only %q", got, want[:2])
 	}
 	if f.files["/srv/blueshift/app-upstream.conf"] != blueFile {
 		t.Fatal("upstream file not restored after a failed check")
