@@ -118,13 +118,40 @@ func shortCommand(argv []string, n int) string {
 	return cut(strings.Join(strings.Fields(strings.Join(argv, " ")), " "), n)
 }
 
-// lastLine is the last non-blank line of s, trimmed and cut.
+// lastLine is what an error shows of stderr: its last non-blank line,
+// trimmed and cut; when it only says that the program gave up ("tar: Error
+// is not recoverable: exiting now"), the two lines before such trailers
+// instead ("gzip: stdout: No space left on device | tar: Wrote only ..."),
+// joined by " | ".
 func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = strings.TrimSpace(s[i+1:])
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
 	}
-	return cut(s, stderrLineShown)
+	if len(lines) == 0 {
+		return ""
+	}
+	if !isTrailer(lines[len(lines)-1]) {
+		return cut(lines[len(lines)-1], stderrLineShown)
+	}
+	n := len(lines)
+	for n > 1 && isTrailer(lines[n-1]) {
+		n--
+	}
+	return cut(strings.Join(lines[max(0, n-2):n], " | "), stderrLineShown)
+}
+
+// isTrailer reports whether an error line only says that a program gave up.
+func isTrailer(l string) bool {
+	l = strings.ToLower(l)
+	for _, w := range []string{"not recoverable", "exiting", "aborting", "giving up", "errors occurred", "exited with", "returned status"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // cut shortens s to n runes, marking the cut with "…".
