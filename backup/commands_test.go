@@ -51,6 +51,9 @@ func TestPostgresCommands(t *testing.T) {
 		{"sha256", sha256Argv([]string{"a.dump", "compose/x.yml"}), []string{"sha256sum", "--binary", "--", "a.dump", "compose/x.yml"}},
 		// Both tools in one command (two on 5078919).
 		{"media tools", mediaToolsArgv(true), []string{"sh", "-c", mediaToolsScript, "sh", "docker"}},
+		// Tools, mountpoint, readability and size in one command (five on 1c088c8).
+		{"media probe, volume", mediaProbeArgv("app_media", ""), []string{"sh", "-c", mediaProbeScript, "sh", "volume", "app_media"}},
+		{"media probe, path", mediaProbeArgv("", "/srv/media"), []string{"sh", "-c", mediaProbeScript, "sh", "path", "/srv/media"}},
 		{"copy compose files", copyComposeArgv("/b/t/compose", []string{"/srv/a.yml", "/srv/b.yml"}), []string{"sh", "-c", copyComposeScript, "sh", "/b/t/compose", "/srv/a.yml", "/srv/b.yml"}},
 	}
 	for _, c := range cases {
