@@ -587,13 +587,14 @@ func (e *Engine) undoRetire(ctx context.Context, d *Deployment) error {
 // serving by a failed undo (see guardServing) becomes the current one in
 // state, because it is what the proxy serves: a rollback then returns to
 // the release before it. State is written only while it is this run's
-// (its deployment is the one in flight); history always.
+// (its deployment is the one in flight), and that write clears the
+// in-flight record too unless the lock was lost; history always.
 func (e *Engine) record(ctx context.Context, d *Deployment) error {
 	now := time.Now().UTC()
 	var owned error
 	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = now
-		clear := stillHeld(d)
+		clearInFlight := stillHeld(d)
 		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.App = e.App
 			s.Live = string(d.Next)
@@ -601,7 +602,7 @@ func (e *Engine) record(ctx context.Context, d *Deployment) error {
 				s.Previous = s.Current
 			}
 			s.Current = d.Release
-			if clear {
+			if clearInFlight {
 				// The run's outcome is in state: its in-flight record is
 				// cleared in this same write, so unlock needn't write again
 				// (one remote command fewer). A lost lock keeps the record
