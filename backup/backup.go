@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -264,13 +265,15 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	if err != nil {
 		return Result{}, fmt.Errorf("backup %s: encode manifest: %w", id, err)
 	}
-	if err := writeJSON(ctx, r, path.Join(tmp, ManifestFile), append(data, '\n')); err != nil {
-		return Result{}, fmt.Errorf("backup %s: %w", id, err)
-	}
-	// Make the data durable before the rename makes it a backup, rename,
-	// sync the rename (best effort): one command.
-	err = r.Run(ctx, host.Cmd{Argv: finishArgv(tmp, final, dir, syncArgv(tmp, m.Artifacts)), Dir: tmp})
-	if errors.As(err, &exit) && exit.Code == finishRename {
+	// Write the manifest (from stdin; the directory is not a backup until
+	// the rename, so no atomic write of its own is needed), make the data
+	// durable before the rename makes it a backup, rename, sync the rename
+	// (best effort): one command, where the manifest's write was another.
+	err = r.Run(ctx, host.Cmd{Argv: finishArgv(tmp, final, dir, syncArgv(tmp, m.Artifacts)), Dir: tmp,
+		Stdin: bytes.NewReader(append(data, '\n'))})
+	if errors.As(err, &exit) && exit.Code == finishManifest {
+		return Result{}, fmt.Errorf("backup %s: write manifest %s: %w", id, path.Join(tmp, ManifestFile), err)
+	} else if errors.As(err, &exit) && exit.Code == finishRename {
 		return Result{}, fmt.Errorf("backup %s: rename %s to %s: %w", id, tmp, final, err)
 	} else if err != nil {
 		return Result{}, fmt.Errorf("backup %s: sync: %w", id, err)
@@ -282,10 +285,11 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 
 // Exit codes of stageArgv and finishArgv.
 const (
-	stageExists  = 17 // the final directory exists (EEXIST)
-	stageNoDir   = 73 // the backups dir could not be created
-	stageNoTemp  = 74 // the temporary directory could not be created
-	finishRename = 75 // the rename failed (the sync's own failure exits 74)
+	stageExists    = 17 // the final directory exists (EEXIST)
+	stageNoDir     = 73 // the backups dir could not be created
+	stageNoTemp    = 74 // the temporary directory could not be created
+	finishManifest = 73 // writing the manifest from stdin failed
+	finishRename   = 75 // the rename failed (the sync's own failure exits 74)
 )
 
 // stageArgv refuses when final exists, creates the backups dir and the
@@ -295,12 +299,18 @@ func stageArgv(dir, final, tmp string) []string {
 		"sh", dir, final, tmp}
 }
 
-// finishArgv runs syncArgv (in tmp), renames tmp to final and syncs dir
-// (best effort).
+// finishArgv writes its stdin to tmp's manifest.json (mode 0600), runs
+// syncArgv (in tmp), renames tmp to final and syncs dir (best effort).
 func finishArgv(tmp, final, dir string, sync []string) []string {
-	return append([]string{"sh", "-c", `tmp=$1 final=$2 dir=$3; shift 3; "$@" || exit 74; mv -T -- "$tmp" "$final" || exit 75; sync -- "$dir" || true`,
-		"sh", tmp, final, dir}, sync...)
+	return append([]string{"sh", "-c", finishScript, "sh", tmp, final, dir, ManifestFile}, sync...)
 }
+
+// finishScript is finishArgv's script; see the finish exit codes.
+const finishScript = `tmp=$1 final=$2 dir=$3 m=$4; shift 4
+(umask 077 && cat >"$tmp/$m") || exit 73
+"$@" || exit 74
+mv -T -- "$tmp" "$final" || exit 75
+sync -- "$dir" || true`
 
 // syncArgv fsyncs the artifacts, the manifest and the backup directory
 // (run in that directory).
@@ -317,16 +327,35 @@ func syncArgv(dir string, arts []Artifact) []string {
 	return append(argv, ManifestFile, dir)
 }
 
-// checksum fills Size and SHA256 of every artifact, computed on the host.
+// checksum fills Size and SHA256 of every artifact, computed on the host
+// in one command (checksumArgv): over SSH each command is a session, and
+// sha256sum and stat were two.
 func checksum(ctx context.Context, r host.Runner, dir string, arts []Artifact) error {
 	if len(arts) == 0 {
 		return nil
 	}
-	sums, err := sha256Sums(ctx, r, dir, arts)
+	paths, err := artifactPaths(arts)
 	if err != nil {
 		return err
 	}
-	sizes, err := fileSizes(ctx, r, dir, arts)
+	var out boundedBuffer
+	out.limit = maxSmallFile
+	err = r.Run(ctx, host.Cmd{Argv: checksumArgv(paths), Dir: dir, Stdout: &out})
+	var exit *host.ExitError
+	if errors.As(err, &exit) && exit.Code == checksumStat {
+		return fmt.Errorf("size artifacts: %w", err)
+	} else if err != nil {
+		return fmt.Errorf("checksum artifacts: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < len(paths) {
+		return fmt.Errorf("checksum artifacts: sha256sum printed %d lines for %d files", len(lines), len(paths))
+	}
+	sums, err := parseSHA256(lines[:len(paths)], paths)
+	if err != nil {
+		return err
+	}
+	sizes, err := parseSizes(lines[len(paths):], paths)
 	if err != nil {
 		return err
 	}
@@ -334,6 +363,19 @@ func checksum(ctx context.Context, r host.Runner, dir string, arts []Artifact) e
 		arts[i].SHA256, arts[i].Size = sums[i], sizes[i]
 	}
 	return nil
+}
+
+// checksumStat is checksumArgv's exit code when stat fails (sha256sum's
+// own failure exits 3).
+const checksumStat = 4
+
+// checksumScript prints sha256sum --binary of its arguments, then their
+// sizes, one a line (stat).
+const checksumScript = `sha256sum --binary -- "$@" || exit 3; stat --printf '%s\n' -- "$@" || exit 4`
+
+// checksumArgv is checksum's one command, run in the backup directory.
+func checksumArgv(paths []string) []string {
+	return append([]string{"sh", "-c", checksumScript, "sh"}, paths...)
 }
 
 func artifactPaths(arts []Artifact) ([]string, error) {
@@ -358,25 +400,7 @@ func checkArtifactPath(p string) error {
 	return nil
 }
 
-// sha256Argv is the checksum command run in the backup directory.
-func sha256Argv(paths []string) []string {
-	return append([]string{"sha256sum", "--binary", "--"}, paths...)
-}
-
-func sha256Sums(ctx context.Context, r host.Runner, dir string, arts []Artifact) ([]string, error) {
-	paths, err := artifactPaths(arts)
-	if err != nil {
-		return nil, err
-	}
-	var out boundedBuffer
-	out.limit = maxSmallFile
-	if err := r.Run(ctx, host.Cmd{Argv: sha256Argv(paths), Dir: dir, Stdout: &out}); err != nil {
-		return nil, fmt.Errorf("checksum artifacts: %w", err)
-	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != len(paths) {
-		return nil, fmt.Errorf("checksum artifacts: sha256sum printed %d lines for %d files", len(lines), len(paths))
-	}
+func parseSHA256(lines, paths []string) ([]string, error) {
 	sums := make([]string, len(paths))
 	for i, line := range lines {
 		sum, name, ok := strings.Cut(line, " ")
@@ -389,24 +413,13 @@ func sha256Sums(ctx context.Context, r host.Runner, dir string, arts []Artifact)
 	return sums, nil
 }
 
-func fileSizes(ctx context.Context, r host.Runner, dir string, arts []Artifact) ([]int64, error) {
-	paths, err := artifactPaths(arts)
-	if err != nil {
-		return nil, err
-	}
-	var out boundedBuffer
-	out.limit = maxSmallFile
-	argv := append([]string{"stat", "--printf", `%s\n`, "--"}, paths...)
-	if err := r.Run(ctx, host.Cmd{Argv: argv, Dir: dir, Stdout: &out}); err != nil {
-		return nil, fmt.Errorf("size artifacts: %w", err)
-	}
-	fields := strings.Fields(out.String())
-	if len(fields) != len(paths) {
-		return nil, fmt.Errorf("size artifacts: stat printed %d sizes for %d files", len(fields), len(paths))
+func parseSizes(lines, paths []string) ([]int64, error) {
+	if len(lines) != len(paths) {
+		return nil, fmt.Errorf("size artifacts: stat printed %d sizes for %d files", len(lines), len(paths))
 	}
 	sizes := make([]int64, len(paths))
-	for i, f := range fields {
-		n, err := strconv.ParseInt(f, 10, 64)
+	for i, f := range lines {
+		n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("size artifacts: %q: %w", f, err)
 		}

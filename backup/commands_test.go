@@ -48,9 +48,17 @@ func TestPostgresCommands(t *testing.T) {
 		{"list in container", listArgv("db", "/b/d"), []string{"sh", "-c", `in=$1; shift; exec "$@" <"$in"`, "sh", "/b/d", "docker", "exec", "-i", "db", "pg_restore", "--list"}},
 		{"sync", syncArgv("/b/t", []Artifact{{Path: "database.dump"}, {Path: "compose/a.yml"}, {Path: "compose/b.yml"}}),
 			[]string{"sync", "--", "database.dump", "compose/a.yml", "compose", "compose/b.yml", "manifest.json", "/b/t"}},
-		{"sha256", sha256Argv([]string{"a.dump", "compose/x.yml"}), []string{"sha256sum", "--binary", "--", "a.dump", "compose/x.yml"}},
+		// The manifest written from stdin in the finish step (its own
+		// command on 1c088c8).
+		{"finish", finishArgv("/b/.tmp-x", "/b/x", "/b", []string{"sync", "--", "manifest.json", "/b/.tmp-x"}),
+			[]string{"sh", "-c", finishScript, "sh", "/b/.tmp-x", "/b/x", "/b", "manifest.json", "sync", "--", "manifest.json", "/b/.tmp-x"}},
+		// Checksums and sizes in one command (two on 1c088c8).
+		{"checksum", checksumArgv([]string{"a.dump", "compose/x.yml"}), []string{"sh", "-c", checksumScript, "sh", "a.dump", "compose/x.yml"}},
 		// Both tools in one command (two on 5078919).
 		{"media tools", mediaToolsArgv(true), []string{"sh", "-c", mediaToolsScript, "sh", "docker"}},
+		// Tools, mountpoint, readability and size in one command (five on 1c088c8).
+		{"media probe, volume", mediaProbeArgv("app_media", ""), []string{"sh", "-c", mediaProbeScript, "sh", "volume", "app_media"}},
+		{"media probe, path", mediaProbeArgv("", "/srv/media"), []string{"sh", "-c", mediaProbeScript, "sh", "path", "/srv/media"}},
 		{"copy compose files", copyComposeArgv("/b/t/compose", []string{"/srv/a.yml", "/srv/b.yml"}), []string{"sh", "-c", copyComposeScript, "sh", "/b/t/compose", "/srv/a.yml", "/srv/b.yml"}},
 	}
 	for _, c := range cases {

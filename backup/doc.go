@@ -27,6 +27,8 @@
 // and a connection dropped before that command runs leaves the password on
 // the server.
 //
-// Sources may also implement Restorer, Verifier, Estimator and ToolChecker;
-// Plan.Restore, Verify, Plan.Preflight find those abilities by type assertion.
+// Sources may also implement Restorer, Verifier, Estimator, ToolChecker
+// and Prober (tools and estimate in one remote command: over SSH each
+// command is a session); Plan.Restore, Verify, Plan.Preflight find those
+// abilities by type assertion.
 package backup

@@ -32,6 +32,7 @@ var _ interface {
 	Restorer
 	Estimator
 	ToolChecker
+	Prober
 } = (*Media)(nil)
 
 // ErrNoContainer is returned when a volume's mountpoint is not readable and
@@ -262,4 +263,81 @@ func (m *Media) describe(loc mediaLocation) string {
 	default:
 		return loc.path
 	}
+}
+
+// mediaProbeScript is Probe's one command: it checks tar (and, for a
+// volume, docker), finds a volume's mountpoint and whether it is readable
+// here, and measures the files with du -sb, printing key=value lines:
+// tools=tar|docker with err= lines when a tool fails; inspect.err= lines
+// when the volume cannot be inspected; readable=no when its mountpoint
+// cannot be read by this user (the caller then looks for a container);
+// size= or size.err= lines. It always exits 0. Its arguments are "volume"
+// or "path", and the volume's name or the path. The first line marks it
+// for fake hosts in tests.
+const mediaProbeScript = `# blueshift:media-probe
+set -u
+e=$(tar --version 2>&1 >/dev/null) || { echo tools=tar; printf '%s\n' "$e" | sed 's/^/err=/'; exit 0; }
+p=$2
+if [ "$1" = volume ]; then
+	e=$(docker version --format '{{.Server.Version}}' 2>&1 >/dev/null) || { echo tools=docker; printf '%s\n' "$e" | sed 's/^/err=/'; exit 0; }
+	p=$(docker volume inspect --format '{{.Mountpoint}}' -- "$2" 2>&1) || { printf '%s\n' "$p" | sed 's/^/inspect.err=/'; exit 0; }
+	printf 'mountpoint=%s\n' "$p"
+	[ -n "$p" ] && [ -r "$p" ] && [ -x "$p" ] || { echo readable=no; exit 0; }
+fi
+if o=$(du -sb -- "$p" 2>&1); then k=size; else k=size.err; fi
+printf '%s\n' "$o" | sed "s/^/$k=/"`
+
+// mediaProbeArgv is Probe's command for a volume (volume != "") or a path.
+func mediaProbeArgv(volume, dir string) []string {
+	if volume != "" {
+		return []string{"sh", "-c", mediaProbeScript, "sh", "volume", volume}
+	}
+	return []string{"sh", "-c", mediaProbeScript, "sh", "path", dir}
+}
+
+// Probe is CheckTools and Estimate in one remote command (mediaProbeScript)
+// where they were up to five (tools, volume inspect, test -r, du); a
+// volume whose mountpoint this user cannot read falls back to Estimate,
+// which finds a container mounting it.
+func (m *Media) Probe(ctx context.Context, r host.Runner) (int64, error, error) {
+	if err := m.check(); err != nil {
+		return 0, nil, err
+	}
+	if m.Volume != "" && !namePattern.MatchString(m.Volume) {
+		return 0, nil, fmt.Errorf("media source %s: volume %q: not a Docker volume name", m.Name(), m.Volume)
+	}
+	out, err := output(ctx, r, mediaProbeArgv(m.Volume, m.Path)...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("media source %s: check tools and size: %w", m.Name(), err)
+	}
+	kv := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			kv[k] = append(kv[k], v)
+		}
+	}
+	text := func(k string) string { return strings.Join(kv[k], "\n") }
+	switch t := text("tools"); {
+	case t == "docker":
+		return 0, fmt.Errorf("docker is not available on the host (media volume %s): %s", m.Volume, text("err")), nil
+	case t != "":
+		return 0, fmt.Errorf("tar is not available on the host: %s", text("err")), nil
+	case len(kv["inspect.err"]) > 0:
+		return 0, nil, fmt.Errorf("media source %s: inspect volume %s (does it exist?): %s", m.Name(), m.Volume, text("inspect.err"))
+	case text("readable") == "no":
+		n, err := m.Estimate(ctx, r)
+		return n, nil, err
+	}
+	loc := mediaLocation{path: m.Path}
+	if m.Volume != "" {
+		loc.path = text("mountpoint")
+	}
+	if len(kv["size.err"]) > 0 {
+		return 0, nil, fmt.Errorf("estimate size of %s: %s", m.describe(loc), text("size.err"))
+	}
+	n, err := strconv.ParseInt(strings.Fields(text("size") + " x")[0], 10, 64)
+	if err != nil {
+		return 0, nil, fmt.Errorf("estimate size of %s: du printed %q", m.describe(loc), text("size"))
+	}
+	return n, nil, nil
 }

@@ -3,7 +3,9 @@ package backup
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -134,5 +136,33 @@ func TestMediaCommands(t *testing.T) {
 	}
 	if err := (&Media{Path: "/a", Volume: "b"}).check(); err == nil {
 		t.Error("Media with Path and Volume accepted")
+	}
+}
+
+// TestMediaPreflightOneCommand: on 1c088c8 a deployment's preflight asked a
+// media source's tools, its volume's mountpoint, whether that was readable
+// and its size in four remote commands (five before); Plan.Preflight now
+// asks them in one (Media.Probe), and still names what failed.
+func TestMediaPreflightOneCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	media := filepath.Join(dir, "media")
+	if err := os.MkdirAll(media, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(media, "a.bin"), make([]byte, 5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	counted := host.NewCounting(host.NewLocal())
+	n, toolErr, err := (&Media{Path: media}).Probe(context.Background(), counted)
+	if toolErr != nil || err != nil || n < 5000 {
+		t.Fatalf("probe: %d bytes, tools %v, err %v", n, toolErr, err)
+	}
+	if got := counted.Stats().Commands; got != 1 {
+		t.Errorf("%d remote commands, want 1", got)
+	}
+	_, toolErr, err = (&Media{Path: filepath.Join(dir, "missing")}).Probe(context.Background(), host.NewLocal())
+	if toolErr != nil || err == nil || !strings.Contains(err.Error(), "estimate size of "+filepath.Join(dir, "missing")+": du:") {
+		t.Errorf("missing path: tools %v, err %v", toolErr, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
@@ -35,24 +34,17 @@ func CheckSpace(free, estimate int64, margin float64) error {
 }
 
 // FreeSpace returns the bytes available on the host's filesystem holding
-// dir (or its nearest existing parent).
+// dir (or its nearest existing parent), in one remote command
+// (host.ProbeResources).
 func FreeSpace(ctx context.Context, r host.Runner, dir string) (int64, error) {
-	p := dir
-	for {
-		ok, err := host.Exists(ctx, r, p)
-		if err != nil {
-			return 0, err
-		}
-		if ok || p == "/" || p == "." {
-			break
-		}
-		p = path.Dir(p)
-	}
-	free, err := host.FreeDisk(ctx, r, p)
+	res, err := host.ProbeResources(ctx, r, dir)
 	if err != nil {
 		return 0, err
 	}
-	return int64(free), nil
+	if res.FreeErr != nil {
+		return 0, res.FreeErr
+	}
+	return int64(res.Free), nil
 }
 
 // CheckTools asks every source that can (ToolChecker) whether its programs
@@ -91,17 +83,28 @@ func (p *Plan) Estimate(ctx context.Context) (int64, map[string]int64, error) {
 // and the estimated size plus margin fits in the free space of the backups
 // dir. It returns the estimate and the free space.
 func (p *Plan) Preflight(ctx context.Context, margin float64) (estimate, free int64, err error) {
+	return p.preflight(ctx, margin, func() (int64, error) { return FreeSpace(ctx, p.Runner, p.BackupsDir()) })
+}
+
+// PreflightFree is Preflight with the backups dir's free space already
+// asked (host.ProbeResources on BackupsDir, which a deployment's preflight
+// runs once for memory and disk together: one remote command fewer);
+// freeErr is that question's error, reported where Preflight reports its
+// own (after the tools and the estimate).
+func (p *Plan) PreflightFree(ctx context.Context, margin float64, free int64, freeErr error) (estimate int64, err error) {
+	estimate, _, err = p.preflight(ctx, margin, func() (int64, error) { return free, freeErr })
+	return estimate, err
+}
+
+func (p *Plan) preflight(ctx context.Context, margin float64, freeSpace func() (int64, error)) (estimate, free int64, err error) {
 	if err := p.validate(); err != nil {
 		return 0, 0, err
 	}
-	if err := p.CheckTools(ctx); err != nil {
-		return 0, 0, fmt.Errorf("backup preflight: %w", err)
-	}
-	estimate, _, err = p.Estimate(ctx)
+	estimate, err = p.toolsAndEstimate(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("backup preflight: %w", err)
 	}
-	free, err = FreeSpace(ctx, p.Runner, p.BackupsDir())
+	free, err = freeSpace()
 	if err != nil {
 		return estimate, 0, fmt.Errorf("backup preflight: %w", err)
 	}
@@ -109,6 +112,46 @@ func (p *Plan) Preflight(ctx context.Context, margin float64) (estimate, free in
 		return estimate, free, fmt.Errorf("backup preflight: %s: %w", p.BackupsDir(), err)
 	}
 	return estimate, free, nil
+}
+
+// toolsAndEstimate is CheckTools then Estimate, the two asked of a source
+// that can (Prober) in one remote command; a tools failure is reported
+// before any estimate failure, as when they were asked apart.
+func (p *Plan) toolsAndEstimate(ctx context.Context) (int64, error) {
+	var tools, sizes []error
+	var total int64
+	for _, s := range p.Sources {
+		if pr, ok := s.(Prober); ok {
+			n, toolErr, err := pr.Probe(ctx, p.Runner)
+			if toolErr != nil {
+				tools = append(tools, fmt.Errorf("source %s: %w", s.Name(), toolErr))
+			} else if err != nil {
+				sizes = append(sizes, fmt.Errorf("source %s: %w", s.Name(), err))
+			}
+			total += n
+			continue
+		}
+		if tc, ok := s.(ToolChecker); ok {
+			if err := tc.CheckTools(ctx, p.Runner); err != nil {
+				tools = append(tools, fmt.Errorf("source %s: %w", s.Name(), err))
+				continue
+			}
+		}
+		if e, ok := s.(Estimator); ok {
+			n, err := e.Estimate(ctx, p.Runner)
+			if err != nil {
+				sizes = append(sizes, fmt.Errorf("source %s: %w", s.Name(), err))
+			}
+			total += n
+		}
+	}
+	if len(tools) > 0 {
+		return 0, errors.Join(tools...)
+	}
+	if len(sizes) > 0 {
+		return 0, sizes[0]
+	}
+	return total, nil
 }
 
 func humanBytes(n int64) string {

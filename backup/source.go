@@ -75,6 +75,14 @@ type ToolChecker interface {
 	CheckTools(ctx context.Context, r host.Runner) error
 }
 
+// Prober is a Source that does what CheckTools and Estimate do in one
+// remote command (over SSH each is a session: a round trip and a login
+// shell). toolErr is CheckTools' error; err is Estimate's.
+type Prober interface {
+	Source
+	Probe(ctx context.Context, r host.Runner) (estimate int64, toolErr, err error)
+}
+
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // checkName rejects names that are unsafe as file names on the host.

@@ -48,6 +48,10 @@ type Engine struct {
 	// by unlock), keeps the host's env file as first read in that run.
 	runEnv *envFileCache
 
+	// composeVersion is the version Open detected with Compose, which
+	// preflight reports instead of asking again ("" when not detected).
+	composeVersion string
+
 	closers    []io.Closer
 	dispatcher *notify.Dispatcher
 	redactOnce sync.Once
@@ -116,11 +120,12 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 		e.Docker = cli
 		e.closers = append(e.closers, cli)
 	}
-	cli, _, err := compose.DetectCLI(ctx, e.Host)
+	cli, cv, err := compose.DetectCLI(ctx, e.Host)
 	if err != nil {
 		e.Close()
 		return nil, fmt.Errorf("on %s: %w", e.Host.Name(), err)
 	}
+	e.composeVersion = cv
 	cli.Dir = env.Path
 	e.Compose = cli
 	e.Store = state.New(e.Host, env.Path)

@@ -133,17 +133,24 @@ func (e *Engine) takeLock(ctx context.Context, d *Deployment, kind string) error
 // unlock clears this run's in-flight record (only its own) and releases the
 // lock this run holds (only its own: the host-side session that holds it
 // removes it).
+//
+// A run whose record phase wrote state has already cleared the record in
+// that write (see record): then state as the store knows it (Store.Known,
+// no remote command) holds no in-flight record of this run and unlock
+// writes nothing, saving a remote command (a session over SSH).
 func (e *Engine) unlock(ctx context.Context, d *Deployment) error {
 	if d.held == nil {
 		return nil
 	}
 	e.runEnv = nil
-	select {
-	case <-d.held.Lost():
+	if !stillHeld(d) {
 		// The lock was taken away (or its session died): the in-flight
 		// record stays for the run that holds the lock next to reconcile.
 		return d.held.Release(ctx)
-	default:
+	}
+	if st, err := e.Store.Known(ctx); err == nil && (st.InFlight == nil || st.InFlight.DeploymentID != d.ID) {
+		// Already cleared (by record), or another run's: nothing to write.
+		return d.held.Release(ctx)
 	}
 	_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) { s.InFlight = nil })
 	if err != nil && !errors.Is(err, state.ErrNotOwner) {
@@ -580,12 +587,14 @@ func (e *Engine) undoRetire(ctx context.Context, d *Deployment) error {
 // serving by a failed undo (see guardServing) becomes the current one in
 // state, because it is what the proxy serves: a rollback then returns to
 // the release before it. State is written only while it is this run's
-// (its deployment is the one in flight); history always.
+// (its deployment is the one in flight), and that write clears the
+// in-flight record too unless the lock was lost; history always.
 func (e *Engine) record(ctx context.Context, d *Deployment) error {
 	now := time.Now().UTC()
 	var owned error
 	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = now
+		clearInFlight := stillHeld(d)
 		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.App = e.App
 			s.Live = string(d.Next)
@@ -593,12 +602,34 @@ func (e *Engine) record(ctx context.Context, d *Deployment) error {
 				s.Previous = s.Current
 			}
 			s.Current = d.Release
+			if clearInFlight {
+				// The run's outcome is in state: its in-flight record is
+				// cleared in this same write, so unlock needn't write again
+				// (one remote command fewer). A lost lock keeps the record
+				// for the next holder to reconcile, as unlock does.
+				s.InFlight = nil
+			}
 		})
 		if owned = notOwned(err); owned == nil && err != nil {
 			return err
 		}
 	}
 	return errors.Join(owned, e.Store.Append(ctx, e.historyEntry(d, state.KindDeploy)))
+}
+
+// stillHeld reports whether d holds its lock and has not lost it: only
+// then may the run clear its own in-flight record (a lost lock leaves the
+// record for the next holder to reconcile).
+func stillHeld(d *Deployment) bool {
+	if d.held == nil {
+		return false
+	}
+	select {
+	case <-d.held.Lost():
+		return false
+	default:
+		return true
+	}
 }
 
 // notOwned turns state.ErrNotOwner from a run's own state update into the

@@ -77,7 +77,12 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	// Docker and Compose.
 	dv, err := e.dockerVersion(ctx)
 	add("docker", err, "Docker Engine "+dv)
-	cli, cv, err := compose.DetectCLI(ctx, e.Host)
+	// Compose was detected when the engine opened (Open): asking again
+	// was one more remote command.
+	cli, cv := e.Compose, e.composeVersion
+	if cv == "" {
+		cli, cv, err = compose.DetectCLI(ctx, e.Host)
+	}
 	add("compose", err, strings.Join(cli.Binary, " ")+" "+cv)
 
 	// The compose file renders, and its images exist.
@@ -101,34 +106,46 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 		}
 	}
 
-	// Memory for a second colour.
-	mem, err := host.Memory(ctx, e.Host)
+	// Memory for a second colour and the disk for the backup, asked in one
+	// remote command (host.ProbeResources) where they were three or more.
+	var plan *backup.Plan
+	var planErr error
+	diskDir := e.Env.Path
+	if e.Env.Backup.Enabled {
+		if plan, planErr = e.BackupPlan(ctx, v.String(), nil, live); planErr == nil {
+			diskDir = plan.BackupsDir()
+		}
+	}
+	res, err := host.ProbeResources(ctx, e.Host, diskDir)
+	if err != nil {
+		res.MemoryErr, res.FreeErr = err, err
+	}
+	err = res.MemoryErr
+	mem := res.Memory
 	if err == nil && mem.Available < MinFreeMemory {
 		err = fmt.Errorf("only %d MiB available; a second colour needs at least %d MiB: free memory or stop unused containers", mem.Available>>20, MinFreeMemory>>20)
 	}
 	add("memory", err, fmt.Sprintf("%d MiB available", mem.Available>>20))
 
 	// Disk against the backup estimate.
-	if e.Env.Backup.Enabled {
-		plan, err := e.BackupPlan(ctx, v.String(), nil, live)
-		if err == nil {
-			// plan.Preflight checks the tools too: asking twice was two
-			// more remote commands per source.
-			est, free, perr := plan.Preflight(ctx, backupMargin)
-			var space *backup.SpaceError
-			switch {
-			case perr == nil || errors.As(perr, &space):
-				add("backup plan", nil, fmt.Sprintf("%d source(s), tools present", len(plan.Sources)))
-				add("disk", perr, fmt.Sprintf("%d MiB free, backup estimated at %d MiB", free>>20, est>>20))
-			default:
-				add("backup plan", perr, "")
-			}
-		} else {
-			add("backup plan", err, "")
+	switch {
+	case !e.Env.Backup.Enabled:
+		add("disk", res.FreeErr, fmt.Sprintf("%d MiB free", res.Free>>20))
+	case planErr != nil:
+		add("backup plan", planErr, "")
+	default:
+		// plan.PreflightFree checks the tools too: asking twice was two
+		// more remote commands per source.
+		free := int64(res.Free)
+		est, perr := plan.PreflightFree(ctx, backupMargin, free, res.FreeErr)
+		var space *backup.SpaceError
+		switch {
+		case perr == nil || errors.As(perr, &space):
+			add("backup plan", nil, fmt.Sprintf("%d source(s), tools present", len(plan.Sources)))
+			add("disk", perr, fmt.Sprintf("%d MiB free, backup estimated at %d MiB", free>>20, est>>20))
+		default:
+			add("backup plan", perr, "")
 		}
-	} else {
-		free, err := host.FreeDisk(ctx, e.Host, e.Env.Path)
-		add("disk", err, fmt.Sprintf("%d MiB free", free>>20))
 	}
 
 	// The proxy.

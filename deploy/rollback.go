@@ -247,9 +247,13 @@ func (e *Engine) recordRollback(ctx context.Context, d *Deployment) error {
 	var owned error
 	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = time.Now().UTC()
+		clearInFlight := stillHeld(d)
 		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.Live = string(d.Next)
 			s.Previous, s.Current = s.Current, d.Release
+			if clearInFlight {
+				s.InFlight = nil // in this write, not unlock's (see record)
+			}
 		})
 		if owned = notOwned(err); owned == nil && err != nil {
 			return err

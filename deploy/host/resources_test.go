@@ -1,0 +1,44 @@
+package host
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPreflightResourcesOneCommand: on 1c088c8 preflight asked memory and
+// free disk in three to four remote commands (cat /proc/meminfo, a test -e
+// per missing path up to an existing parent, df); ProbeResources is one,
+// whose argv is pinned here, and run for real on the local host it finds the
+// nearest existing parent of a missing directory and parses both parts.
+func TestPreflightResourcesOneCommand(t *testing.T) {
+	if got, want := strings.Join(resourcesArgv("/srv/app/backups"), " "), "sh -c "+resourcesScript+" sh /srv/app/backups"; got != want {
+		t.Fatalf("argv %s, want %s", got, want)
+	}
+	dir := t.TempDir()
+	counted := NewCounting(NewLocal())
+	res, err := ProbeResources(context.Background(), counted, filepath.Join(dir, "missing", "backups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := counted.Stats().Commands; n != 1 {
+		t.Errorf("%d commands, want 1", n)
+	}
+	if res.FreeAt != dir || res.FreeErr != nil || res.Free == 0 {
+		t.Errorf("disk: at %q (want %q), %d free, err %v", res.FreeAt, dir, res.Free, res.FreeErr)
+	}
+	if res.MemoryErr != nil || res.Memory.Total == 0 || res.Memory.Available == 0 {
+		t.Errorf("memory: %+v, err %v", res.Memory, res.MemoryErr)
+	}
+}
+
+func TestParseResourcesFailures(t *testing.T) {
+	res := parseResources("h", "/x", "disk.at=/\ndisk.err=df: /: No such file\nmem.err=cat: /proc/meminfo: Permission denied\n")
+	if res.FreeErr == nil || !strings.Contains(res.FreeErr.Error(), "h: free disk at /: df: /: No such file") {
+		t.Errorf("disk error: %v", res.FreeErr)
+	}
+	if res.MemoryErr == nil || !strings.Contains(res.MemoryErr.Error(), "h: memory: cat: /proc/meminfo: Permission denied") {
+		t.Errorf("memory error: %v", res.MemoryErr)
+	}
+}
