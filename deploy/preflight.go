@@ -7,8 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/docker/docker/api/types"
-
 	"github.com/blueshift-deploy/blueshift/backup"
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
 	"github.com/blueshift-deploy/blueshift/deploy/container"
@@ -179,14 +177,8 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 // when the client can (no remote command: over SSH each is a session), the
 // docker CLI on the host otherwise.
 func (e *Engine) dockerVersion(ctx context.Context) (string, error) {
-	if sv, ok := e.Docker.(interface {
-		ServerVersion(context.Context) (types.Version, error)
-	}); ok {
-		v, err := sv.ServerVersion(ctx)
-		if err != nil {
-			return "", fmt.Errorf("docker version: %w", err)
-		}
-		return fmt.Sprintf("%s (API %s)", v.Version, v.APIVersion), nil
+	if v, ok, err := container.ServerVersion(ctx, e.Docker); ok {
+		return v, err
 	}
 	out, err := host.Output(ctx, e.Host, "docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})")
 	return strings.TrimSpace(string(out)), err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -343,4 +344,21 @@ func EnsureNetwork(ctx context.Context, cli Engine, r compose.Resource) error {
 		return fmt.Errorf("create network %s: %w", r.Name, err)
 	}
 	return nil
+}
+
+// ServerVersion is the engine's "version (API x)" when e can say it through
+// the Docker API (the real client can; fakes may not), and ok false
+// otherwise: asking the API costs no command on the host.
+func ServerVersion(ctx context.Context, e Engine) (v string, ok bool, err error) {
+	sv, ok := e.(interface {
+		ServerVersion(context.Context) (types.Version, error)
+	})
+	if !ok {
+		return "", false, nil
+	}
+	ver, err := sv.ServerVersion(ctx)
+	if err != nil {
+		return "", true, fmt.Errorf("docker version: %w", err)
+	}
+	return fmt.Sprintf("%s (API %s)", ver.Version, ver.APIVersion), true, nil
 }

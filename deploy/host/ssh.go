@@ -470,6 +470,12 @@ func (s *SSH) runSession(ctx context.Context, cmd Cmd) error {
 	switch {
 	case err == nil:
 		return nil
+	case err == io.EOF && cmd.Stdin != nil:
+		// The program exited 0 without reading all its stdin (`true`,
+		// `head -c 3`): x/crypto's Wait then reports the failed copy of
+		// the rest as io.EOF (an exit status would have come first). As
+		// locally, that is a success.
+		return nil
 	case errors.As(err, &exitErr):
 		return &ExitError{Host: s.name, Argv: cmd.Argv, Code: exitErr.ExitStatus(), StderrTail: tail.String()}
 	case errors.As(err, &missing):
