@@ -146,21 +146,28 @@ func (o Options) progress(format string, args ...any) {
 // $BLUESHIFT_DEMO_DIR, else $XDG_CACHE_HOME/blueshift-demo, else
 // ~/.cache/blueshift-demo.
 func DefaultDir(getenv func(string) string) (string, error) {
-	if d := getenv(DirEnv); d != "" {
+	return CacheDir(getenv, DirEnv, "blueshift-demo")
+}
+
+// CacheDir is a workspace directory named name: $envVar when set, else
+// $XDG_CACHE_HOME/name, else ~/.cache/name. The demo and the reference
+// stack (examples/thebot) keep their workspaces there.
+func CacheDir(getenv func(string) string, envVar, name string) (string, error) {
+	if d := getenv(envVar); d != "" {
 		return d, nil
 	}
 	if d := getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "blueshift-demo"), nil
+		return filepath.Join(d, name), nil
 	}
 	home := getenv("HOME")
 	if home == "" {
 		h, err := os.UserHomeDir()
 		if err != nil {
-			return "", fmt.Errorf("demo workspace: no home directory: set %s: %w", DirEnv, err)
+			return "", fmt.Errorf("%s workspace: no home directory: set %s: %w", name, envVar, err)
 		}
 		home = h
 	}
-	return filepath.Join(home, ".cache", "blueshift-demo"), nil
+	return filepath.Join(home, ".cache", name), nil
 }
 
 // Workspace is a prepared demo: its files and the options it was made with.

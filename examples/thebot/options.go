@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/blueshift-deploy/blueshift/examples/demo"
 )
 
 // Defaults of Options.
@@ -118,19 +120,5 @@ func (o Options) progress(format string, args ...any) {
 // $BLUESHIFT_THEBOT_DIR, else $XDG_CACHE_HOME/blueshift-thebot, else
 // ~/.cache/blueshift-thebot.
 func DefaultDir(getenv func(string) string) (string, error) {
-	if d := getenv(DirEnv); d != "" {
-		return d, nil
-	}
-	if d := getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "blueshift-thebot"), nil
-	}
-	home := getenv("HOME")
-	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("thebot workspace: no home directory: set %s: %w", DirEnv, err)
-		}
-		home = h
-	}
-	return filepath.Join(home, ".cache", "blueshift-thebot"), nil
+	return demo.CacheDir(getenv, DirEnv, "blueshift-thebot")
 }
