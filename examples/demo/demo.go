@@ -96,18 +96,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	if o.Dir == "" {
-		d, err := DefaultDir(o.Getenv)
-		if err != nil {
-			return o, err
-		}
-		o.Dir = d
-	}
-	abs, err := filepath.Abs(o.Dir)
+	dir, err := WorkspaceDir(o.Dir, o.Getenv, DirEnv, "blueshift-demo")
 	if err != nil {
-		return o, fmt.Errorf("demo workspace %s: %w", o.Dir, err)
+		return o, err
 	}
-	o.Dir = abs
+	o.Dir = dir
 	def := func(s *string, v string) {
 		if *s == "" {
 			*s = v
@@ -147,6 +140,24 @@ func (o Options) progress(format string, args ...any) {
 // ~/.cache/blueshift-demo.
 func DefaultDir(getenv func(string) string) (string, error) {
 	return CacheDir(getenv, DirEnv, "blueshift-demo")
+}
+
+// WorkspaceDir is dir made absolute, or when dir is empty
+// CacheDir(getenv, envVar, name): the demo's and the reference stack's
+// (examples/thebot) workspaces are found the same way.
+func WorkspaceDir(dir string, getenv func(string) string, envVar, name string) (string, error) {
+	if dir == "" {
+		d, err := CacheDir(getenv, envVar, name)
+		if err != nil {
+			return "", err
+		}
+		dir = d
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s workspace %s: %w", name, dir, err)
+	}
+	return abs, nil
 }
 
 // CacheDir is a workspace directory named name: $envVar when set, else

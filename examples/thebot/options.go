@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/blueshift-deploy/blueshift/examples/demo"
 )
@@ -74,18 +73,11 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	if o.Dir == "" {
-		d, err := DefaultDir(o.Getenv)
-		if err != nil {
-			return o, err
-		}
-		o.Dir = d
-	}
-	abs, err := filepath.Abs(o.Dir)
+	dir, err := demo.WorkspaceDir(o.Dir, o.Getenv, DirEnv, "blueshift-thebot")
 	if err != nil {
-		return o, fmt.Errorf("thebot workspace %s: %w", o.Dir, err)
+		return o, err
 	}
-	o.Dir = abs
+	o.Dir = dir
 	def := func(s *string, v string) {
 		if *s == "" {
 			*s = v
