@@ -302,6 +302,24 @@ func execExitCode(ctx context.Context, cli Engine, id string) (int, error) {
 	}
 }
 
+// Docker binds an Engine to Exec and ContainerHealth for callers that take
+// an interface: health's ExecProbe (health.ContainerExec) and
+// ContainerHealthProbe (health.ContainerInspector).
+type Docker struct {
+	Engine Engine
+}
+
+// Exec runs argv in container id (a name or an ID) as the package's Exec
+// does, with no environment added.
+func (d Docker) Exec(ctx context.Context, id string, argv []string) (ExecResult, error) {
+	return Exec(ctx, d.Engine, id, argv, nil)
+}
+
+// Health inspects container id as ContainerHealth does.
+func (d Docker) Health(ctx context.Context, id string) (Health, error) {
+	return ContainerHealth(ctx, d.Engine, id)
+}
+
 // Logs returns the last tailLines lines (all when <= 0) of the container's
 // stdout and stderr, interleaved as written, for failure reports.
 func Logs(ctx context.Context, cli Engine, id string, tailLines int) (string, error) {

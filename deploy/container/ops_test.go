@@ -167,8 +167,8 @@ func TestContainerOps(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("secret in error: %v", err)
 		}
-		if _, err := Exec(ctx, cli, "blueshift-no-such-container", []string{"/testserver"}, nil); err == nil {
-			t.Error("missing container: no error")
+		if _, err := Exec(ctx, cli, "blueshift-no-such-container", []string{"/testserver"}, nil); !client.IsErrNotFound(err) {
+			t.Errorf("missing container: %v, want a not-found error", err)
 		}
 	})
 	t.Run("Logs", func(t *testing.T) {
