@@ -19,7 +19,7 @@ import (
 // hang; the exec is reported running for the first runningInspects
 // inspections.
 type fakeExecEngine struct {
-	Engine // the other methods are not called
+	Engine          // the other methods are not called
 	stdout, stderr  []byte
 	hang            bool
 	attached        chan struct{} // closed once the stream is open, if not nil
