@@ -1,12 +1,14 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 // MaxLogLines is how many of the failing colour's last log lines the
@@ -193,11 +195,19 @@ func orNone(s string) string {
 	return s
 }
 
+// errString is err's message and, when a command failed with more than
+// one line of stderr, those lines (a host.ExitError keeps the last ones;
+// its message shows only the last).
 func errString(err error) string {
 	if err == nil {
 		return "unknown error"
 	}
-	return err.Error()
+	s := err.Error()
+	var exit *host.ExitError
+	if errors.As(err, &exit) && strings.Contains(exit.StderrTail, "\n") {
+		s += "\nstderr:\n  " + strings.ReplaceAll(exit.StderrTail, "\n", "\n  ")
+	}
+	return s
 }
 
 // indentRest indents every line of s after the first.

@@ -163,7 +163,7 @@ func (s *SSH) runShared(ctx context.Context, cmd Cmd) error {
 	// as the driver's $__bs_nl.
 	header += " " + strings.ReplaceAll(line, "\n", `'"$__bs_nl"'`) + "\n"
 
-	tail := &tailBuffer{n: stderrTailSize}
+	tail := newStderrTail()
 	var stderr io.Writer = tail
 	if cmd.Stderr != nil {
 		stderr = io.MultiWriter(cmd.Stderr, tail)

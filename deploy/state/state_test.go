@@ -204,7 +204,13 @@ func TestLiveLocalPIDIsNeverStale(t *testing.T) {
 	assert.False(t, st.Stale)
 	_, err = s.Acquire(ctx, NewLock("deploy", "v1.0.2", "y", ""))
 	assert.ErrorIs(t, err, ErrLocked)
-	assert.ErrorIs(t, h.Release(ctx), ErrLockLost)
+	// Release wraps the session's end as well as ErrLockLost (here the
+	// killed session's exit); before, the cause was only in the text (%v)
+	// and errors.Is/As could not see, say, a lost connection.
+	err = h.Release(ctx)
+	assert.ErrorIs(t, err, ErrLockLost)
+	var exit *host.ExitError
+	assert.ErrorAs(t, err, &exit, "%v", err)
 }
 
 // TestDeadHolderTakenOverAtomically: on 239a55e a stale lock was removed by
