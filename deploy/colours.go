@@ -222,7 +222,7 @@ func (e *Engine) ColourURL(c version.Colour, service string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("environments.%s.ports.%s: %w", e.Env.Name, service, errNoPorts)
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d", p.Port(string(c))), nil
+	return fmt.Sprintf("http://127.0.0.1:%d", p.Port(c)), nil
 }
 
 // HTTPClient returns an HTTP client whose connections are dialled through

@@ -13,12 +13,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
-)
 
-// Colours a deployment alternates between.
-const (
-	Blue  = "blue"
-	Green = "green"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // Labels Render puts on every service.
@@ -48,8 +44,8 @@ type RenderOptions struct {
 	// volume "shop_media", network "shop_net"). Lowercase letters, digits,
 	// '-' and '_', starting with a letter or digit. Required.
 	App string
-	// Colour is Blue or Green. Required.
-	Colour string
+	// Colour is version.Blue or version.Green. Required.
+	Colour version.Colour
 	// Version is the image tag deployed ("v1.0.1"). Required.
 	Version string
 	// DeploymentID is recorded in a label on each colour service.
@@ -277,7 +273,7 @@ var appName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 func SharedNetwork(app string) string { return app + "_net" }
 
 // ColourProject is the compose project name of a colour: "<app>-<colour>".
-func ColourProject(app, colour string) string { return app + "-" + colour }
+func ColourProject(app string, colour version.Colour) string { return app + "-" + string(colour) }
 
 // Render splits p into the colour project and the shared project for one
 // deployment. p is not modified.
@@ -340,8 +336,8 @@ func checkNames(opts RenderOptions) error {
 	if !appName.MatchString(opts.App) {
 		return fmt.Errorf("%w: app %q: use lowercase letters, digits, '-' and '_', starting with a letter or digit", ErrRender, opts.App)
 	}
-	if opts.Colour != Blue && opts.Colour != Green {
-		return fmt.Errorf("%w: colour %q: must be %q or %q", ErrRender, opts.Colour, Blue, Green)
+	if !opts.Colour.Valid() {
+		return fmt.Errorf("%w: colour %q: must be %q or %q", ErrRender, opts.Colour, version.Blue, version.Green)
 	}
 	if opts.Version == "" || strings.ContainsAny(opts.Version, " :/@") {
 		return fmt.Errorf("%w: version %q: must be a non-empty image tag", ErrRender, opts.Version)
@@ -541,7 +537,7 @@ func (r *renderer) service(svc types.ServiceConfig, isShared bool) (types.Servic
 	if isShared {
 		labels[LabelColour] = SharedColour
 	} else {
-		labels[LabelColour] = o.Colour
+		labels[LabelColour] = string(o.Colour)
 		labels[LabelVersion] = o.Version
 		if o.DeploymentID != "" {
 			labels[LabelDeploymentID] = o.DeploymentID
