@@ -203,12 +203,7 @@ func (e *Engine) colourRunning(ctx context.Context, c version.Colour) (bool, err
 	if err != nil {
 		return false, err
 	}
-	for _, ct := range cs {
-		if ct.State == "running" {
-			return true, nil
-		}
-	}
-	return false, nil
+	return anyRunning(cs), nil
 }
 
 var errNoPorts = errors.New("no ports configured for the service")

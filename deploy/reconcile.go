@@ -192,7 +192,7 @@ func decideReconcile(v reconcileView) []reconcileStep {
 	if v.State.InFlight != nil {
 		steps = append(steps, decideInFlight(v)...)
 	} else if v.Live.Valid() && v.State.Live != string(v.Live) {
-		steps = append(steps, reconcileStep{Op: opState, Colour: v.Live, Why: "state names " + quoteOrNone(v.State.Live) + " as live",
+		steps = append(steps, reconcileStep{Op: opState, Colour: v.Live, Why: fmt.Sprintf("state names %q as live, the proxy serves %s", v.State.Live, v.Live),
 			Done: "state's live colour corrected to the proxy's: " + string(v.Live)})
 	}
 	return append(steps, reconcileStep{Op: opRecord, Why: "history keeps the evidence"})
@@ -248,14 +248,6 @@ func decideState(v reconcileView, to version.Colour) reconcileStep {
 		s.Promote = &rel
 	}
 	return s
-}
-
-// quoteOrNone is s quoted, or "none" when empty.
-func quoteOrNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return fmt.Sprintf("%q", s)
 }
 
 // applyReconcileStep does step s of a reconciliation r (r.Actions so far is
