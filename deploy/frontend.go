@@ -202,17 +202,17 @@ func (e *Engine) Restore(ctx context.Context, id string, confirm bool) (backup.R
 		return backup.RestoreResult{}, fmt.Errorf("restore %s: %w: it replaces live data; pass -confirm or set %s=%s",
 			id, backup.ErrNotConfirmed, backup.ConfirmEnv, id)
 	}
-	held, err := e.Store.Acquire(ctx, state.NewLock("restore", "", "", "restore "+id))
-	if err != nil {
-		return backup.RestoreResult{}, err
-	}
-	defer held.Release(context.WithoutCancel(ctx))
-	if _, err := e.reconcileHeld(ctx, held); err != nil {
-		return backup.RestoreResult{}, err
-	}
-	plan, err := e.currentBackupPlan(ctx)
-	if err != nil {
-		return backup.RestoreResult{}, err
-	}
-	return plan.Restore(ctx, backup.RestoreOptions{ID: id, Confirm: true})
+	var res backup.RestoreResult
+	err := e.underLock(ctx, state.NewLock("restore", "", "", "restore "+id), func(ctx context.Context, held *state.Held) error {
+		if _, err := e.reconcileHeld(ctx, held); err != nil {
+			return err
+		}
+		plan, err := e.currentBackupPlan(ctx)
+		if err != nil {
+			return err
+		}
+		res, err = plan.Restore(ctx, backup.RestoreOptions{ID: id, Confirm: true})
+		return err
+	})
+	return res, err
 }

@@ -151,7 +151,7 @@ type Container struct {
 }
 
 // Containers lists the containers, running or not, that Render labelled for
-// app and colour (compose.Blue, compose.Green or compose.SharedColour),
+// app and colour ("blue" or "green": a version.Colour as a string; or compose.SharedColour),
 // sorted by service then name.
 func Containers(ctx context.Context, cli Engine, app, colour string) ([]Container, error) {
 	f := filters.NewArgs(filters.Arg("label", compose.LabelApp+"="+app))

@@ -32,6 +32,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 func randomName(prefix string) string {
@@ -113,18 +114,18 @@ func TestContainerOps(t *testing.T) {
 	app := randomName("bstest")
 	id := runContainer(t, cli, &container.Config{
 		Image: img, Cmd: []string{"log", "5"},
-		Labels: map[string]string{compose.LabelApp: app, compose.LabelColour: compose.Blue, "com.docker.compose.service": "web"},
+		Labels: map[string]string{compose.LabelApp: app, compose.LabelColour: string(version.Blue), "com.docker.compose.service": "web"},
 	})
 
 	t.Run("Containers", func(t *testing.T) {
-		got, err := Containers(ctx, cli, app, compose.Blue)
+		got, err := Containers(ctx, cli, app, string(version.Blue))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || got[0].ID != id || got[0].Service != "web" || got[0].Image != img || got[0].State != "running" {
 			t.Errorf("blue containers %+v", got)
 		}
-		if got, _ := Containers(ctx, cli, app, compose.Green); len(got) != 0 {
+		if got, _ := Containers(ctx, cli, app, string(version.Green)); len(got) != 0 {
 			t.Errorf("green containers %+v, want none", got)
 		}
 	})

@@ -175,7 +175,7 @@ func newRig(ctx context.Context, o Options) (_ *rig, err error) {
 	if !ok {
 		return nil, errors.New("bench: the engine's switcher is not nginx")
 	}
-	initial, err := sw.Render("blue")
+	initial, err := sw.Render(string(version.Blue))
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func (r *rig) close() {
 	if r.nginx != nil {
 		r.nginx.stop()
 	}
-	projects := []string{compose.ColourProject(r.app, compose.Blue), compose.ColourProject(r.app, compose.Green), r.app, r.app + "-seed"}
+	projects := []string{compose.ColourProject(r.app, version.Blue), compose.ColourProject(r.app, version.Green), r.app, r.app + "-seed"}
 	for _, p := range projects {
 		c := r.composeCLI
 		c.ProjectName, c.Files = p, nil

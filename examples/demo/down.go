@@ -12,12 +12,13 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/container"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/state"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // Projects are the compose projects of app: both colours and the shared
 // one.
 func Projects(app string) []string {
-	return []string{compose.ColourProject(app, compose.Blue), compose.ColourProject(app, compose.Green), app}
+	return []string{compose.ColourProject(app, version.Blue), compose.ColourProject(app, version.Green), app}
 }
 
 // DownCmds are the commands Down runs: `docker compose down --volumes` of
