@@ -7,8 +7,8 @@ import (
 )
 
 // OtherPhasesAllowance is what the deadline budget counts for the phases
-// without a bound of their own (lock, prepare, preflight, switch and its
-// check): each takes seconds, but they talk to the host, the registry and
+// without a bound of their own (lock, reconcile, prepare, preflight,
+// switch and its check): each takes seconds, but they talk to the host, the registry and
 // the proxy.
 const OtherPhasesAllowance = 2 * time.Minute
 

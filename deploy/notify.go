@@ -102,9 +102,3 @@ func (e *Engine) send(ctx context.Context, d *Deployment, ev notify.Event) {
 		d.AddFact("notify "+r.Notifier, fmt.Sprintf("%s sent in %s", ev.Kind.String(), r.Duration.Round(time.Millisecond)))
 	}
 }
-
-// notifyStarted announces the deployment (and creates the GitHub
-// deployment record).
-func (e *Engine) notifyStarted(ctx context.Context, d *Deployment) {
-	e.send(ctx, d, e.event(d, notify.Started))
-}
