@@ -891,7 +891,7 @@ func TestRedactingLogger(t *testing.T) {
 	var buf bytes.Buffer
 	e := DefaultEnvironment("production")
 	e.Host.Address, e.Notify.GitHub.Token = "the-bot.ru", "ghp_secretgithubtoken4711"
-	l := RedactingLogger(slog.New(slog.NewTextHandler(&buf, nil)), e.Redactor())
+	l := redactingLogger(slog.New(slog.NewTextHandler(&buf, nil)), e.Redactor())
 	l = l.With("host", "the-bot.ru").WithGroup("g")
 	l.Warn("calling the-bot.ru", "err", errors.New("401 for ghp_secretgithubtoken4711"), "n", 3,
 		slog.Group("sub", "token", "ghp_secretgithubtoken4711"))

@@ -61,7 +61,7 @@ type Engine struct {
 // Options tune Open.
 type Options struct {
 	// Logger receives the engine's log, masked by the environment's
-	// Redactor (see RedactingLogger); nil discards.
+	// Redactor (see redactingLogger); nil discards.
 	Logger *slog.Logger
 	Getenv func(string) string
 	// Host, when set, is used instead of connecting to the configured one
@@ -91,7 +91,7 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 	}
 	// Nothing the engine or the libraries it drives log may show a secret,
 	// the host, the user or the path.
-	o.Logger = RedactingLogger(o.Logger, env.Redactor())
+	o.Logger = redactingLogger(o.Logger, env.Redactor())
 	e := &Engine{App: cfg.App, Env: env, Logger: o.Logger, Getenv: o.Getenv, Host: o.Host}
 	if cfg.File != "" {
 		e.ComposeDir = filepath.Dir(cfg.File)

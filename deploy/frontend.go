@@ -126,7 +126,7 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 // environment's Redactor. GitHub records it as a deployment of
 // $GITHUB_SHA (of the version's name, which fails, when that is unset).
 func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
-	disp, err := e.Dispatcher()
+	disp, err := e.notifyDispatcher()
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (e *Engine) currentBackupPlan(ctx context.Context) (*backup.Plan, error) {
 	if st.Current != nil && st.Current.Version != "" {
 		v = st.Current.Version
 	}
-	return e.BackupPlan(ctx, v, st.Current, live)
+	return e.backupPlan(ctx, v, st.Current, live)
 }
 
 // Restore puts backup id back (database, media, …) while holding the
