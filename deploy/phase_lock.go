@@ -21,19 +21,16 @@ func (lockPhase) Name() string { return PhaseLock }
 
 func (p lockPhase) Run(ctx context.Context, d *Deployment) error {
 	e, kind := p.e, p.kind
-	l := state.NewLock(kind, d.Version.String(), d.ID, d.Reason)
-	held, err := e.Store.Acquire(ctx, l)
+	// Losing the lock mid-run stops the run (Deployment.Abort does nothing
+	// once the final phases, unlock among them, have started), and the run
+	// undoes nothing (lockLost).
+	held, err := e.holdLock(ctx, state.NewLock(kind, d.Version.String(), d.ID, d.Reason),
+		func(cause error) { d.Abort(lockLost{cause}) })
 	if err != nil {
 		return err
 	}
 	d.Lock, d.held = &held.Lock, held
 	e.runEnv = &envFileCache{}
-	go func() {
-		// Losing the lock mid-run stops the run (Deployment.Abort does
-		// nothing once the final phases, unlock among them, have started).
-		<-held.Lost()
-		d.Abort(lockLost{fmt.Errorf("%w: %w", state.ErrLockLost, held.Err())})
-	}()
 	return nil
 }
 
