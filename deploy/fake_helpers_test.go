@@ -142,9 +142,8 @@ func (a *fakeApp) running(project string) []string {
 
 // phaseRun runs one phase of a pipeline by name, the way Pipeline.Run runs
 // it (its remote commands counted, its undo on failure), after the phases
-// before it in the same pipeline (not the final ones) have set d up.
-// Afterwards (at cleanup) the pipeline's final phases release what the
-// setup took (the lock). It returns the phase's error and report line.
+// before it in the same pipeline (not the final ones) have set d up. At
+// cleanup the pipeline's unlock phase releases the lock the setup took.
 type phaseRun struct {
 	t *testing.T
 	p *deploy.Pipeline
@@ -152,18 +151,10 @@ type phaseRun struct {
 }
 
 // newPhaseRun prepares running p's phases against d; cleanup runs p's
-// final phases (record, notify, unlock) so the lock is released.
+// unlock phase, so a lock the phases took is released.
 func newPhaseRun(t *testing.T, p *deploy.Pipeline, d *deploy.Deployment) *phaseRun {
 	r := &phaseRun{t: t, p: p, d: d}
-	t.Cleanup(func() {
-		var finals []deploy.Phase
-		for _, ph := range p.Phases() {
-			if f, ok := ph.(deploy.Finalizer); ok && f.Always() {
-				finals = append(finals, ph)
-			}
-		}
-		_ = deploy.NewPipeline(finals...).Run(context.Background(), d)
-	})
+	t.Cleanup(func() { _ = deploy.NewPipeline(r.phase(deploy.PhaseUnlock)).Run(context.Background(), d) })
 	return r
 }
 

@@ -16,11 +16,11 @@ func TestFakeDeployTwice(t *testing.T) {
 	a := newFakeApp(t, nil)
 	d := a.deployOK(t, "v1.0.0")
 	for _, p := range d.Report.Phases {
-		t.Logf("%s %s %d %s", p.Name, p.Outcome, p.RemoteCommands, p.Err)
+		t.Logf("%s %s %d %s %s", p.Name, p.Outcome, p.RemoteCommands, p.Duration, p.Err)
 	}
 	d = a.deployOK(t, "v1.0.1")
 	for _, p := range d.Report.Phases {
-		t.Logf("%s %s %d %s", p.Name, p.Outcome, p.RemoteCommands, p.Err)
+		t.Logf("%s %s %d %s %s", p.Name, p.Outcome, p.RemoteCommands, p.Duration, p.Err)
 	}
 	require.Equal(t, deploy.OutcomeSucceeded, d.Outcome)
 	assert.Equal(t, "green", a.fake.Model.ProxyLive())

@@ -692,3 +692,12 @@ func (m *Model) app() http.Handler {
 		fmt.Fprintf(w, "%s %s\n", c.Labels["blueshift.version"], c.Labels["blueshift.colour"])
 	})
 }
+
+// VolumePath is the directory holding volume name's files (its
+// mountpoint), and whether the volume exists.
+func (m *Model) VolumePath(name string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mp, ok := m.volumes[name]
+	return mp, ok
+}
