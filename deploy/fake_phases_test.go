@@ -242,7 +242,9 @@ func TestPhaseHealth(t *testing.T) {
 	// A crash-looping release never answers: health fails naming the
 	// colour. (With a migration, migrate would fail first: compose exec
 	// finds no running container.)
-	b := newFakeApp(t, func(cfg string) string { return strings.Replace(cfg, "      migrate: [/app, migrate]\n", "      migrate: []\n", 1) })
+	b := newFakeApp(t, func(cfg string) string {
+		return strings.Replace(cfg, "      migrate: [/app, migrate]\n", "      migrate: []\n", 1)
+	})
 	b.fake.Model.CrashLoop("example.test/shop:v1.0.0")
 	d, err, _ = b.unitPhase(t, "v1.0.0", deploy.PhaseHealth)
 	require.Error(t, err)
