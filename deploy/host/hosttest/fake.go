@@ -26,9 +26,14 @@ import (
 // `docker compose`, `docker-compose` and `nginx`, are answered by the
 // in-memory Model instead, whether they are run directly or from inside a
 // shell script (a shim first in the scripts' PATH forwards them to the
-// model). DialContext sends each loopback port a running container
-// publishes to the test's HTTP handler (Model.App); other addresses are
-// dialled for real.
+// model; a command run with ClearEnv gets Env alone, and no shims).
+// DialContext sends each loopback port a running container publishes to
+// the test's HTTP handler (Model.SetApp); other addresses are dialled for
+// real. It passes the conformance suite of deploy/host as Local does.
+//
+// Each command the fake runs is one host.Runner call, as over SSH: an
+// engine opened on it (deploy.Options.Host) counts remote commands per
+// phase exactly as on a real host.
 //
 // Engine returns a Docker Engine API client over the same model, for
 // deploy.Options.Docker. A Fake is safe for concurrent use.
@@ -108,12 +113,11 @@ func (f *Fake) Run(ctx context.Context, cmd host.Cmd) error {
 		}
 		return ctx.Err()
 	}
-	path := "PATH=" + f.shimDir + ":" + os.Getenv("PATH")
-	if cmd.ClearEnv {
-		path = "PATH=" + f.shimDir + ":/usr/local/bin:/usr/bin:/bin"
+	if !cmd.ClearEnv {
+		// A command given Env alone gets no shims: it gets nothing else.
+		// The caller's Env comes last: a PATH of its own wins, as on a host.
+		cmd.Env = append([]string{"PATH=" + f.shimDir + ":" + os.Getenv("PATH"), shimEnv + "=" + f.shimSrv.addr}, cmd.Env...)
 	}
-	// The caller's Env comes last: a PATH of its own wins, as on a host.
-	cmd.Env = append([]string{path, shimEnv + "=" + f.shimSrv.addr}, cmd.Env...)
 	err := f.local.Run(ctx, cmd)
 	var exit *host.ExitError
 	if errors.As(err, &exit) {
