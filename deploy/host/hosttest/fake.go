@@ -56,7 +56,7 @@ type Fake struct {
 // cleanup. Dir is a fresh temporary directory for the test's files.
 func NewFake(t TB) *Fake {
 	t.Helper()
-	f := &Fake{Model: NewModel(), local: host.NewLocal(), dir: t.TempDir(), servers: map[int]*httptest.Server{}}
+	f := &Fake{Model: NewModel(), local: host.NewLocal(), dir: fastTempDir(t), servers: map[int]*httptest.Server{}}
 	f.Model.volumeRoot = filepath.Join(f.dir, "volumes")
 	srv, shimDir, err := startShims(f)
 	if err != nil {
@@ -65,6 +65,17 @@ func NewFake(t TB) *Fake {
 	f.shimSrv, f.shimDir = srv, shimDir
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// fastTempDir is a temporary directory removed at cleanup, in memory
+// (/dev/shm) where there is one: the scripts' fsyncs then cost nothing,
+// which halves a deployment's time on a busy disk.
+func fastTempDir(t TB) string {
+	if dir, err := os.MkdirTemp("/dev/shm", "blueshift-fake-"); err == nil {
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		return dir
+	}
+	return t.TempDir()
 }
 
 // Dir is a temporary directory of the fake host, for the app's path and
