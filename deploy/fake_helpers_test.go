@@ -145,17 +145,26 @@ func (a *fakeApp) running(project string) []string {
 // before it in the same pipeline (not the final ones) have set d up. At
 // cleanup the pipeline's unlock phase releases the lock the setup took.
 type phaseRun struct {
-	t *testing.T
-	p *deploy.Pipeline
-	d *deploy.Deployment
+	t        *testing.T
+	p        *deploy.Pipeline
+	d        *deploy.Deployment
+	unlocked bool
 }
 
 // newPhaseRun prepares running p's phases against d; cleanup runs p's
 // unlock phase, so a lock the phases took is released.
 func newPhaseRun(t *testing.T, p *deploy.Pipeline, d *deploy.Deployment) *phaseRun {
 	r := &phaseRun{t: t, p: p, d: d}
-	t.Cleanup(func() { _ = deploy.NewPipeline(r.phase(deploy.PhaseUnlock)).Run(context.Background(), d) })
+	t.Cleanup(r.unlock)
 	return r
+}
+
+// unlock runs the pipeline's unlock phase, once: the lock is free again.
+func (r *phaseRun) unlock() {
+	if !r.unlocked {
+		r.unlocked = true
+		_ = deploy.NewPipeline(r.phase(deploy.PhaseUnlock)).Run(context.Background(), r.d)
+	}
 }
 
 // upTo runs the non-final phases before name, requiring each to succeed.

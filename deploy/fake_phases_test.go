@@ -476,3 +476,56 @@ func TestRollbackPipeline(t *testing.T) {
 	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept it")
 	assert.Equal(t, "v1.0.0", a.state(t).Current.Version)
 }
+
+func TestPhaseRollbackPrepare(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.deployOK(t, "v1.0.0")
+	eng := a.engine(t)
+	// One release only: nothing to return to, and nothing changes.
+	r := newPhaseRun(t, eng.RollbackPipeline(""), eng.NewRollback())
+	err, _ := r.run(deploy.PhaseRollbackPrepare)
+	require.ErrorIs(t, err, deploy.ErrNoPrevious)
+	assert.Contains(t, err.Error(), "state records only v1.0.0")
+	assert.Nil(t, a.state(t).InFlight)
+	r.unlock()
+
+	a.deployOK(t, "v1.0.1")
+	eng = a.engine(t)
+	d := eng.NewRollback()
+	err, _ = newPhaseRun(t, eng.RollbackPipeline(""), d).run(deploy.PhaseRollbackPrepare)
+	require.NoError(t, err)
+	assert.Equal(t, "v1.0.0", d.Version.String())
+	assert.Equal(t, version.Green, d.Live)
+	assert.Equal(t, version.Blue, d.Next)
+	st := a.state(t)
+	require.NotNil(t, st.InFlight)
+	assert.Equal(t, state.KindRollback, st.InFlight.Kind)
+	assert.Equal(t, "blue", st.InFlight.To)
+}
+
+func TestPhaseRollbackStart(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.deployOK(t, "v1.0.0")
+	a.deployOK(t, "v1.0.1")
+	kept := a.fake.Model.Containers("shop-blue")
+	require.Len(t, kept, 1)
+	require.Equal(t, "exited", kept[0].State)
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	r := newPhaseRun(t, eng.RollbackPipeline(""), d)
+	err, res := r.run(deploy.PhaseRollbackStart)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.RemoteCommands, "compose start alone: the kept containers' labels name their file and version")
+	blue := a.fake.Model.Containers("shop-blue")
+	require.Len(t, blue, 1)
+	assert.Equal(t, kept[0].ID, blue[0].ID, "the kept container is started, not recreated")
+	assert.True(t, blue[0].Running())
+	assert.Equal(t, []string{"shop-green-web-1"}, a.running("shop-green"), "the current colour still serves")
+
+	// Its undo stops blue again, keeping it.
+	require.NoError(t, r.phase(deploy.PhaseRollbackStart).(deploy.Undoer).Undo(context.Background(), d))
+	assert.Empty(t, a.running("shop-blue"))
+	assert.Len(t, a.fake.Model.Containers("shop-blue"), 1)
+}
