@@ -914,13 +914,15 @@ func TestRedactingLogger(t *testing.T) {
 // interrupt stopped it) and inherited every variable of blueshift's.
 func TestTestPhaseBoundAndEnvironment(t *testing.T) {
 	e := DefaultEnvironment("production")
-	e.Tests.Command = []string{"sh", "-c", "sleep 30"}
+	// exec: the killed shell is the sleep, so no grandchild holds the
+	// output open for host.Local's 5 s WaitDelay (the test took 5.2 s).
+	e.Tests.Command = []string{"sh", "-c", "exec sleep 30"}
 	e.Tests.Timeout = 200 * time.Millisecond
 	e.Tests.Env = []string{"NAMED", "PATH"}
 	vars := env{"PATH": os.Getenv("PATH"), "NAMED": "yes", "GITHUB_SHA": "abc", "GITHUB_TOKEN": "ghp_x", "PRODUCTION_SSH_KEY": "k", "UNNAMED": "no"}
 	eng := &Engine{Env: e, Getenv: vars.get}
 	err := testPhase{eng}.Run(context.Background(), &Deployment{})
-	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
+	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c exec sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
 		t.Errorf("test phase past its bound: %v", err)
 	}
 	got := eng.testEnv()
