@@ -27,6 +27,8 @@ import (
 //     interpolation;
 //   - internal/schemagen: examples/deploy.schema.json from the types.
 
+//go:generate go run ./internal/schemagen . ../examples/deploy.schema.json
+
 // Env returns the environment called name.
 func (c *Config) Env(name string) (*Environment, error) {
 	if e, ok := c.Environments[name]; ok && e != nil {
