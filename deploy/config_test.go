@@ -295,6 +295,31 @@ environments:
 	}
 }
 
+// TestInterpolationErrorsNeverShowSecrets: a problem in a secret field's
+// value (a bad reference beside the secret's own, a required variable
+// missing) names the field and the variable, never the expanded secret.
+func TestInterpolationErrorsNeverShowSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	for _, value := range []string{
+		`"${PRODUCTION_SSH_KEY}${1X}"`,
+		`"${PRODUCTION_SSH_KEY}${NOT_SET}"`,
+		`"$PRODUCTION_SSH_KEY${NOT_SET:?the key's suffix}"`,
+		`"${PRODUCTION_SSH_KEY}${NOT_SET:-${PRODUCTION_SSH_KEY}}"`,
+	} {
+		doc := strings.Replace(base, "user: deploy}", "user: deploy, ssh_key: "+value+"}", 1)
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, exampleEnv().get)
+		if err == nil || !strings.Contains(err.Error(), "environments.production.host.ssh_key: ") {
+			t.Fatalf("ssh_key: %s: Load = %v, want an error naming the field", value, err)
+		}
+		if strings.Contains(err.Error(), "secret-key-material") {
+			t.Errorf("ssh_key: %s: the error shows the secret:\n%v", value, err)
+		}
+	}
+}
+
 func TestValidationMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml string
