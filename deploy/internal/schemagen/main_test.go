@@ -33,7 +33,7 @@ func TestSchemaIsCurrent(t *testing.T) {
 }
 
 // TestExampleReferencesSchema: editors find the schema from the example's
-// first line.
+// first line, and its header gives the published URL for copies.
 func TestExampleReferencesSchema(t *testing.T) {
 	data, err := os.ReadFile(example)
 	if err != nil {
@@ -42,6 +42,9 @@ func TestExampleReferencesSchema(t *testing.T) {
 	first, _, _ := strings.Cut(string(data), "\n")
 	if first != "# yaml-language-server: $schema=deploy.schema.json" {
 		t.Errorf("examples/deploy.yml starts with %q", first)
+	}
+	if !strings.Contains(string(data), schemaURL) {
+		t.Errorf("examples/deploy.yml does not tell users copying it where the schema is published (%s)", schemaURL)
 	}
 }
 

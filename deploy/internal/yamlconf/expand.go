@@ -59,11 +59,12 @@ func Expand(s string, getenv func(string) string) (string, error) {
 // variables that have no default.
 func replace(ref string, mapping template.Mapping, cfg *template.Config) (string, error) {
 	m := reference.FindStringSubmatch(ref)
-	if m != nil {
-		for _, inner := range reference.FindAllStringSubmatch(m[reference.SubexpIndex("arg")], -1) {
-			if inner[reference.SubexpIndex("escaped")] == "" {
-				return "", fmt.Errorf("%s: a default or message cannot hold another variable in deploy.yml: write the value itself (or $$ for a literal $)", ref)
-			}
+	if m == nil { // not one of ours: SubstituteWithOptions matched it with reference
+		return template.DefaultReplacementFunc(ref, mapping, cfg)
+	}
+	for _, inner := range reference.FindAllStringSubmatch(m[reference.SubexpIndex("arg")], -1) {
+		if inner[reference.SubexpIndex("escaped")] == "" {
+			return "", fmt.Errorf("%s: a default or message cannot hold another variable in deploy.yml: write the value itself (or $$ for a literal $)", ref)
 		}
 	}
 	val, applied, err := template.DefaultReplacementAppliedFunc(ref, mapping, cfg)
