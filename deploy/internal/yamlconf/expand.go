@@ -59,7 +59,7 @@ func Expand(s string, getenv func(string) string) (string, error) {
 // variables that have no default.
 func replace(ref string, mapping template.Mapping, cfg *template.Config) (string, error) {
 	m := reference.FindStringSubmatch(ref)
-	if m == nil { // not one of ours: SubstituteWithOptions matched it with reference
+	if m == nil { // cannot happen: SubstituteWithOptions found ref with reference
 		return template.DefaultReplacementFunc(ref, mapping, cfg)
 	}
 	for _, inner := range reference.FindAllStringSubmatch(m[reference.SubexpIndex("arg")], -1) {
