@@ -2,7 +2,7 @@ module github.com/blueshift-deploy/blueshift
 
 go 1.26.8
 
-tool github.com/magefile/mage
+tool github.com/blueshift-deploy/blueshift/magefiles/cmd/mage
 
 require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
