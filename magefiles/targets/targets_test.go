@@ -193,6 +193,17 @@ func TestMageFrontend(t *testing.T) {
 		}
 	})
 
+	t.Run("test stops when a component is missing", func(t *testing.T) {
+		// Not in CI and without -setup, a missing component stops the
+		// README's test command at once, naming the one command to run
+		// (before, its tests skipped and the run reported success).
+		env := map[string]string{"CI": "", "BLUESHIFT_CADDY": filepath.Join(t.TempDir(), "caddy")}
+		out, errOut, code := mage(t, env, "test")
+		if code != 1 || !strings.Contains(errOut, "the tests need caddy, missing here: run `sudo bash .ci/setup`") || strings.Contains(out, "ok  \t") {
+			t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+		}
+	})
+
 	t.Run("version:next", func(t *testing.T) {
 		out, errOut, code := mage(t, nil, "version:next")
 		if code != 0 {
@@ -243,6 +254,42 @@ func TestRollbackTarget(t *testing.T) {
 			}
 			if err != nil || got != c.want {
 				t.Errorf("rollbackTarget = %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}
+
+// TestChooseEnv: -env wins over $BLUESHIFT_ENV; with neither, the only
+// environment is taken, and several are an error naming them (before,
+// every target fell back to production silently).
+func TestChooseEnv(t *testing.T) {
+	one := &deploy.Config{File: "one.yml", Environments: map[string]*deploy.Environment{"production": {Name: "production"}}}
+	two := &deploy.Config{File: "two.yml", Environments: map[string]*deploy.Environment{
+		"production": {Name: "production"}, "staging": {Name: "staging"}}}
+	flag := func(s string) *string { return &s }
+	for _, c := range []struct {
+		name      string
+		cfg       *deploy.Config
+		flag      *string
+		envVar    string
+		want, err string
+	}{
+		{"only environment", one, nil, "", "production", ""},
+		{"several, none named", two, nil, "", "", "which environment? pass -env=NAME or set BLUESHIFT_ENV; two.yml defines production, staging"},
+		{"BLUESHIFT_ENV", two, nil, "staging", "staging", ""},
+		{"-env", two, flag("staging"), "", "staging", ""},
+		{"-env over BLUESHIFT_ENV", two, flag("staging"), "production", "staging", ""},
+		{"empty -env: BLUESHIFT_ENV", two, flag(""), "staging", "staging", ""},
+		{"unknown", one, flag("prod"), "", "", `unknown environment "prod": known environments are production`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			swap(t, map[string]string{"BLUESHIFT_ENV": c.envVar})
+			e, err := chooseEnv(c.cfg, envName(c.flag))
+			switch {
+			case c.err != "" && (err == nil || err.Error() != c.err):
+				t.Errorf("err = %v, want %q", err, c.err)
+			case c.err == "" && (err != nil || e.Name != c.want):
+				t.Errorf("chooseEnv = %v, %v; want %s", e, err, c.want)
 			}
 		})
 	}
