@@ -84,6 +84,14 @@ func TestFail(t *testing.T) {
 	if err := fail(mg.Fatal(3, "locked")); mg.ExitStatus(err) != 3 {
 		t.Errorf("exit status not kept: %d", mg.ExitStatus(err))
 	}
+	// Wrapped by deploy.RedactError (as withEngine does), the code must be
+	// on the error itself: mage's main asserts ExitStatus without
+	// unwrapping. Before, `exec` exiting 3 and a rolled-back deployment
+	// (2) exited 1.
+	err = fail(deploy.RedactError(mg.Fatal(2, "rolled back on secret-host"), func(s string) string { return strings.ReplaceAll(s, "secret-host", "***") }))
+	if c, ok := err.(interface{ ExitStatus() int }); !ok || c.ExitStatus() != 2 || err.Error() != "rolled back on ***" {
+		t.Errorf("wrapped exit status: %T %q", err, err)
+	}
 	_, lerr := deploy.Load("../../deploy/testdata/config/many-problems.yml", func(string) string { return "" })
 	err = fail(lerr)
 	if mg.ExitStatus(err) != 1 || !strings.HasSuffix(err.Error(), "is invalid: 20 problem(s), listed above") || strings.Contains(err.Error(), "\n") {
@@ -155,6 +163,7 @@ func TestMageFrontend(t *testing.T) {
 	}
 
 	testOperations(t, out, mage)
+	t.Run("logs and exec", func(t *testing.T) { testLogsExec(t, bin, mage) })
 
 	t.Run("config:check valid", func(t *testing.T) {
 		out, errOut, code := mage(t, exampleEnv("examples/deploy.yml"), "config:check")
