@@ -33,6 +33,7 @@ var helpLines = []string{
 	`deploy:production\s+deploys VERSION \(or "auto"\) to production with a blue-green switch, rolling back on failure.\n`,
 	`deploy:staging\s+deploys VERSION \(or "auto"\) to staging, exactly like deploy:production.\n`,
 	`deploy:to\s+deploys VERSION \(or "auto"\) to environment ENV of deploy.yml, exactly like deploy:production.\n`,
+	`init\s+proposes deploy.yml from docker-compose.yml \(or -compose=FILE\) and the nginx \(or -proxy=caddy\) configuration it needs; it writes deploy.yml only when none exists \(or with -force\).\n`,
 	`logs\s+prints the logs of SERVICE \("all": every service\) in ENV's live colour \(or -colour=\); -f follows until Ctrl-C, -n=N the last N lines, -since=10m.\n`,
 	`exec\s+runs COMMAND \(split like a shell's words, no shell involved\) in SERVICE's container of ENV's live colour \(or -colour=\); its exit code is the target's.\n`,
 	`deploy:plan\s+prints what deploying VERSION to ENV would do, changing nothing; exits 1 if preflight fails.\n`,

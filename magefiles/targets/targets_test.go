@@ -164,6 +164,7 @@ func TestMageFrontend(t *testing.T) {
 
 	testOperations(t, out, mage)
 	t.Run("logs and exec", func(t *testing.T) { testLogsExec(t, bin, mage) })
+	t.Run("init", func(t *testing.T) { testInit(t, mage) })
 
 	t.Run("config:check valid", func(t *testing.T) {
 		out, errOut, code := mage(t, exampleEnv("examples/deploy.yml"), "config:check")
