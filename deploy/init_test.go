@@ -56,8 +56,8 @@ volumes: {media: {}, idx: {}}
 		t.Errorf("snippet:\n%s", prop.ProxySnippet)
 	}
 	for yml, want := range map[string]string{
-		"services:\n  db: {image: postgres}\n":                     "at least one stateless service",
-		"services:\n  worker: {image: acme/worker}\n":              "no stateless service publishes a port",
+		"services:\n  db: {image: postgres}\n":                   "at least one stateless service",
+		"services:\n  worker: {image: acme/worker}\n":            "no stateless service publishes a port",
 		"services:\n  api: {image: acme/api, ports: [\"80\"]}\n": `proxy "traefik": want nginx or caddy`,
 	} {
 		if _, err := ProposeConfig(loadCompose(t, yml), ProposeOptions{Proxy: map[bool]string{true: "traefik"}[strings.Contains(yml, "api")]}); err == nil || !strings.Contains(err.Error(), want) {
