@@ -49,6 +49,28 @@ func logsExecApp(t *testing.T, env map[string]string, app string) {
 		t.Fatalf("docker run: %v: %s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", ctr).Run() })
+	// A shared service, cache, whose container prints one line.
+	cache := name + "-cache-1"
+	out, err = exec.Command("docker", "run", "-d", "--name", cache, "--label", "blueshift.app="+name, "--label", "blueshift.colour=shared",
+		"--label", "com.docker.compose.service=cache", "--label", "blueshift.test=1", tag, "log", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", cache).Run() })
+	shared := strings.Replace(string(data), "services: {stateless: [web]}", "services: {stateless: [web], shared: [cache]}", 1)
+	if err := os.WriteFile(env["DEPLOY_CONFIG"], []byte(shared), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	composeFile := filepath.Join(filepath.Dir(env["DEPLOY_CONFIG"]), "docker-compose.yml")
+	f, err := os.OpenFile(composeFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("  cache:\n    image: " + tag + "\n")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := state.New(host.NewLocal(), app).Update(ctx, func(s *state.State) { s.Live = "blue" }); err != nil {
 		t.Fatal(err)
 	}
@@ -90,13 +112,19 @@ func checkLogsExec(t *testing.T, bin string, mage mageFunc, env map[string]strin
 	if code != 0 || out != "line 2\nline 3\n" || !strings.HasPrefix(errOut, first) {
 		t.Errorf("logs web -n=2: exit %d, out %q, stderr %q", code, out, errOut)
 	}
-	if out, errOut, code := mage(t, env, "logs", "all", "-since=1h"); code != 0 || out != "line 1\nline 2\nline 3\n" {
+	// Every service: each line prefixed with its container's name.
+	out, errOut, code = mage(t, env, "logs", "all", "-since=1h")
+	web, cache := regexp.MustCompile(`(?m)^\S+-blue-web-1 \| line \d\n`), regexp.MustCompile(`(?m)^\S+-cache-1 \| line 1\n`)
+	if code != 0 || len(web.FindAllString(out, -1)) != 3 || len(cache.FindAllString(out, -1)) != 1 || strings.Count(out, "\n") != 4 {
 		t.Errorf("logs all: exit %d, out %q, stderr %q", code, out, errOut)
+	}
+	if out, _, code := mage(t, env, "logs", "cache"); code != 0 || out != "line 1\n" {
+		t.Errorf("logs cache (shared): exit %d, out %q", code, out)
 	}
 	if _, errOut, code := mage(t, env, "logs", "web", "-colour=green"); code != 1 || !strings.Contains(errOut, "no container of web in green on ") {
 		t.Errorf("logs -colour=green: exit %d, stderr %q", code, errOut)
 	}
-	if _, errOut, code := mage(t, env, "logs", "db"); code != 1 || !strings.Contains(errOut, `service "db": not in environments.production.services; known services are web`) {
+	if _, errOut, code := mage(t, env, "logs", "db"); code != 1 || !strings.Contains(errOut, `service "db": not in environments.production.services; known services are web, cache`) {
 		t.Errorf("logs db: exit %d, stderr %q", code, errOut)
 	}
 
