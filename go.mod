@@ -2,7 +2,7 @@ module github.com/blueshift-deploy/blueshift
 
 go 1.26.8
 
-tool github.com/magefile/mage
+tool github.com/blueshift-deploy/blueshift/magefiles/cmd/mage
 
 require (
 	github.com/compose-spec/compose-go/v2 v2.16.2
@@ -15,6 +15,7 @@ require (
 	github.com/google/go-github/v75 v75.0.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/magefile/mage v1.17.2
+	github.com/mattn/go-shellwords v1.0.12
 	github.com/opencontainers/go-digest v1.0.0
 	github.com/opencontainers/image-spec v1.1.1
 	github.com/redis/go-redis/v9 v9.23.0
@@ -43,7 +44,6 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/klauspost/compress v1.19.2 // indirect
-	github.com/mattn/go-shellwords v1.0.12 // indirect
 	github.com/moby/docker-image-spec v1.3.1 // indirect
 	github.com/moby/sys/atomicwriter v0.1.0 // indirect
 	github.com/moby/term v0.5.2 // indirect

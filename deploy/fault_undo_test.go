@@ -70,7 +70,7 @@ func (f *faultApp) requireLeftServing(t *testing.T, d *deploy.Deployment, servin
 		"an undo error says the colour was left serving: %v", d.UndoErrors)
 	t.Logf("attention: %s", d.Attention)
 	assert.Contains(t, d.Attention, string(serving)+" ("+v+") is still serving")
-	assert.Contains(t, d.Attention, "go tool mage rollback -to="+back)
+	assert.Contains(t, d.Attention, "go tool mage rollback -to="+back+" -env="+d.Environment) // named: with several environments none is assumed
 	assert.Greater(t, f.running(string(serving)), 0, "the serving colour %s runs", serving)
 	code, colour, body := f.serving()
 	assert.Equal(t, 200, code)

@@ -73,15 +73,13 @@ func switchBackErr(d *Deployment) error {
 	return nil
 }
 
-// whatToDo is the advice after d.Next was left serving.
+// whatToDo is the advice after d.Next was left serving. The commands name
+// the environment: with several in deploy.yml, a target given none refuses
+// to guess.
 func (e *Engine) whatToDo(d *Deployment) string {
-	mage := "go tool mage"
-	if e.Env != nil && e.Env.Name != "production" {
-		mage = "BLUESHIFT_ENV=" + e.Env.Name + " " + mage
-	}
 	if d.Previous == nil || d.Previous.Version == "" || !d.Live.Valid() {
-		return fmt.Sprintf("Fix the cause, then deploy a fixed release (`%s deploy:%s VERSION`)", mage, d.Environment)
+		return fmt.Sprintf("Fix the cause, then deploy a fixed release (`go tool mage deploy:to %s VERSION`)", d.Environment)
 	}
-	return fmt.Sprintf("Fix the cause, then run `%s rollback -to=%s` to return to %s on %s (`%s status` shows what runs)",
-		mage, d.Previous.Version, d.Previous.Version, d.Live, mage)
+	return fmt.Sprintf("Fix the cause, then run `go tool mage rollback -to=%s -env=%s` to return to %s on %s (`go tool mage status -env=%s` shows what runs)",
+		d.Previous.Version, d.Environment, d.Previous.Version, d.Live, d.Environment)
 }

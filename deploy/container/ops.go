@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/registry"
 	"github.com/docker/docker/api/types/volume"
-	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -249,35 +247,10 @@ const execPollInterval = 10 * time.Millisecond
 // and failed is not an error: check ExitCode. Env values are never put in
 // errors. ctx bounds the whole run: the command's output and its exit.
 func Exec(ctx context.Context, cli Engine, id string, argv, env []string) (ExecResult, error) {
-	if len(argv) == 0 {
-		return ExecResult{}, errors.New("exec: empty argv")
-	}
-	what := fmt.Sprintf("exec %q in container %s", argv[0], id)
-	created, err := cli.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd: argv, Env: env, AttachStdout: true, AttachStderr: true,
-	})
-	if err != nil {
-		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	// ContainerExecAttach starts the exec; ContainerExecStart must not be
-	// called as well.
-	att, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
-	}
-	defer att.Close()
-	// The hijacked connection does not watch ctx: close it on cancel.
-	defer context.AfterFunc(ctx, att.Close)()
 	stdout, stderr := host.TailBuffer{N: ExecOutputLimit}, host.TailBuffer{N: ExecOutputLimit}
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return ExecResult{}, fmt.Errorf("%s: read output: %w", what, err)
-	}
-	code, err := execExitCode(ctx, cli, created.ID)
+	code, err := ExecStream(ctx, cli, id, argv, env, &stdout, &stderr)
 	if err != nil {
-		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
+		return ExecResult{}, err
 	}
 	return ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
 }
@@ -323,27 +296,9 @@ func (d Docker) Health(ctx context.Context, id string) (Health, error) {
 // Logs returns the last tailLines lines (all when <= 0) of the container's
 // stdout and stderr, interleaved as written, for failure reports.
 func Logs(ctx context.Context, cli Engine, id string, tailLines int) (string, error) {
-	c, err := cli.ContainerInspect(ctx, id)
-	if err != nil {
-		return "", fmt.Errorf("logs of container %s: %w", id, err)
-	}
-	tail := "all"
-	if tailLines > 0 {
-		tail = fmt.Sprint(tailLines)
-	}
-	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
-	if err != nil {
-		return "", fmt.Errorf("logs of container %s: %w", id, err)
-	}
-	defer rc.Close()
 	var buf bytes.Buffer
-	if c.Config != nil && c.Config.Tty {
-		_, err = io.Copy(&buf, rc)
-	} else {
-		_, err = stdcopy.StdCopy(&buf, &buf, rc)
-	}
-	if err != nil {
-		return "", fmt.Errorf("logs of container %s: %w", id, err)
+	if err := StreamLogs(ctx, cli, id, LogOptions{Tail: tailLines}, &buf, &buf); err != nil {
+		return "", err
 	}
 	return buf.String(), nil
 }

@@ -18,9 +18,9 @@ import (
 // Backup holds targets about the backups on the host.
 type Backup mg.Namespace
 
-// Create backs up $BLUESHIFT_ENV now (database, media, Docker state, release) and prunes beyond backup.keep.
-func (Backup) Create(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+// Create backs up ENV now (database, media, Docker state, release) and prunes beyond backup.keep.
+func (Backup) Create(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		res, pruned, err := eng.CreateBackup(ctx, func(ev backup.Event) {
 			if ev.Done {
 				fmt.Fprintf(stdout, "  %s %s (%s)\n", ev.Step, ev.Source, ev.Elapsed.Round(time.Millisecond))
@@ -36,9 +36,9 @@ func (Backup) Create(ctx context.Context) error {
 	})
 }
 
-// List lists $BLUESHIFT_ENV's backups, newest last: ID, size, age and whether verified.
-func (Backup) List(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+// List lists ENV's backups, newest last: ID, size, age and whether verified.
+func (Backup) List(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		infos, err := backup.List(ctx, eng.Host, eng.BackupsDir())
 		if err != nil {
 			return err
@@ -51,12 +51,12 @@ func (Backup) List(ctx context.Context) error {
 	})
 }
 
-// Verify checks backup ID of $BLUESHIFT_ENV: manifest, sizes, SHA-256 sums, and that dumps and archives read.
-func (Backup) Verify(ctx context.Context, id string) error {
+// Verify checks backup ID of ENV: manifest, sizes, SHA-256 sums, and that dumps and archives read.
+func (Backup) Verify(ctx context.Context, id string, env *string) error {
 	if err := checkBackupID(id); err != nil {
 		return fail(err)
 	}
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		if err := backup.Verify(ctx, eng.Host, path.Join(eng.BackupsDir(), id)); err != nil {
 			return err
 		}
@@ -65,15 +65,15 @@ func (Backup) Verify(ctx context.Context, id string) error {
 	})
 }
 
-// Restore puts backup ID of $BLUESHIFT_ENV back, replacing live data; needs -confirm or BLUESHIFT_CONFIRM_RESTORE=ID.
+// Restore puts backup ID of ENV back, replacing live data; needs -confirm or BLUESHIFT_CONFIRM_RESTORE=ID.
 //
 // A safety backup of what is replaced is taken first, under the deploy lock.
-func (Backup) Restore(ctx context.Context, id string, confirm *bool) error {
+func (Backup) Restore(ctx context.Context, id string, confirm *bool, env *string) error {
 	if err := checkBackupID(id); err != nil {
 		return fail(err)
 	}
 	ok := (confirm != nil && *confirm) || getenv(backup.ConfirmEnv) == id
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		res, err := eng.Restore(ctx, id, ok)
 		if err != nil {
 			return err

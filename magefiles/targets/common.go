@@ -35,20 +35,6 @@ func loadConfig() (*deploy.Config, error) {
 	return deploy.LoadDefault(getenv)
 }
 
-// loadEnv loads the configuration and returns the environment called name
-// ("production"); an unknown name is an error listing the known ones.
-func loadEnv(name string) (*deploy.Config, *deploy.Environment, error) {
-	c, err := loadConfig()
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := c.Env(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, e, nil
-}
-
 // newLogger returns the targets' logger on stderr (cli.Logger).
 func newLogger() *slog.Logger { return cli.Logger(stderr) }
 
@@ -56,13 +42,35 @@ func newLogger() *slog.Logger { return cli.Logger(stderr) }
 // exit 1 unless err carries its own exit status.
 func fail(err error) error { return cli.Fail(stderr, err) }
 
-// envName is the environment the non-deploy targets work on:
-// $BLUESHIFT_ENV, default "production".
-func envName() string {
-	if e := getenv("BLUESHIFT_ENV"); e != "" {
-		return e
+// envName is the environment a target was asked for: -env=NAME (flag, when
+// given), else $BLUESHIFT_ENV, else "" (chooseEnv decides).
+func envName(flag *string) string {
+	if flag != nil && *flag != "" {
+		return *flag
 	}
-	return "production"
+	return getenv("BLUESHIFT_ENV")
+}
+
+// chooseEnv returns the environment of c called name; with no name, the
+// configuration's only environment. Several environments and no name, or
+// an unknown name, is an error naming the environments c has: a target
+// never falls back to production silently.
+func chooseEnv(c *deploy.Config, name string) (*deploy.Environment, error) {
+	if name == "" {
+		names := c.EnvNames()
+		if len(names) != 1 {
+			return nil, fmt.Errorf("which environment? pass -env=NAME or set BLUESHIFT_ENV; %s defines %s", c.File, strings.Join(names, ", "))
+		}
+		name = names[0]
+	}
+	return c.Env(name)
+}
+
+// announce writes the first line of every target working on an
+// environment, to stderr (stdout stays the target's output): which
+// environment and host it acts on, the host masked as in all output.
+func announce(env *deploy.Environment) {
+	fmt.Fprintf(stderr, "%s on %s\n", env.Name, env.Redactor()(env.Host.Address))
 }
 
 // interruptible returns ctx cancelled by SIGINT or SIGTERM, so an interrupt
@@ -71,9 +79,10 @@ func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
-// withEngine loads deploy.yml, connects to environment name and runs fn
-// with a context cancelled by SIGINT or SIGTERM; the connection is closed
-// afterwards and fn's error goes through fail.
+// withEngine loads deploy.yml, connects to environment name (chooseEnv:
+// "" is the only one), says so (announce) and runs fn with a context
+// cancelled by SIGINT or SIGTERM; the connection is closed afterwards and
+// fn's error goes through fail.
 func withEngine(ctx context.Context, name string, fn func(context.Context, *deploy.Engine) error) error {
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -81,14 +90,16 @@ func withEngine(ctx context.Context, name string, fn func(context.Context, *depl
 	if err != nil {
 		return fail(err)
 	}
-	eng, err := deploy.Open(ctx, c, name, deploy.Options{Logger: newLogger(), Getenv: getenv})
+	env, err := chooseEnv(c, name)
 	if err != nil {
-		if env, eerr := c.Env(name); eerr == nil {
-			// Even "cannot connect to user@host" masks them: they are
-			// secrets in the seed's workflow (the field named says where).
-			err = deploy.RedactError(err, env.Redactor())
-		}
 		return fail(err)
+	}
+	announce(env)
+	eng, err := deploy.Open(ctx, c, env.Name, deploy.Options{Logger: newLogger(), Getenv: getenv})
+	if err != nil {
+		// Even "cannot connect to user@host" masks them: they are
+		// secrets in the seed's workflow (the field named says where).
+		return fail(deploy.RedactError(err, env.Redactor()))
 	}
 	defer eng.Close()
 	return fail(deploy.RedactError(fn(ctx, eng), eng.Env.Redactor()))

@@ -28,6 +28,18 @@ func (Deploy) Staging(ctx context.Context, version string) error {
 	return deployTo(ctx, "staging", version)
 }
 
+// To deploys VERSION (or "auto") to environment ENV of deploy.yml, exactly like deploy:production.
+//
+// An environment deploy.yml does not define is refused, naming the ones it
+// does.
+func (Deploy) To(ctx context.Context, env, version string) error {
+	if env == "" {
+		return fail(fmt.Errorf("deploy:to: ENV is empty: name an environment of deploy.yml"))
+	}
+	return deployTo(ctx, env, version)
+}
+
+// deployTo runs the deployment pipeline for version on environment env.
 func deployTo(ctx context.Context, env, version string) error {
 	v, err := parseVersion(version)
 	if err != nil {
@@ -38,13 +50,13 @@ func deployTo(ctx context.Context, env, version string) error {
 	})
 }
 
-// Plan prints what deploying VERSION to $BLUESHIFT_ENV would do, changing nothing; exits 1 if preflight fails.
-func (Deploy) Plan(ctx context.Context, version string) error {
+// Plan prints what deploying VERSION to ENV would do, changing nothing; exits 1 if preflight fails.
+func (Deploy) Plan(ctx context.Context, version string, env *string) error {
 	v, err := parseVersion(version)
 	if err != nil {
 		return fail(err)
 	}
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		plan, err := eng.Plan(ctx, v, eng.Pipeline())
 		if plan != nil {
 			plan.Write(stdout)
@@ -56,12 +68,12 @@ func (Deploy) Plan(ctx context.Context, version string) error {
 // Compose holds targets about the rendered Compose files.
 type Compose mg.Namespace
 
-// Render prints the compose file of COLOUR (blue or green) for VERSION in $BLUESHIFT_ENV, as a deployment would write it.
+// Render prints the compose file of COLOUR (blue or green) for VERSION in ENV, as a deployment would write it.
 //
 // The shared project's file (databases, caches) follows after a "---" line.
 // Values taken from the host's env file are printed as ${NAME}, never
 // their values; the files a deployment writes hold the values.
-func (Compose) Render(ctx context.Context, colour, version string) error {
+func (Compose) Render(ctx context.Context, colour, version string, env *string) error {
 	c, err := bsversion.ParseColour(colour)
 	if err != nil {
 		return fail(err)
@@ -70,7 +82,7 @@ func (Compose) Render(ctx context.Context, colour, version string) error {
 	if err != nil {
 		return fail(err)
 	}
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		coloured, shared, err := eng.Render(ctx, c, v)
 		if err != nil {
 			return err

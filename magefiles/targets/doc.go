@@ -8,8 +8,11 @@
 // testing, which an application must not get (deploy/layering_test.go).
 //
 // Deployment targets name their environment (deploy:production,
-// deploy:staging); every other target works on $BLUESHIFT_ENV, default
-// "production". Every target cancels its work on SIGINT or SIGTERM, so an
+// deploy:staging, deploy:to ENV VERSION); every other target works on ENV:
+// its -env=NAME flag, else $BLUESHIFT_ENV, else the only environment of
+// deploy.yml (with several, naming none is an error listing them: nothing
+// falls back to production). Each says on its first line of stderr which
+// environment and host it acts on. Every target cancels its work on SIGINT or SIGTERM, so an
 // interrupted deployment rolls back. deploy:* and rollback exit 0 when the
 // run succeeded, 1 when it failed before anything changed, 2 when it was
 // rolled back and 3 when the rollback failed too.

@@ -32,21 +32,25 @@ type mageFunc func(t *testing.T, env map[string]string, args ...string) (stdout,
 var helpLines = []string{
 	`deploy:production\s+deploys VERSION \(or "auto"\) to production with a blue-green switch, rolling back on failure.\n`,
 	`deploy:staging\s+deploys VERSION \(or "auto"\) to staging, exactly like deploy:production.\n`,
-	`deploy:plan\s+prints what deploying VERSION to \$BLUESHIFT_ENV would do, changing nothing; exits 1 if preflight fails.\n`,
-	`compose:render\s+prints the compose file of COLOUR \(blue or green\) for VERSION in \$BLUESHIFT_ENV, as a deployment would write it.\n`,
-	`rollback\s+returns \$BLUESHIFT_ENV to the previous release, or to -to=VERSION.\n`,
-	`status\s+shows \$BLUESHIFT_ENV's live colour, releases, containers, lock and recent history.\n`,
-	`versions\s+lists the last 20 deployments, rollbacks and lock releases of \$BLUESHIFT_ENV.\n`,
-	`reconcile\s+takes \$BLUESHIFT_ENV's deploy lock and repairs a run that died part-way.\n`,
-	`lock:release\s+releases \$BLUESHIFT_ENV's deploy lock when its holder is gone, recording the former holder in history.\n`,
-	`health\s+checks the live colour of \$BLUESHIFT_ENV once: its ports, PostgreSQL, Redis and the public URL.\n`,
-	`smoke\s+runs the smoke endpoints against \$BLUESHIFT_ENV's public URL \(or the live colour's port\).\n`,
-	`backup:create\s+backs up \$BLUESHIFT_ENV now \(database, media, Docker state, release\) and prunes beyond backup.keep.\n`,
-	`backup:list\s+lists \$BLUESHIFT_ENV's backups, newest last: ID, size, age and whether verified.\n`,
-	`backup:verify\s+checks backup ID of \$BLUESHIFT_ENV: manifest, sizes, SHA-256 sums, and that dumps and archives read.\n`,
-	`backup:restore\s+puts backup ID of \$BLUESHIFT_ENV back, replacing live data; needs -confirm or BLUESHIFT_CONFIRM_RESTORE=ID.\n`,
+	`deploy:to\s+deploys VERSION \(or "auto"\) to environment ENV of deploy.yml, exactly like deploy:production.\n`,
+	`init\s+proposes deploy.yml from docker-compose.yml \(or -compose=FILE\) and the nginx \(or -proxy=caddy\) configuration it needs; it writes deploy.yml only when none exists \(or with -force\).\n`,
+	`logs\s+prints the logs of SERVICE \("all": every service\) in ENV's live colour \(or -colour=\); -f follows until Ctrl-C, -n=N the last N lines, -since=10m.\n`,
+	`exec\s+runs COMMAND \(split like a shell's words, no shell involved\) in SERVICE's container of ENV's live colour \(or -colour=\); its exit code is the target's.\n`,
+	`deploy:plan\s+prints what deploying VERSION to ENV would do, changing nothing; exits 1 if preflight fails.\n`,
+	`compose:render\s+prints the compose file of COLOUR \(blue or green\) for VERSION in ENV, as a deployment would write it.\n`,
+	`rollback\s+returns ENV to the previous release, or to -to=VERSION.\n`,
+	`status\s+shows ENV's live colour, releases, containers, lock and recent history.\n`,
+	`versions\s+lists the last 20 deployments, rollbacks and lock releases of ENV.\n`,
+	`reconcile\s+takes ENV's deploy lock and repairs a run that died part-way.\n`,
+	`lock:release\s+releases ENV's deploy lock when its holder is gone, recording the former holder in history.\n`,
+	`health\s+checks the live colour of ENV once: its ports, PostgreSQL, Redis and the public URL.\n`,
+	`smoke\s+runs the smoke endpoints against ENV's public URL \(or the live colour's port\).\n`,
+	`backup:create\s+backs up ENV now \(database, media, Docker state, release\) and prunes beyond backup.keep.\n`,
+	`backup:list\s+lists ENV's backups, newest last: ID, size, age and whether verified.\n`,
+	`backup:verify\s+checks backup ID of ENV: manifest, sizes, SHA-256 sums, and that dumps and archives read.\n`,
+	`backup:restore\s+puts backup ID of ENV back, replacing live data; needs -confirm or BLUESHIFT_CONFIRM_RESTORE=ID.\n`,
 	`releasenotes\s+prints the release notes \(Markdown\) of the commits after FROM up to TO in this repository.\n`,
-	`notify:test\s+sends a test event to every notifier configured for \$BLUESHIFT_ENV and prints how each fared.\n`,
+	`notify:test\s+sends a test event to every notifier configured for ENV and prints how each fared.\n`,
 }
 
 // localConfig writes a deploy.yml whose production runs on this machine
@@ -121,6 +125,22 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 				t.Errorf("%s: exit %d, stderr:\n%s", target, code, errOut)
 			}
 		}
+		// -env and deploy:to name it the same way.
+		for _, args := range [][]string{{"status", "-env=nope"}, {"backup:verify", "x", "-env=nope"}, {"deploy:to", "nope", "v1.0.0"}} {
+			_, errOut, code := mage(t, exampleEnv("examples/deploy.yml"), args...)
+			if code != 1 || !strings.Contains(errOut, `unknown environment "nope": known environments are production, staging`) {
+				t.Errorf("%v: exit %d, stderr:\n%s", args, code, errOut)
+			}
+		}
+	})
+
+	t.Run("no environment named", func(t *testing.T) {
+		// Two environments and no -env: an error naming them, not production
+		// (on 95e58ec every target fell back to production silently).
+		_, errOut, code := mage(t, exampleEnv("examples/deploy.yml"), "status")
+		if code != 1 || !strings.Contains(errOut, "which environment? pass -env=NAME or set BLUESHIFT_ENV; examples/deploy.yml defines production, staging") {
+			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
 	})
 
 	t.Run("compose:render bad colour", func(t *testing.T) {
@@ -161,6 +181,12 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 		out, errOut, code := mage(t, env, "status")
 		if code != 0 {
 			t.Fatalf("status: exit %d: %s", code, errOut)
+		}
+		if !strings.HasPrefix(errOut, "production on local\n") {
+			t.Errorf("status does not say first where it acts:\n%s", errOut)
+		}
+		if out2, errOut, code := mage(t, env, "status", "-env=production"); code != 0 || !strings.HasPrefix(errOut, "production on local\n") || out2 != out {
+			t.Errorf("status -env=production: exit %d, stderr %s, out:\n%s", code, errOut, out2)
 		}
 		for _, want := range []string{"environment  production on local", "current      none", "blue         no containers", "lock         free"} {
 			if !strings.Contains(out, want) {
@@ -310,6 +336,11 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 
 		// A deployment whose image does not exist stops at preflight:
 		// nothing changes, the exit code is 1 and the report says why.
+		// deploy:to names the environment and runs the same pipeline.
+		if out, errOut, code := mage(t, env, "deploy:to", "production", "v9.9.8"); code != 1 ||
+			!strings.HasPrefix(errOut, "production on local\n") || !strings.Contains(errOut, "production v9.9.8: failed: phase preflight") {
+			t.Errorf("deploy:to: exit %d, stderr:\n%s\nstdout:\n%s", code, errOut, out)
+		}
 		out, errOut, code = mage(t, env, "deploy:production", "v9.9.9")
 		if code != 1 || !strings.Contains(errOut, "production v9.9.9: failed: phase preflight") {
 			t.Errorf("deploy:production: exit %d, stderr:\n%s\nstdout:\n%s", code, errOut, out)
@@ -330,7 +361,7 @@ func testOperations(t *testing.T, list string, mage mageFunc) {
 			t.Errorf("versions after a release and a failed deployment: exit %d:\n%s", code, out)
 		}
 		hist, err := store.History(context.Background(), 5)
-		if err != nil || len(hist) != 2 || hist[0].Reason != "released with lock:release by "+actorOf(env)+": stuck runner (-force)" {
+		if err != nil || len(hist) != 3 || hist[0].Reason != "released with lock:release by "+actorOf(env)+": stuck runner (-force)" {
 			t.Errorf("history: %v %+v", err, hist)
 		}
 		assertNoSecrets(t, out+errOut)

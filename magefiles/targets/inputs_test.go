@@ -36,8 +36,8 @@ func TestDeployRefusesVersionDockerCannotTag(t *testing.T) {
 		out, errOut := swap(t, env)
 		for name, target := range map[string]func() error{
 			"deploy:production": func() error { return (Deploy{}).Production(context.Background(), tc.version) },
-			"deploy:plan":       func() error { return (Deploy{}).Plan(context.Background(), tc.version) },
-			"compose:render":    func() error { return (Compose{}).Render(context.Background(), "blue", tc.version) },
+			"deploy:plan":       func() error { return (Deploy{}).Plan(context.Background(), tc.version, nil) },
+			"compose:render":    func() error { return (Compose{}).Render(context.Background(), "blue", tc.version, nil) },
 			"version:check":     func() error { return (Version{}).Check(tc.version) },
 		} {
 			err := target()
@@ -83,8 +83,8 @@ func TestPlanAndRenderMaskHostEnvFileValues(t *testing.T) {
 	}
 
 	for name, target := range map[string]func() error{
-		"deploy:plan":    func() error { return (Deploy{}).Plan(context.Background(), "v1.0.0") },
-		"compose:render": func() error { return (Compose{}).Render(context.Background(), "blue", "v1.0.0") },
+		"deploy:plan":    func() error { return (Deploy{}).Plan(context.Background(), "v1.0.0", nil) },
+		"compose:render": func() error { return (Compose{}).Render(context.Background(), "blue", "v1.0.0", nil) },
 	} {
 		out, errOut := swap(t, env)
 		err := target() // deploy:plan fails preflight (no image): it prints the plan all the same

@@ -31,9 +31,9 @@ func Releasenotes(ctx context.Context, from, to string) error {
 // Notify holds targets about notifications.
 type Notify mg.Namespace
 
-// Test sends a test event to every notifier configured for $BLUESHIFT_ENV and prints how each fared.
-func (Notify) Test(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+// Test sends a test event to every notifier configured for ENV and prints how each fared.
+func (Notify) Test(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		results, err := eng.TestNotify(ctx)
 		if err != nil {
 			return err

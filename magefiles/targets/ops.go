@@ -11,7 +11,7 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy"
 )
 
-// Rollback returns $BLUESHIFT_ENV to the previous release, or to -to=VERSION.
+// Rollback returns ENV to the previous release, or to -to=VERSION.
 //
 // The kept colour is started (or the version rendered into it), checked and
 // switched to; the current colour is stopped and kept. VERSION must have
@@ -22,7 +22,7 @@ import (
 // only that variable, and an operator asking for a version must never get
 // the previous release instead; -to and a different $ROLLBACK_TO are
 // refused. Output, report and exit codes as for deploy:production.
-func Rollback(ctx context.Context, to *string) error {
+func Rollback(ctx context.Context, to *string, env *string) error {
 	target, err := rollbackTarget(to, getenv("ROLLBACK_TO"))
 	if err != nil {
 		return fail(err)
@@ -30,7 +30,7 @@ func Rollback(ctx context.Context, to *string) error {
 	if to == nil && target != "" {
 		fmt.Fprintf(stderr, "rolling back to %s, from $ROLLBACK_TO\n", target)
 	}
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		return runPipeline(ctx, eng, eng.RollbackPipeline(target), eng.NewRollback())
 	})
 }
@@ -47,12 +47,12 @@ func rollbackTarget(to *string, env string) (string, error) {
 	return *to, nil
 }
 
-// Status shows $BLUESHIFT_ENV's live colour, releases, containers, lock and recent history.
+// Status shows ENV's live colour, releases, containers, lock and recent history.
 //
 // It only reads: an interrupted deployment is reported, with the command
 // that reconciles it (`reconcile`), never acted on.
-func Status(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+func Status(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		s, err := eng.Status(ctx, 10)
 		if err != nil {
 			return err
@@ -61,7 +61,7 @@ func Status(ctx context.Context) error {
 	})
 }
 
-// Reconcile takes $BLUESHIFT_ENV's deploy lock and repairs a run that died part-way.
+// Reconcile takes ENV's deploy lock and repairs a run that died part-way.
 //
 // A deployment or rollback killed part-way (or whose SSH connection
 // dropped) leaves a colour half-started or a lock whose holder is gone;
@@ -69,8 +69,8 @@ func Status(ctx context.Context) error {
 // or removes the other, corrects state and records what it did in history.
 // Every deployment, rollback and restore does the same first. A live run
 // holding the lock makes it fail (exit 1) without touching anything.
-func Reconcile(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+func Reconcile(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		r, err := eng.Reconcile(ctx)
 		if err != nil {
 			return err
@@ -87,9 +87,9 @@ func Reconcile(ctx context.Context) error {
 	})
 }
 
-// Versions lists the last 20 deployments, rollbacks and lock releases of $BLUESHIFT_ENV.
-func Versions(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+// Versions lists the last 20 deployments, rollbacks and lock releases of ENV.
+func Versions(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		entries, err := eng.Store.History(ctx, 20)
 		if err != nil {
 			return err
@@ -105,13 +105,13 @@ func Versions(ctx context.Context) error {
 // Lock holds targets about the deploy lock.
 type Lock mg.Namespace
 
-// Release releases $BLUESHIFT_ENV's deploy lock when its holder is gone, recording the former holder in history.
+// Release releases ENV's deploy lock when its holder is gone, recording the former holder in history.
 //
 // It refuses a lock whose holder is alive (its host-side lock is held)
 // unless -force, which ends the holder's hold (its run goes on without the
 // lock). -reason=TEXT is recorded with it. A dead holder's lock needs no
 // release: the next run (or `reconcile`) takes it over.
-func (Lock) Release(ctx context.Context, reason *string, force *bool) error {
+func (Lock) Release(ctx context.Context, reason *string, force *bool, env *string) error {
 	why := "released with lock:release by " + actor()
 	if reason != nil && *reason != "" {
 		why += ": " + *reason
@@ -120,7 +120,7 @@ func (Lock) Release(ctx context.Context, reason *string, force *bool) error {
 	if forced {
 		why += " (-force)"
 	}
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		holder, err := eng.Store.ForceRelease(ctx, why, forced)
 		switch {
 		case err != nil:
@@ -134,9 +134,9 @@ func (Lock) Release(ctx context.Context, reason *string, force *bool) error {
 	})
 }
 
-// Health checks the live colour of $BLUESHIFT_ENV once: its ports, PostgreSQL, Redis and the public URL.
-func Health(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+// Health checks the live colour of ENV once: its ports, PostgreSQL, Redis and the public URL.
+func Health(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		live, checks, err := eng.CheckLive(ctx)
 		if live != "" {
 			fmt.Fprintf(stdout, "live colour: %s\n", live)
@@ -154,9 +154,9 @@ func Health(ctx context.Context) error {
 	})
 }
 
-// Smoke runs the smoke endpoints against $BLUESHIFT_ENV's public URL (or the live colour's port).
-func Smoke(ctx context.Context) error {
-	return withEngine(ctx, envName(), func(ctx context.Context, eng *deploy.Engine) error {
+// Smoke runs the smoke endpoints against ENV's public URL (or the live colour's port).
+func Smoke(ctx context.Context, env *string) error {
+	return withEngine(ctx, envName(env), func(ctx context.Context, eng *deploy.Engine) error {
 		rep, err := eng.SmokeLive(ctx)
 		if len(rep.Results) > 0 {
 			rep.WriteTable(stdout)

@@ -121,9 +121,9 @@ func TestTestPhaseSeesNoSecretAndItsOutputIsMasked(t *testing.T) {
 		Phase: "test", Error: "test suite failed: literal " + token + " in " + app}); err != nil {
 		t.Fatal(err)
 	}
-	for name, target := range map[string]func(context.Context) error{"status": Status, "versions": Versions} {
+	for name, target := range map[string]func(context.Context, *string) error{"status": Status, "versions": Versions} {
 		out, errOut := swap(t, env)
-		if err := target(context.Background()); err != nil {
+		if err := target(context.Background(), nil); err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, errOut)
 		}
 		if !strings.Contains(out.String(), "v1.2.2") || !strings.Contains(out.String(), "literal ***") ||

@@ -84,6 +84,14 @@ func TestFail(t *testing.T) {
 	if err := fail(mg.Fatal(3, "locked")); mg.ExitStatus(err) != 3 {
 		t.Errorf("exit status not kept: %d", mg.ExitStatus(err))
 	}
+	// Wrapped by deploy.RedactError (as withEngine does), the code must be
+	// on the error itself: mage's main asserts ExitStatus without
+	// unwrapping. Before, `exec` exiting 3 and a rolled-back deployment
+	// (2) exited 1.
+	err = fail(deploy.RedactError(mg.Fatal(2, "rolled back on secret-host"), func(s string) string { return strings.ReplaceAll(s, "secret-host", "***") }))
+	if c, ok := err.(interface{ ExitStatus() int }); !ok || c.ExitStatus() != 2 || err.Error() != "rolled back on ***" {
+		t.Errorf("wrapped exit status: %T %q", err, err)
+	}
 	_, lerr := deploy.Load("../../deploy/testdata/config/many-problems.yml", func(string) string { return "" })
 	err = fail(lerr)
 	if mg.ExitStatus(err) != 1 || !strings.HasSuffix(err.Error(), "is invalid: 20 problem(s), listed above") || strings.Contains(err.Error(), "\n") {
@@ -155,6 +163,8 @@ func TestMageFrontend(t *testing.T) {
 	}
 
 	testOperations(t, out, mage)
+	t.Run("logs and exec", func(t *testing.T) { testLogsExec(t, bin, mage) })
+	t.Run("init", func(t *testing.T) { testInit(t, mage) })
 
 	t.Run("config:check valid", func(t *testing.T) {
 		out, errOut, code := mage(t, exampleEnv("examples/deploy.yml"), "config:check")
@@ -165,6 +175,26 @@ func TestMageFrontend(t *testing.T) {
 			t.Errorf("stdout:\n%s", out)
 		}
 		assertNoSecrets(t, out+errOut)
+	})
+
+	t.Run("config:check README's deploy.yml", func(t *testing.T) {
+		// The README's first YAML block, as a user copies it: before, its
+		// host line (a flow mapping holding ${...}) did not parse.
+		readme, err := os.ReadFile("../../README.md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(readme)
+		if m == nil {
+			t.Fatal("README has no yaml block")
+		}
+		file := filepath.Join(t.TempDir(), "deploy.yml")
+		if err := os.WriteFile(file, m[1], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, errOut, code := mage(t, exampleEnv(file), "config:check"); code != 0 || !strings.Contains(out, "is valid: app the-bot") {
+			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
 	})
 
 	t.Run("config:check invalid", func(t *testing.T) {
@@ -190,6 +220,17 @@ func TestMageFrontend(t *testing.T) {
 		_, errOut, code := mage(t, map[string]string{"DEPLOY_CONFIG": filepath.Join(t.TempDir(), "nope.yml")}, "config:check")
 		if code != 1 || !strings.Contains(errOut, "does not exist") {
 			t.Errorf("exit %d, stderr:\n%s", code, errOut)
+		}
+	})
+
+	t.Run("test stops when a component is missing", func(t *testing.T) {
+		// Not in CI and without -setup, a missing component stops the
+		// README's test command at once, naming the one command to run
+		// (before, its tests skipped and the run reported success).
+		env := map[string]string{"CI": "", "BLUESHIFT_CADDY": filepath.Join(t.TempDir(), "caddy")}
+		out, errOut, code := mage(t, env, "test")
+		if code != 1 || !strings.Contains(errOut, "the tests need caddy, missing here: run `sudo bash .ci/setup`") || strings.Contains(out, "ok  \t") {
+			t.Errorf("exit %d, stdout %q, stderr:\n%s", code, out, errOut)
 		}
 	})
 
@@ -243,6 +284,42 @@ func TestRollbackTarget(t *testing.T) {
 			}
 			if err != nil || got != c.want {
 				t.Errorf("rollbackTarget = %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}
+
+// TestChooseEnv: -env wins over $BLUESHIFT_ENV; with neither, the only
+// environment is taken, and several are an error naming them (before,
+// every target fell back to production silently).
+func TestChooseEnv(t *testing.T) {
+	one := &deploy.Config{File: "one.yml", Environments: map[string]*deploy.Environment{"production": {Name: "production"}}}
+	two := &deploy.Config{File: "two.yml", Environments: map[string]*deploy.Environment{
+		"production": {Name: "production"}, "staging": {Name: "staging"}}}
+	flag := func(s string) *string { return &s }
+	for _, c := range []struct {
+		name      string
+		cfg       *deploy.Config
+		flag      *string
+		envVar    string
+		want, err string
+	}{
+		{"only environment", one, nil, "", "production", ""},
+		{"several, none named", two, nil, "", "", "which environment? pass -env=NAME or set BLUESHIFT_ENV; two.yml defines production, staging"},
+		{"BLUESHIFT_ENV", two, nil, "staging", "staging", ""},
+		{"-env", two, flag("staging"), "", "staging", ""},
+		{"-env over BLUESHIFT_ENV", two, flag("staging"), "production", "staging", ""},
+		{"empty -env: BLUESHIFT_ENV", two, flag(""), "staging", "staging", ""},
+		{"unknown", one, flag("prod"), "", "", `unknown environment "prod": known environments are production`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			swap(t, map[string]string{"BLUESHIFT_ENV": c.envVar})
+			e, err := chooseEnv(c.cfg, envName(c.flag))
+			switch {
+			case c.err != "" && (err == nil || err.Error() != c.err):
+				t.Errorf("err = %v, want %q", err, c.err)
+			case c.err == "" && (err != nil || e.Name != c.want):
+				t.Errorf("chooseEnv = %v, %v; want %s", e, err, c.want)
 			}
 		})
 	}

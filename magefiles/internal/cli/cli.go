@@ -29,7 +29,7 @@ func Logger(w io.Writer) *slog.Logger {
 }
 
 // Fail turns err into the error a target returns: nil stays nil, an error
-// that already carries an exit status (mg.Fatal) is kept, and anything else
+// that carries an exit status (mg.Fatal, also wrapped) keeps it, and anything else
 // exits 1 with a one-line message. A multi-line error (a configuration with
 // several problems) is written to stderr in full first, and the one line
 // says so.
@@ -39,7 +39,12 @@ func Fail(stderr io.Writer, err error) error {
 	}
 	var coded interface{ ExitStatus() int }
 	if errors.As(err, &coded) {
-		return err
+		if _, direct := err.(interface{ ExitStatus() int }); direct {
+			return err
+		}
+		// Mage's main asserts ExitStatus on the error itself, not on what
+		// it wraps (a masked error from deploy.RedactError): keep the code.
+		return mg.Fatal(coded.ExitStatus(), err.Error())
 	}
 	msg := err.Error()
 	first, _, multi := strings.Cut(msg, "\n")
