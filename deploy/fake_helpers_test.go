@@ -2,11 +2,19 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,6 +23,7 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
+	"github.com/blueshift-deploy/blueshift/notify"
 )
 
 // fakeApp is an app deployed to a hosttest.Fake: the engine's files and
@@ -260,4 +269,57 @@ func (r *phaseRun) sub(phases ...deploy.Phase) *deploy.Pipeline {
 	p := deploy.NewPipeline(phases...)
 	p.BeforePhase = r.p.BeforePhase
 	return p
+}
+
+// webhookSink is a webhook receiver: its URL, and the payloads it got so far.
+func webhookSink(t *testing.T) (string, func() []notify.WebhookPayload) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []notify.WebhookPayload
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.WebhookPayload
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/hook", func() []notify.WebhookPayload {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// withWebhook is a deploy.yml edit adding a webhook notifier to url.
+func withWebhook(url string) func(string) string {
+	return func(cfg string) string { return cfg + "    notify:\n      webhook: {url: " + url + "}\n" }
+}
+
+// killHolder ends the run holding the app's lock as a crash does: its
+// host-side session is killed (the flock goes with it) and lock.json names
+// a process that no longer exists, so the next run takes the lock over.
+func (a *fakeApp) killHolder(t *testing.T) {
+	t.Helper()
+	dir := filepath.Join(a.appPath, state.Dir, "lock")
+	b, err := os.ReadFile(filepath.Join(dir, "pids"))
+	require.NoError(t, err)
+	for _, f := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	store := state.New(a.fake, a.appPath)
+	require.Eventually(t, func() bool {
+		st, err := store.Inspect(context.Background())
+		return err == nil && !st.Held
+	}, 10*time.Second, 10*time.Millisecond, "the killed session's flock is freed")
+	var l state.Lock
+	b, err = os.ReadFile(filepath.Join(dir, "lock.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &l))
+	l.PID = 1 << 22 // beyond pid_max: the holder's process is gone
+	b, err = json.Marshal(l)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lock.json"), append(b, '\n'), 0o600))
 }

@@ -2,10 +2,8 @@ package deploy_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -420,26 +418,84 @@ func TestPhaseRecord(t *testing.T) {
 
 func TestPhaseNotify(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var got []notify.WebhookPayload
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p notify.WebhookPayload
-		_ = json.NewDecoder(r.Body).Decode(&p)
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	a := newFakeApp(t, func(cfg string) string {
-		return cfg + "    notify:\n      webhook: {url: " + srv.URL + "/hook}\n"
-	})
+	hook, got := webhookSink(t)
+	a := newFakeApp(t, withWebhook(hook))
 	d := a.deployOK(t, "v1.0.0")
-	mu.Lock()
-	defer mu.Unlock()
-	require.Len(t, got, 2, "started (prepare) and succeeded (notify)")
-	assert.Equal(t, notify.Succeeded.String(), got[1].Kind)
-	assert.Equal(t, "v1.0.0", got[1].Version)
-	assert.Equal(t, d.ID, got[1].DeploymentID)
+	sent := got()
+	require.Len(t, sent, 2, "started (notify-start) and succeeded (notify)")
+	assert.Equal(t, notify.Succeeded.String(), sent[1].Kind)
+	assert.Equal(t, "v1.0.0", sent[1].Version)
+	assert.Equal(t, d.ID, sent[1].DeploymentID)
+	assert.False(t, sent[1].Automatic)
+
+	// A failed run is announced as rolled back, automatically.
+	a.fake.Model.Fail(1, "migration 0042 failed", "exec", "migrate")
+	eng := a.engine(t)
+	d = eng.NewDeployment(version.MustParse("v1.0.1"))
+	require.Error(t, eng.Pipeline().Run(context.Background(), d))
+	sent = got()
+	require.Len(t, sent, 4)
+	assert.Equal(t, notify.RolledBack.String(), sent[3].Kind)
+	assert.True(t, sent[3].Automatic)
+	assert.Equal(t, deploy.PhaseMigrate, sent[3].Phase)
+}
+
+func TestPhaseNotifyStart(t *testing.T) {
+	t.Parallel()
+	hook, got := webhookSink(t)
+	a := newFakeApp(t, withWebhook(hook))
+	eng := a.engine(t)
+	d := eng.NewDeployment(version.MustParse("v1.0.0"))
+	r := newPhaseRun(t, eng.Pipeline(), d)
+	r.upTo(deploy.PhaseNotifyStart)
+	assert.Empty(t, got(), "nothing is announced before notify-start (prepare used to announce)")
+	err, res := r.only(deploy.PhaseNotifyStart)
+	require.NoError(t, err)
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+	sent := got()
+	require.Len(t, sent, 1)
+	assert.Equal(t, notify.Started.String(), sent[0].Kind)
+	assert.Equal(t, "v1.0.0", sent[0].Version)
+	assert.Equal(t, d.ID, sent[0].DeploymentID)
+	assert.Equal(t, "production", sent[0].Environment)
+	assert.Contains(t, factNames(d), "notify webhook")
+}
+
+// TestPhaseReconcile: with nothing interrupted, reconcile changes nothing;
+// after a run died holding the lock with green started, the next run's
+// reconcile (its lock phase took the dead holder's lock over) removes
+// green, keeps blue serving and says so.
+func TestPhaseReconcile(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.deployOK(t, "v1.0.0")
+	eng := a.engine(t)
+	d := eng.NewDeployment(version.MustParse("v1.0.1"))
+	r := newPhaseRun(t, eng.Pipeline(), d)
+	err, res := r.run(deploy.PhaseReconcile)
+	require.NoError(t, err)
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+	assert.Empty(t, d.Report.Warnings, "nothing to reconcile")
+	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"))
+	r.unlock()
+
+	// A run dies (its process and host-side session gone) after starting green.
+	eng = a.engine(t)
+	dead := eng.NewDeployment(version.MustParse("v1.0.1"))
+	newPhaseRun(t, eng.Pipeline(), dead).upTo(deploy.PhaseSwitch)
+	require.Equal(t, []string{"shop-green-web-1"}, a.running("shop-green"))
+	a.killHolder(t)
+
+	d, err, _ = a.unitPhase(t, "v1.0.2", deploy.PhaseReconcile)
+	require.NoError(t, err)
+	require.NotEmpty(t, d.Report.Warnings)
+	assert.Contains(t, d.Report.Warnings[0], "reconciled an interrupted run first")
+	assert.Empty(t, a.running("shop-green"), "the dead run's colour is stopped")
+	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"), "the serving colour keeps running")
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
+	st := a.state(t)
+	assert.Equal(t, "v1.0.0", st.Current.Version)
+	assert.True(t, st.InFlight == nil || st.InFlight.DeploymentID != dead.ID, "the dead run's in-flight record is cleared")
 }
 
 // TestRollbackPipeline returns to the kept previous release and, when its
@@ -463,7 +519,7 @@ func TestRollbackPipeline(t *testing.T) {
 
 	// Roll back again (to v1.0.1 on green), but nginx refuses the switch:
 	// the undo stops green again and traffic never leaves blue. (A health
-	// failure would do the same after ensureServing's fixed 30 s policy.)
+	// failure does the same: see TestPhaseRollbackHealth.)
 	a.fake.Model.Fail(1, "nginx: [emerg] no \"events\" section in configuration", "nginx", "-t")
 	eng = a.engine(t)
 	d = eng.NewRollback()
@@ -528,4 +584,144 @@ func TestPhaseRollbackStart(t *testing.T) {
 	require.NoError(t, r.phase(deploy.PhaseRollbackStart).(deploy.Undoer).Undo(context.Background(), d))
 	assert.Empty(t, a.running("shop-blue"))
 	assert.Len(t, a.fake.Model.Containers("shop-blue"), 1)
+}
+
+func TestPhaseRollbackCheck(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.deployOK(t, "v1.0.0")
+	a.deployOK(t, "v1.0.1")
+	eng := a.engine(t)
+	err, res := newPhaseRun(t, eng.RollbackPipeline("v1.0.0"), eng.NewRollback()).run(deploy.PhaseRollbackCheck)
+	require.NoError(t, err, "v1.0.0 was live")
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+
+	// A version never live here is refused before the lock is taken.
+	before := a.history(t)
+	d := eng.NewRollback()
+	err, _ = newPhaseRun(t, eng.RollbackPipeline("v1.0.2"), d).run(deploy.PhaseRollbackCheck)
+	require.ErrorIs(t, err, deploy.ErrNeverLive)
+	assert.Contains(t, err.Error(), "go tool mage deploy:production v1.0.2", "the error says how to deploy it instead")
+	assert.False(t, a.lockHeld(t))
+	assert.Equal(t, before, a.history(t))
+	err, _ = newPhaseRun(t, eng.RollbackPipeline("1.x"), eng.NewRollback()).run(deploy.PhaseRollbackCheck)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rollback -to")
+}
+
+// TestPhaseRollbackHealth checks the colour rolled back to under the
+// short policy derived from the environment's backend check (here 3 x
+// 10ms): on 7783282 it was a fixed 60 x 500ms whatever health.backend said,
+// so this failure took 30 s.
+func TestPhaseRollbackHealth(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.deployOK(t, "v1.0.0")
+	a.deployOK(t, "v1.0.1")
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	r := newPhaseRun(t, eng.RollbackPipeline(""), d)
+	err, res := r.run(deploy.PhaseHealth)
+	require.NoError(t, err)
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+
+	b := newFakeApp(t, nil)
+	b.deployOK(t, "v1.0.0")
+	b.deployOK(t, "v1.0.1")
+	eng = b.engine(t)
+	d = eng.NewRollback()
+	r = newPhaseRun(t, eng.RollbackPipeline(""), d)
+	r.upTo(deploy.PhaseHealth)
+	b.fake.Model.SetApp(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+	}))
+	err, _ = r.only(deploy.PhaseHealth)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "blue is not healthy")
+	assert.Contains(t, err.Error(), "503")
+}
+
+func TestPhaseRollbackRecord(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.deployOK(t, "v1.0.0")
+	a.deployOK(t, "v1.0.1")
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
+	st := a.state(t)
+	assert.Equal(t, "v1.0.0", st.Current.Version)
+	assert.Equal(t, "v1.0.1", st.Previous.Version, "the release left becomes previous")
+	assert.Equal(t, "blue", st.Live)
+	assert.Nil(t, st.InFlight)
+	h := a.history(t)
+	require.Len(t, h, 3)
+	assert.Equal(t, state.KindRollback, h[2].Kind)
+	assert.Equal(t, state.OutcomeSucceeded, h[2].Outcome)
+	assert.False(t, h[2].Automatic)
+
+	// A refused rollback (never live) records nothing.
+	require.Error(t, eng.RollbackPipeline("v1.0.2").Run(context.Background(), eng.NewRollback()))
+	assert.Len(t, a.history(t), 3)
+	assert.Equal(t, "v1.0.0", a.state(t).Current.Version)
+}
+
+func TestPhaseRollbackNotify(t *testing.T) {
+	t.Parallel()
+	hook, got := webhookSink(t)
+	a := newFakeApp(t, withWebhook(hook))
+	a.deployOK(t, "v1.0.0")
+	a.deployOK(t, "v1.0.1")
+	n := len(got())
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
+	sent := got()[n:]
+	require.Len(t, sent, 1)
+	assert.Equal(t, notify.RolledBack.String(), sent[0].Kind)
+	assert.Equal(t, "v1.0.0", sent[0].Version)
+	assert.False(t, sent[0].Automatic, "a manual rollback")
+
+	// A refused rollback notifies nobody.
+	require.Error(t, eng.RollbackPipeline("v1.0.2").Run(context.Background(), eng.NewRollback()))
+	assert.Len(t, got(), n+1)
+}
+
+// TestPhaseRecordWithoutRelease: a pipeline edited without prepare (which
+// fills Release) succeeds with no release. On 7783282 the record phases
+// then panicked (nil pointer dereference on d.Release); now they fail with
+// a clear error, leave state alone and still write history.
+func TestPhaseRecordWithoutRelease(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	eng := a.engine(t)
+	for _, c := range []struct {
+		p *deploy.Pipeline
+		d *deploy.Deployment
+	}{
+		{eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.0"))},
+		{eng.RollbackPipeline(""), eng.NewRollback()},
+	} {
+		keep := []deploy.Phase{}
+		for _, ph := range c.p.Phases() {
+			switch ph.Name() {
+			case deploy.PhaseLock, deploy.PhaseRecord, deploy.PhaseUnlock:
+				keep = append(keep, ph)
+			}
+		}
+		n := len(a.history(t))
+		// A final phase's failure is in the report; the run's outcome stands.
+		require.NoError(t, deploy.NewPipeline(keep...).Run(context.Background(), c.d))
+		var rec deploy.PhaseResult
+		for _, res := range c.d.Report.Phases {
+			if res.Name == deploy.PhaseRecord {
+				rec = res
+			}
+		}
+		assert.Equal(t, deploy.PhaseFailed, rec.Outcome)
+		assert.Contains(t, rec.Err, "has no release to make current; state was not changed")
+		assert.Nil(t, a.state(t).Current, "state is unchanged")
+		assert.Len(t, a.history(t), n+1, "history is still written")
+		assert.False(t, a.lockHeld(t))
+	}
 }

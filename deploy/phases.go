@@ -72,8 +72,8 @@ func tail(s string, lines int) string {
 	return strings.Join(parts, "\n")
 }
 
-// ensureServing starts colour c if it is stopped and waits for its backend
-// check (a short policy: it ran minutes ago).
+// ensureServing starts colour c if it is stopped and waits for its health
+// checks under servingPolicy (a short policy: it ran minutes ago).
 func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Colour) error {
 	running, err := e.colourRunning(ctx, c)
 	if err != nil {
@@ -85,17 +85,56 @@ func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Col
 			return err
 		}
 	}
-	probes, _, err := e.healthChecks(c)
+	probes, policies, err := e.healthChecks(c)
 	if err != nil {
 		return err
 	}
-	for _, p := range probes {
-		pol := health.Policy{Attempts: 60, Interval: 500 * time.Millisecond, AttemptTimeout: 5 * time.Second, Timeout: 2 * time.Minute, Classify: classifyHealth}
-		if _, err := health.Wait(ctx, p, pol, nil); err != nil {
+	for i, p := range probes {
+		if _, err := health.Wait(ctx, p, servingPolicy(policies[i]), nil); err != nil {
 			return fmt.Errorf("%s is not healthy: %w", c, err)
 		}
 	}
 	return nil
+}
+
+// Bounds of servingPolicy.
+const (
+	servingInterval       = 500 * time.Millisecond
+	servingAttempts       = 60
+	servingAttemptTimeout = 5 * time.Second
+	servingTimeout        = 2 * time.Minute
+)
+
+// servingPolicy is check policy p (from the environment's health config)
+// for a colour that served minutes ago (a rollback, an undo switching
+// back): the same span of waiting (attempts x interval), checked at most
+// every 500 ms in at most 60 attempts of at most 5 s each, within at most
+// 2 minutes. Under the default backend policy (30 x 10 s) that is 60 x
+// 500 ms; a configuration with shorter checks (a test's) gets them.
+func servingPolicy(p health.Policy) health.Policy {
+	iv := servingInterval
+	if p.Interval > 0 {
+		iv = min(p.Interval, iv)
+	}
+	n := servingAttempts
+	if p.Attempts > 0 && p.Interval > 0 {
+		n = min(n, max(1, int(time.Duration(p.Attempts)*p.Interval/iv)))
+	}
+	at, to := servingAttemptTimeout, servingTimeout
+	if p.AttemptTimeout > 0 {
+		at = min(at, p.AttemptTimeout)
+	}
+	if p.Timeout > 0 {
+		to = min(to, p.Timeout)
+	}
+	return health.Policy{Attempts: n, Interval: iv, AttemptTimeout: at, Timeout: to, Classify: p.Classify}
+}
+
+// errNoRelease is the record phases' error for a run whose outcome would
+// make its release current when it has none (a phase of its own set the
+// outcome before prepare or start filled Release): state is left alone.
+func errNoRelease(d *Deployment) error {
+	return fmt.Errorf("record: outcome %s but deployment %s has no release to make current; state was not changed", d.Outcome, d.ID)
 }
 
 // stillHeld reports whether d holds its lock and has not lost it: only
