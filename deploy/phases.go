@@ -38,8 +38,8 @@ func (e *Engine) NewDeployment(v version.Version) *Deployment {
 	now := time.Now().UTC()
 	d := &Deployment{
 		Environment: e.Env.Name, Version: v, ID: version.DeploymentID(e.Env.Name, v, now),
-		Actor: notify.ActorFromEnv(e.Getenv), Reason: e.Getenv("DEPLOY_REASON"), Commit: e.Getenv("GITHUB_SHA"),
-		TestsSkipped: e.Getenv("SKIP_TESTS") == "true", Logger: e.Logger, Values: map[string]any{},
+		Actor: notify.ActorFromEnv(e.getenv), Reason: e.getenv("DEPLOY_REASON"), Commit: e.getenv("GITHUB_SHA"),
+		TestsSkipped: e.getenv("SKIP_TESTS") == "true", Logger: e.logger, Values: map[string]any{},
 	}
 	return d
 }
@@ -59,7 +59,7 @@ func (e *Engine) liveColour(ctx context.Context, st state.State) (version.Colour
 		return "", fmt.Errorf("read live colour from the proxy: %w", err)
 	}
 	if st.Live != "" && c.Valid() && st.Live != string(c) {
-		e.Logger.Warn("state and proxy disagree on the live colour; the proxy wins", "state", st.Live, "proxy", c)
+		e.logger.Warn("state and proxy disagree on the live colour; the proxy wins", "state", st.Live, "proxy", c)
 	}
 	return c, nil
 }
@@ -223,7 +223,7 @@ func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
 		s.InFlight.Release = d.Release
 	})
 	if err != nil && !errors.Is(err, state.ErrNotOwner) {
-		e.Logger.Warn("could not record phase", "phase", phase, "err", err)
+		e.logger.Warn("could not record phase", "phase", phase, "err", err)
 	}
 }
 
