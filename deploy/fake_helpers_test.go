@@ -71,10 +71,17 @@ environments:
       endpoints: [{path: /health}, {path: /}]
     monitor: {window: 60ms, interval: 20ms, max_errors: 0}
     backup:
-      enabled: true
+      enabled: false
       media: {volume: media}
     timeouts: {drain: 10ms}
 `
+
+// withBackup is a deploy.yml edit enabling the pre-deployment backup of
+// the media volume. It is off in the other tests: a third of a fake
+// deployment's cost, and no concern of theirs.
+func withBackup(cfg string) string {
+	return strings.Replace(cfg, "      enabled: false\n      media:", "      enabled: true\n      media:", 1)
+}
 
 // fakeVersions are the versions whose images the fake's engine has.
 var fakeVersions = []string{"v1.0.0", "v1.0.1", "v1.0.2"}

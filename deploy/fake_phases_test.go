@@ -87,7 +87,7 @@ func TestPhasePrepare(t *testing.T) {
 
 func TestPhasePreflight(t *testing.T) {
 	t.Parallel()
-	a := newFakeApp(t, nil)
+	a := newFakeApp(t, withBackup)
 	d, err, _ := a.unitPhase(t, "v1.0.0", deploy.PhasePreflight)
 	require.NoError(t, err)
 	assert.Empty(t, a.fake.Model.Containers(""), "preflight starts nothing")
@@ -95,7 +95,7 @@ func TestPhasePreflight(t *testing.T) {
 
 	// An image that is neither on the host nor in its registry, and an
 	// nginx whose configuration is broken: both named, nothing started.
-	b := newFakeApp(t, nil)
+	b := newFakeApp(t, withBackup)
 	b.fake.Model.Fail(1, "nginx: [emerg] unknown directive \"proxy_pas\" in /etc/nginx/sites-enabled/shop:12", "nginx", "-T")
 	_, err, res := b.unitPhase(t, "v9.9.9", deploy.PhasePreflight)
 	var pf *deploy.PreflightError
@@ -130,16 +130,29 @@ func TestPhaseTest(t *testing.T) {
 
 func TestPhaseBackup(t *testing.T) {
 	t.Parallel()
-	a := newFakeApp(t, nil)
+	a := newFakeApp(t, withBackup)
 	a.deployOK(t, "v1.0.0")
+
+	// The Docker daemon gone mid-backup fails it before anything changes.
+	a.fake.Model.Fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "ps", "--no-trunc")
+	eng := a.engine(t)
+	r := newPhaseRun(t, eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.1")))
+	err, _ := r.run(deploy.PhaseBackup)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pre-deployment backup into")
+	assert.Contains(t, err.Error(), "Cannot connect to the Docker daemon")
+	assert.Contains(t, err.Error(), "nothing was changed")
+	assert.Empty(t, a.fake.Model.Containers("shop-green"))
+	r.unlock()
+	a.fake.Model.ClearFailures()
+
 	media, ok := a.fake.Model.VolumePath("shop_media")
 	require.True(t, ok, "the first deployment created the media volume")
 	require.NoError(t, os.WriteFile(filepath.Join(media, "avatar.png"), []byte("png bytes"), 0o644))
-
 	d, err, _ := a.unitPhase(t, "v1.0.1", deploy.PhaseBackup)
 	require.NoError(t, err)
 	require.NotEmpty(t, d.BackupID)
-	dir := filepath.Join(a.engine(t).BackupsDir(), d.BackupID)
+	dir := filepath.Join(eng.BackupsDir(), d.BackupID)
 	out, err := exec.Command("tar", "-tzf", filepath.Join(dir, "media.tar.gz")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "avatar.png", "the media volume's files are in the backup")
@@ -147,23 +160,25 @@ func TestPhaseBackup(t *testing.T) {
 	snap, err := os.ReadFile(filepath.Join(dir, "docker-state.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(snap), `"compose_project": "shop-blue"`, "the live colour's containers are in the snapshot")
-
-	// The Docker daemon gone mid-backup fails it before anything changes.
-	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
-	b.fake.Model.Fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "ps", "--no-trunc")
-	_, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhaseBackup)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "pre-deployment backup into")
-	assert.Contains(t, err.Error(), "Cannot connect to the Docker daemon")
-	assert.Contains(t, err.Error(), "nothing was changed")
-	assert.Empty(t, b.fake.Model.Containers("shop-green"))
 }
 
 func TestPhaseStart(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
 	a.deployOK(t, "v1.0.0")
+
+	// compose up failing: the error names the colour and carries compose's words.
+	a.fake.Model.Fail(1, "Error response from daemon: driver failed programming external connectivity: port is already allocated", "shop-green", "up")
+	eng := a.engine(t)
+	r := newPhaseRun(t, eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.1")))
+	err, _ := r.run(deploy.PhaseStart)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "start green")
+	assert.Contains(t, err.Error(), "port is already allocated")
+	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"))
+	r.unlock()
+	a.fake.Model.ClearFailures()
+
 	d, err, _ := a.unitPhase(t, "v1.0.1", deploy.PhaseStart)
 	require.NoError(t, err)
 	green := a.fake.Model.Containers("shop-green")
@@ -174,16 +189,6 @@ func TestPhaseStart(t *testing.T) {
 	assert.Equal(t, "v1.0.1", green[0].Labels["blueshift.version"])
 	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"), "the live colour keeps running")
 	assert.Equal(t, map[string]string{"web": "example.test/shop:v1.0.1"}, d.Release.Images)
-
-	// compose up failing: the error names the colour and carries compose's words.
-	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
-	b.fake.Model.Fail(1, "Error response from daemon: driver failed programming external connectivity: port is already allocated", "shop-green", "up")
-	_, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhaseStart)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "start green")
-	assert.Contains(t, err.Error(), "port is already allocated")
-	assert.Equal(t, []string{"shop-blue-web-1"}, b.running("shop-blue"))
 }
 
 // TestPhaseStartUndo: a failure after start removes the new colour and
@@ -289,6 +294,26 @@ func TestPhaseSwitch(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
 	a.deployOK(t, "v1.0.0")
+
+	// nginx -t failing: the previous upstream file is back, traffic stays.
+	before, err := os.ReadFile(a.upstream)
+	require.NoError(t, err)
+	a.fake.Model.Fail(1, "nginx: [emerg] host not found in upstream \"shop_production_web\"", "nginx", "-t")
+	reloads := a.fake.Model.Reloads()
+	eng := a.engine(t)
+	r := newPhaseRun(t, eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.1")))
+	err, _ = r.run(deploy.PhaseSwitch)
+	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
+	assert.Contains(t, err.Error(), "host not found in upstream")
+	after, err := os.ReadFile(a.upstream)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "the previous upstream file is restored")
+	assert.Equal(t, reloads, a.fake.Model.Reloads(), "nginx was not reloaded")
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
+	assert.Equal(t, "blue", a.state(t).Live)
+	r.unlock()
+	a.fake.Model.ClearFailures()
+
 	d, err, _ := a.unitPhase(t, "v1.0.1", deploy.PhaseSwitch)
 	require.NoError(t, err)
 	assert.True(t, d.Switched)
@@ -297,22 +322,6 @@ func TestPhaseSwitch(t *testing.T) {
 	data, err := os.ReadFile(a.upstream)
 	require.NoError(t, err)
 	assert.Contains(t, string(data), "# blueshift colour=green")
-
-	// nginx -t failing: the previous upstream file is back, traffic stays.
-	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
-	before, err := os.ReadFile(b.upstream)
-	require.NoError(t, err)
-	b.fake.Model.Fail(1, "nginx: [emerg] host not found in upstream \"shop_production_web\"", "nginx", "-t")
-	reloads := b.fake.Model.Reloads()
-	_, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhaseSwitch)
-	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
-	assert.Contains(t, err.Error(), "host not found in upstream")
-	after, err := os.ReadFile(b.upstream)
-	require.NoError(t, err)
-	assert.Equal(t, string(before), string(after), "the previous upstream file is restored")
-	assert.Equal(t, reloads, b.fake.Model.Reloads(), "nginx was not reloaded")
-	assert.Equal(t, "blue", b.fake.Model.ProxyLive())
 }
 
 // TestPhaseSwitchUndo: a failure after the switch sends traffic back.
