@@ -507,41 +507,6 @@ func TestPhaseReconcile(t *testing.T) {
 	assert.True(t, st.InFlight == nil || st.InFlight.DeploymentID != dead.ID, "the dead run's in-flight record is cleared")
 }
 
-// TestRollbackPipeline returns to the kept previous release and, when its
-// health fails, undoes the rollback: the current release serves again.
-func TestRollbackPipeline(t *testing.T) {
-	t.Parallel()
-	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
-	eng := a.engine(t)
-	d := eng.NewRollback()
-	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
-	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
-	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"))
-	assert.Empty(t, a.running("shop-green"), "green is stopped")
-	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept")
-	st := a.state(t)
-	assert.Equal(t, "v1.0.0", st.Current.Version)
-	h := a.history(t)
-	assert.Equal(t, state.KindRollback, h[len(h)-1].Kind)
-
-	// Roll back again (to v1.0.1 on green), but nginx refuses the switch:
-	// the undo stops green again and traffic never leaves blue. (A health
-	// failure does the same: see TestPhaseRollbackHealth.)
-	a.fake.Model.Fail(1, "nginx: [emerg] no \"events\" section in configuration", "nginx", "-t")
-	eng = a.engine(t)
-	d = eng.NewRollback()
-	err := eng.RollbackPipeline("").Run(context.Background(), d)
-	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
-	assert.Equal(t, deploy.PhaseSwitch, d.Failure.Phase)
-	assert.Equal(t, deploy.OutcomeRolledBack, d.Outcome)
-	assert.Equal(t, "blue", a.fake.Model.ProxyLive(), "traffic never left blue")
-	assert.Empty(t, a.running("shop-green"), "undo stopped green again")
-	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept it")
-	assert.Equal(t, "v1.0.0", a.state(t).Current.Version)
-}
-
 func TestPhaseRollbackPrepare(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
@@ -644,6 +609,10 @@ func TestPhaseRollbackHealth(t *testing.T) {
 	assert.Contains(t, err.Error(), "503")
 }
 
+// TestPhaseRollbackRecord returns to the kept previous release and records
+// it; a refused rollback records nothing; and when the next rollback's
+// switch fails, its undo stops the colour again, traffic never leaves the
+// current release, and record leaves state's release alone.
 func TestPhaseRollbackRecord(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
@@ -652,6 +621,10 @@ func TestPhaseRollbackRecord(t *testing.T) {
 	eng := a.engine(t)
 	d := eng.NewRollback()
 	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
+	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"))
+	assert.Empty(t, a.running("shop-green"), "green is stopped")
+	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept")
 	st := a.state(t)
 	assert.Equal(t, "v1.0.0", st.Current.Version)
 	assert.Equal(t, "v1.0.1", st.Previous.Version, "the release left becomes previous")
@@ -666,7 +639,25 @@ func TestPhaseRollbackRecord(t *testing.T) {
 	// A refused rollback (never live) records nothing.
 	require.Error(t, eng.RollbackPipeline("v1.0.2").Run(context.Background(), eng.NewRollback()))
 	assert.Len(t, a.history(t), 3)
+
+	// Roll back again (to v1.0.1 on green), but nginx refuses the switch:
+	// the undo stops green again and traffic never leaves blue. (A health
+	// failure does the same: see TestPhaseRollbackHealth.)
+	a.fake.Model.Fail(1, "nginx: [emerg] no \"events\" section in configuration", "nginx", "-t")
+	eng = a.engine(t)
+	d = eng.NewRollback()
+	err := eng.RollbackPipeline("").Run(context.Background(), d)
+	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
+	assert.Equal(t, deploy.PhaseSwitch, d.Failure.Phase)
+	assert.Equal(t, deploy.OutcomeRolledBack, d.Outcome)
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive(), "traffic never left blue")
+	assert.Empty(t, a.running("shop-green"), "undo stopped green again")
+	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept it")
 	assert.Equal(t, "v1.0.0", a.state(t).Current.Version)
+	h = a.history(t)
+	require.Len(t, h, 4)
+	assert.Equal(t, state.OutcomeRolledBack, h[3].Outcome)
+	assert.Equal(t, deploy.PhaseSwitch, h[3].Phase)
 }
 
 func TestPhaseRollbackNotify(t *testing.T) {
