@@ -1030,6 +1030,7 @@ func TestRedactingLogger(t *testing.T) {
 // environment only. On 239a55e the suite had no bound of its own (only an
 // interrupt stopped it) and inherited every variable of blueshift's.
 func TestTestPhaseBoundAndEnvironment(t *testing.T) {
+	t.Parallel() // 200 ms of waiting for the bound
 	e := DefaultEnvironment("production")
 	// exec: the killed shell is the sleep, so no grandchild holds the
 	// output open for host.Local's 5 s WaitDelay (the test took 5.2 s).
