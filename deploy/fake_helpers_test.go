@@ -129,6 +129,23 @@ func (a *fakeApp) deployOK(t *testing.T, v string) *deploy.Deployment {
 	return d
 }
 
+// seed puts v in place as a deployment of it would, for a test of a later
+// run: the deployment pipeline without the phases that only check or
+// announce (preflight, test, backup, migrate, health, smoke, verify,
+// notify-start, notify), which leave the host as they found it; they have
+// tests of their own. It costs half of deployOK.
+func (a *fakeApp) seed(t *testing.T, v string) {
+	t.Helper()
+	eng := a.engine(t)
+	p := eng.Pipeline()
+	for _, name := range []string{deploy.PhasePreflight, deploy.PhaseTest, deploy.PhaseBackup, deploy.PhaseMigrate,
+		deploy.PhaseHealth, deploy.PhaseSmoke, deploy.PhaseVerify, deploy.PhaseNotifyStart, deploy.PhaseNotify} {
+		require.NoError(t, p.Remove(name))
+	}
+	d := eng.NewDeployment(version.MustParse(v))
+	require.NoError(t, p.Run(context.Background(), d), "seed %s", v)
+}
+
 // state reads state.json as the next run would.
 func (a *fakeApp) state(t *testing.T) state.State {
 	t.Helper()

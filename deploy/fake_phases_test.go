@@ -76,7 +76,7 @@ func TestPhasePrepare(t *testing.T) {
 	assert.Equal(t, deploy.PhasePrepare, st.InFlight.Phase)
 
 	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
+	b.seed(t, "v1.0.0")
 	d, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhasePrepare)
 	require.NoError(t, err)
 	assert.Equal(t, version.Blue, d.Live, "the proxy serves blue")
@@ -131,7 +131,7 @@ func TestPhaseTest(t *testing.T) {
 func TestPhaseBackup(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, withBackup)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 
 	// The Docker daemon gone mid-backup fails it before anything changes.
 	a.fake.Model.Fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "ps", "--no-trunc")
@@ -165,7 +165,7 @@ func TestPhaseBackup(t *testing.T) {
 func TestPhaseStart(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 
 	// compose up failing: the error names the colour and carries compose's words.
 	a.fake.Model.Fail(1, "Error response from daemon: driver failed programming external connectivity: port is already allocated", "shop-green", "up")
@@ -196,7 +196,7 @@ func TestPhaseStart(t *testing.T) {
 func TestPhaseStartUndo(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	a.fake.Model.Fail(1, "migration 0042 failed", "exec", "migrate")
 	eng := a.engine(t)
 	d := eng.NewDeployment(version.MustParse("v1.0.1"))
@@ -293,7 +293,7 @@ func TestPhaseSmoke(t *testing.T) {
 func TestPhaseSwitch(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 
 	// nginx -t failing: the previous upstream file is back, traffic stays.
 	before, err := os.ReadFile(a.upstream)
@@ -328,7 +328,7 @@ func TestPhaseSwitch(t *testing.T) {
 func TestPhaseSwitchUndo(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
 	p := eng.Pipeline()
 	require.NoError(t, p.InsertAfter(deploy.PhaseSwitch, deploy.NewPhase("fail", func(context.Context, *deploy.Deployment) error {
@@ -376,7 +376,7 @@ func TestPhaseVerify(t *testing.T) {
 func TestPhaseRetire(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
 	d := eng.NewDeployment(version.MustParse("v1.0.1"))
 	r := newPhaseRun(t, eng.Pipeline(), d)
@@ -477,7 +477,7 @@ func TestPhaseNotifyStart(t *testing.T) {
 func TestPhaseReconcile(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
 	d := eng.NewDeployment(version.MustParse("v1.0.1"))
 	r := newPhaseRun(t, eng.Pipeline(), d)
@@ -510,7 +510,7 @@ func TestPhaseReconcile(t *testing.T) {
 func TestPhaseRollbackPrepare(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
 	// One release only: nothing to return to, and nothing changes.
 	r := newPhaseRun(t, eng.RollbackPipeline(""), eng.NewRollback())
@@ -520,7 +520,7 @@ func TestPhaseRollbackPrepare(t *testing.T) {
 	assert.Nil(t, a.state(t).InFlight)
 	r.unlock()
 
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.1")
 	eng = a.engine(t)
 	d := eng.NewRollback()
 	err, _ = newPhaseRun(t, eng.RollbackPipeline(""), d).run(deploy.PhaseRollbackPrepare)
@@ -537,8 +537,8 @@ func TestPhaseRollbackPrepare(t *testing.T) {
 func TestPhaseRollbackStart(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
 	kept := a.fake.Model.Containers("shop-blue")
 	require.Len(t, kept, 1)
 	require.Equal(t, "exited", kept[0].State)
@@ -563,8 +563,8 @@ func TestPhaseRollbackStart(t *testing.T) {
 func TestPhaseRollbackCheck(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
 	eng := a.engine(t)
 	err, res := newPhaseRun(t, eng.RollbackPipeline("v1.0.0"), eng.NewRollback()).run(deploy.PhaseRollbackCheck)
 	require.NoError(t, err, "v1.0.0 was live")
@@ -590,8 +590,8 @@ func TestPhaseRollbackCheck(t *testing.T) {
 func TestPhaseRollbackHealth(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
 	eng := a.engine(t)
 	d := eng.NewRollback()
 	r := newPhaseRun(t, eng.RollbackPipeline(""), d)
@@ -616,8 +616,8 @@ func TestPhaseRollbackHealth(t *testing.T) {
 func TestPhaseRollbackRecord(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
 	eng := a.engine(t)
 	d := eng.NewRollback()
 	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
@@ -664,8 +664,8 @@ func TestPhaseRollbackNotify(t *testing.T) {
 	t.Parallel()
 	hook, got := webhookSink(t)
 	a := newFakeApp(t, withWebhook(hook))
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
 	n := len(got())
 	eng := a.engine(t)
 	d := eng.NewRollback()
