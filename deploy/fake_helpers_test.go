@@ -132,8 +132,9 @@ func (a *fakeApp) deployOK(t *testing.T, v string) *deploy.Deployment {
 // seed puts v in place as a deployment of it would, for a test of a later
 // run: the deployment pipeline without the phases that only check or
 // announce (preflight, test, backup, migrate, health, smoke, verify,
-// notify-start, notify), which leave the host as they found it; they have
-// tests of their own. It costs half of deployOK.
+// notify-start, notify), whose effects (a backup's files, a migration's)
+// the later runs under test do not read; they have tests of their own. It
+// costs half of deployOK.
 func (a *fakeApp) seed(t *testing.T, v string) {
 	t.Helper()
 	eng := a.engine(t)
