@@ -73,7 +73,8 @@ func tail(s string, lines int) string {
 }
 
 // ensureServing starts colour c if it is stopped and waits for its health
-// checks under servingPolicy (a short policy: it ran minutes ago).
+// checks, each under servingPolicy of the backend check (a short policy: it
+// ran minutes ago).
 func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Colour) error {
 	running, err := e.colourRunning(ctx, c)
 	if err != nil {
@@ -85,16 +86,22 @@ func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Col
 			return err
 		}
 	}
-	probes, policies, err := e.healthChecks(c)
+	probes, _, err := e.healthChecks(c)
 	if err != nil {
 		return err
 	}
-	for i, p := range probes {
-		if _, err := health.Wait(ctx, p, servingPolicy(policies[i]), nil); err != nil {
+	pol := servingPolicy(checkPolicy(e.Env.Health.Backend))
+	for _, p := range probes {
+		if _, err := health.Wait(ctx, p, pol, nil); err != nil {
 			return fmt.Errorf("%s is not healthy: %w", c, err)
 		}
 	}
 	return nil
+}
+
+// checkPolicy is the wait policy of check c.
+func checkPolicy(c HTTPCheck) health.Policy {
+	return health.Policy{Attempts: c.Attempts, Interval: c.Interval, Timeout: c.Timeout, AttemptTimeout: c.AttemptTimeout, Classify: classifyHealth}
 }
 
 // Bounds of servingPolicy.
@@ -105,7 +112,7 @@ const (
 	servingTimeout        = 2 * time.Minute
 )
 
-// servingPolicy is check policy p (from the environment's health config)
+// servingPolicy is check policy p (the environment's backend check's)
 // for a colour that served minutes ago (a rollback, an undo switching
 // back): the same span of waiting (attempts x interval), checked at most
 // every 500 ms in at most 60 attempts of at most 5 s each, within at most
