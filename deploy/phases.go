@@ -104,7 +104,8 @@ func checkPolicy(c HTTPCheck) health.Policy {
 	return health.Policy{Attempts: c.Attempts, Interval: c.Interval, Timeout: c.Timeout, AttemptTimeout: c.AttemptTimeout, Classify: classifyHealth}
 }
 
-// Bounds of servingPolicy.
+// Bounds of servingPolicy: at most 60 x 500 ms, attempts of at most 5 s,
+// at most 2 minutes in all.
 const (
 	servingInterval       = 500 * time.Millisecond
 	servingAttempts       = 60
@@ -112,20 +113,20 @@ const (
 	servingTimeout        = 2 * time.Minute
 )
 
-// servingPolicy is check policy p (the environment's backend check's)
-// for a colour that served minutes ago (a rollback, an undo switching
-// back): the same span of waiting (attempts x interval), checked at most
-// every 500 ms in at most 60 attempts of at most 5 s each, within at most
-// 2 minutes. Under the default backend policy (30 x 10 s) that is 60 x
-// 500 ms; a configuration with shorter checks (a test's) gets them.
+// servingPolicy is check policy p (the environment's backend check's) for
+// a colour that served minutes ago (a rollback, an undo switching back):
+// the span of waiting p gives a fresh colour (attempts x interval), at
+// most 30 s, checked at least every 500 ms, each attempt at most 5 s, all
+// within at most 2 minutes. Under the default backend policy (30 x 10 s)
+// that is 60 x 500 ms; a configuration with shorter checks (a test's)
+// gets them.
 func servingPolicy(p health.Policy) health.Policy {
-	iv := servingInterval
+	iv, span := servingInterval, servingAttempts*servingInterval
 	if p.Interval > 0 {
 		iv = min(p.Interval, iv)
-	}
-	n := servingAttempts
-	if p.Attempts > 0 && p.Interval > 0 {
-		n = min(n, max(1, int(time.Duration(p.Attempts)*p.Interval/iv)))
+		if p.Attempts > 0 {
+			span = min(span, time.Duration(p.Attempts)*p.Interval)
+		}
 	}
 	at, to := servingAttemptTimeout, servingTimeout
 	if p.AttemptTimeout > 0 {
@@ -134,7 +135,7 @@ func servingPolicy(p health.Policy) health.Policy {
 	if p.Timeout > 0 {
 		to = min(to, p.Timeout)
 	}
-	return health.Policy{Attempts: n, Interval: iv, AttemptTimeout: at, Timeout: to, Classify: p.Classify}
+	return health.Policy{Attempts: max(1, int(span/iv)), Interval: iv, AttemptTimeout: at, Timeout: to, Classify: p.Classify}
 }
 
 // errNoRelease is the record phases' error for a run whose outcome would

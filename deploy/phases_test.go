@@ -99,4 +99,6 @@ func TestServingPolicyFollowsTheHealthConfig(t *testing.T) {
 
 	// 5 x 2 s: the same 10 s of waiting, every 500 ms.
 	assert.Equal(t, 20, servingPolicy(health.Policy{Attempts: 5, Interval: 2 * time.Second}).Attempts)
+	// 120 x 250 ms (the bench's): 30 s, as the fixed policy waited.
+	assert.Equal(t, 120, servingPolicy(health.Policy{Attempts: 120, Interval: 250 * time.Millisecond}).Attempts)
 }
