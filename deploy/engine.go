@@ -25,8 +25,9 @@ import (
 )
 
 // Engine is one environment of one app, connected: the host, its Docker
-// Engine and compose, the proxy's switcher and the on-host state. The
-// blue-green phases are its methods; Open builds it from a Config.
+// Engine and compose, the proxy's switcher and the on-host state. Open
+// builds it from a Config; Pipeline and RollbackPipeline are its standard
+// pipelines. Its fields are for reading.
 type Engine struct {
 	App      string
 	Env      *Environment
