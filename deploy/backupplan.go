@@ -17,7 +17,7 @@ import (
 // database, media, the Docker state and the live release.
 func (e *Engine) backupPlan(ctx context.Context, v string, current *state.Release, live version.Colour) (*backup.Plan, error) {
 	b := e.Env.Backup
-	plan := &backup.Plan{Runner: e.Host, Options: backup.Options{AppDir: e.Env.Path, Dir: e.BackupsDir(), App: e.App, Version: v, Logger: e.Logger}}
+	plan := &backup.Plan{Runner: e.Host, Options: backup.Options{AppDir: e.Env.Path, Dir: e.BackupsDir(), App: e.App, Version: v, Logger: e.logger}}
 	if pg := b.Postgres; pg.Enabled() {
 		src := &backup.Postgres{User: pg.User, Database: pg.Database, DSN: pg.DSN.Reveal()}
 		if pg.Service != "" {
@@ -75,7 +75,7 @@ func (e *Engine) backupPlan(ctx context.Context, v string, current *state.Releas
 // serviceContainer finds the running container of service in colour
 // ("shared" for the shared project).
 func (e *Engine) serviceContainer(ctx context.Context, colour, service string) (string, error) {
-	cs, err := container.Containers(ctx, e.Docker, e.App, colour)
+	cs, err := container.Containers(ctx, e.docker, e.App, colour)
 	if err != nil {
 		return "", err
 	}

@@ -28,7 +28,7 @@ func (e *Engine) writeRendered(ctx context.Context, rp *compose.RenderedProject,
 // ensureImage makes sure ref is on the host's engine, pulling it when
 // missing. progress gets human-readable pull updates.
 func (e *Engine) ensureImage(ctx context.Context, ref string, progress func(string)) error {
-	ok, err := container.ImageExistsLocally(ctx, e.Docker, ref)
+	ok, err := container.ImageExistsLocally(ctx, e.docker, ref)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (e *Engine) ensureImage(ctx context.Context, ref string, progress func(stri
 		return nil
 	}
 	last := time.Time{}
-	return container.Pull(ctx, e.Docker, ref, e.registryAuth(), func(p container.Progress) {
+	return container.Pull(ctx, e.docker, ref, e.registryAuth(), func(p container.Progress) {
 		if progress != nil && time.Since(last) > time.Second {
 			last = time.Now()
 			progress(fmt.Sprintf("pull %s: %s %s %d/%d", ref, p.ID, p.Status, p.Current, p.Total))
@@ -65,12 +65,12 @@ func (e *Engine) upColour(ctx context.Context, c version.Colour, v version.Versi
 		}
 	}
 	for _, vol := range r.Volumes {
-		if err := container.EnsureVolume(ctx, e.Docker, vol); err != nil {
+		if err := container.EnsureVolume(ctx, e.docker, vol); err != nil {
 			return nil, err
 		}
 	}
 	for _, n := range r.Networks {
-		if err := container.EnsureNetwork(ctx, e.Docker, n); err != nil {
+		if err := container.EnsureNetwork(ctx, e.docker, n); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +92,7 @@ func (e *Engine) upColour(ctx context.Context, c version.Colour, v version.Versi
 	}
 	// Pin what runs by digest where the registry gave one.
 	for svc, ref := range imgs {
-		if dg, err := container.ImageDigest(ctx, e.Docker, ref); err == nil && dg != "" {
+		if dg, err := container.ImageDigest(ctx, e.docker, ref); err == nil && dg != "" {
 			imgs[svc] = dg
 		}
 	}
@@ -166,7 +166,7 @@ func (e *Engine) existingColourCLI(ctx context.Context, c version.Colour) (cli c
 	cli = e.colourCLI(c)
 	// The container list (a Docker API call, no remote command) answers
 	// first; the file's existence is asked on the host only when it does not.
-	cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
+	cs, err := container.Containers(ctx, e.docker, e.App, string(c))
 	if err != nil {
 		return cli, false, fmt.Errorf("list %s's containers: %w", c, err)
 	}
@@ -199,7 +199,7 @@ func (e *Engine) colourLogs(ctx context.Context, c version.Colour, lines int) st
 
 // colourRunning reports whether colour c has running containers.
 func (e *Engine) colourRunning(ctx context.Context, c version.Colour) (bool, error) {
-	cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
+	cs, err := container.Containers(ctx, e.docker, e.App, string(c))
 	if err != nil {
 		return false, err
 	}

@@ -80,10 +80,10 @@ func httpCheckFrom(url string, p health.Policy) HTTPCheck {
 		AttemptTimeout: p.AttemptTimeout, Expect: []int{200}}
 }
 
-// EnvPrefix is the prefix of the environment variables an environment's
+// envPrefix is the prefix of the environment variables an environment's
 // host settings fall back to: "PRODUCTION_" for "production",
 // "EU_WEST_" for "eu-west".
-func EnvPrefix(name string) string {
+func envPrefix(name string) string {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(name) {
 		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
@@ -132,7 +132,7 @@ func fallback(v *string, getenv func(string) string, key string) {
 // hostDefaults takes the host's address, user, path and key from
 // $<ENV>_HOST, $<ENV>_USER, $<ENV>_PATH and $<ENV>_SSH_KEY when unset.
 func (e *Environment) hostDefaults(getenv func(string) string) {
-	p := EnvPrefix(e.Name)
+	p := envPrefix(e.Name)
 	fallback(&e.Host.Address, getenv, p+"HOST")
 	fallback(&e.Host.User, getenv, p+"USER")
 	fallback(&e.Path, getenv, p+"PATH")

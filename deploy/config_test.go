@@ -590,8 +590,8 @@ func TestMaskedYAMLRoundTrips(t *testing.T) {
 
 func TestEnvPrefix(t *testing.T) {
 	for in, want := range map[string]string{"production": "PRODUCTION_", "staging": "STAGING_", "eu-west-1": "EU_WEST_1_"} {
-		if got := EnvPrefix(in); got != want {
-			t.Errorf("EnvPrefix(%q) = %q, want %q", in, got, want)
+		if got := envPrefix(in); got != want {
+			t.Errorf("envPrefix(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -1030,6 +1030,7 @@ func TestRedactingLogger(t *testing.T) {
 // environment only. On 239a55e the suite had no bound of its own (only an
 // interrupt stopped it) and inherited every variable of blueshift's.
 func TestTestPhaseBoundAndEnvironment(t *testing.T) {
+	t.Parallel() // 200 ms of waiting for the bound
 	e := DefaultEnvironment("production")
 	// exec: the killed shell is the sleep, so no grandchild holds the
 	// output open for host.Local's 5 s WaitDelay (the test took 5.2 s).
@@ -1037,7 +1038,7 @@ func TestTestPhaseBoundAndEnvironment(t *testing.T) {
 	e.Tests.Timeout = 200 * time.Millisecond
 	e.Tests.Env = []string{"NAMED", "PATH"}
 	vars := env{"PATH": os.Getenv("PATH"), "NAMED": "yes", "GITHUB_SHA": "abc", "GITHUB_TOKEN": "ghp_x", "PRODUCTION_SSH_KEY": "k", "UNNAMED": "no"}
-	eng := &Engine{Env: e, Getenv: vars.get}
+	eng := &Engine{Env: e, getenv: vars.get}
 	err := testPhase{eng}.Run(context.Background(), &Deployment{})
 	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c exec sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
 		t.Errorf("test phase past its bound: %v", err)

@@ -7,7 +7,7 @@ import "github.com/blueshift-deploy/blueshift/deploy/host"
 // host checks host.*: the address, the SSH user and key, the time bounds,
 // the session mode.
 func (v *envCheck) host() {
-	h, prefix := v.e.Host, EnvPrefix(v.e.Name)
+	h, prefix := v.e.Host, envPrefix(v.e.Name)
 	switch {
 	case h.Address == "":
 		v.missingAt("host.address", "required: set it to \"local\" or the server's host[:port], or set %sHOST", prefix)
@@ -33,7 +33,7 @@ func (v *envCheck) host() {
 func (v *envCheck) files() {
 	e := v.e
 	if e.Path == "" {
-		v.missingAt("path", "required: the application's directory on the host; set it or %sPATH", EnvPrefix(e.Name))
+		v.missingAt("path", "required: the application's directory on the host; set it or %sPATH", envPrefix(e.Name))
 	} else {
 		v.absHostPath("path", e.Path)
 	}

@@ -25,24 +25,26 @@ import (
 )
 
 // Engine is one environment of one app, connected: the host, its Docker
-// Engine and compose, the proxy's switcher and the on-host state. The
-// blue-green phases are its methods; Open builds it from a Config.
+// Engine and compose, the proxy's switcher and the on-host state. Open
+// builds it from a Config; Pipeline and RollbackPipeline are its standard
+// pipelines. Its fields are for reading.
 type Engine struct {
-	App    string
-	Env    *Environment
-	Host   host.Host
-	Docker container.Engine
-	// Compose is the host's compose program (v2, or v1 as a fallback) with
-	// Dir set to the app path; each colour sets its project and file.
-	Compose  compose.CLI
+	App      string
+	Env      *Environment
+	Host     host.Host
 	Switcher traffic.Switcher // nil when proxy.kind is none
 	Store    *state.Store
-	// ComposeDir is the local directory of the compose file (the deploy.yml's
-	// directory unless compose_file is absolute).
-	ComposeDir string
-	Logger     *slog.Logger
-	// Getenv reads the environment (os.Getenv unless a test sets it).
-	Getenv func(string) string
+
+	docker container.Engine
+	// composeCLI is the host's compose program (v2, or v1 as a fallback)
+	// with Dir set to the app path; each colour sets its project and file.
+	composeCLI compose.CLI
+	// composeFileDir is the local directory of the compose file (the
+	// deploy.yml's directory unless compose_file is absolute).
+	composeFileDir string
+	logger         *slog.Logger
+	// getenv reads the environment (Options.Getenv, os.Getenv by default).
+	getenv func(string) string
 
 	// runEnv, while a run holds the lock (set by its lock phase, dropped
 	// by unlock), keeps the host's env file as first read in that run.
@@ -92,9 +94,9 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 	// Nothing the engine or the libraries it drives log may show a secret,
 	// the host, the user or the path.
 	o.Logger = redactingLogger(o.Logger, env.Redactor())
-	e := &Engine{App: cfg.App, Env: env, Logger: o.Logger, Getenv: o.Getenv, Host: o.Host}
+	e := &Engine{App: cfg.App, Env: env, logger: o.Logger, getenv: o.Getenv, Host: o.Host}
 	if cfg.File != "" {
-		e.ComposeDir = filepath.Dir(cfg.File)
+		e.composeFileDir = filepath.Dir(cfg.File)
 	}
 	if e.Host == nil {
 		h, err := env.Host.Connect(ctx, o.Logger)
@@ -106,8 +108,8 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 	}
 	// Every command a phase runs counts in that phase's report line.
 	e.Host = CountRemote(e.Host)
-	e.Docker = o.Docker
-	if e.Docker == nil {
+	e.docker = o.Docker
+	if e.docker == nil {
 		sock := o.DockerSocket
 		if sock == "" {
 			sock = "/var/run/docker.sock"
@@ -117,7 +119,7 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 			e.Close()
 			return nil, fmt.Errorf("docker engine on %s: %w", e.Host.Name(), err)
 		}
-		e.Docker = cli
+		e.docker = cli
 		e.closers = append(e.closers, cli)
 	}
 	cli, cv, err := compose.DetectCLI(ctx, e.Host)
@@ -127,7 +129,7 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 	}
 	e.composeVersion = cv
 	cli.Dir = env.Path
-	e.Compose = cli
+	e.composeCLI = cli
 	e.Store = state.New(e.Host, env.Path)
 	if e.Switcher, err = e.newSwitcher(); err != nil {
 		e.Close()
@@ -186,12 +188,12 @@ func (e *Engine) newSwitcher() (traffic.Switcher, error) {
 		n := e.Env.Proxy.Nginx
 		return traffic.NewNginx(traffic.NginxConfig{
 			App: e.App + "-" + e.Env.Name, Routes: routes, UpstreamFile: n.UpstreamFile,
-			Container: n.Container, Command: n.Command, Runner: e.Host, Logger: e.Logger,
+			Container: n.Container, Command: n.Command, Runner: e.Host, Logger: e.logger,
 		})
 	case "caddy":
 		c := e.Env.Proxy.Caddy
 		return traffic.NewCaddy(traffic.CaddyConfig{
-			Admin: c.Admin, Routes: routes, Dir: c.Dir, Runner: e.Host, Dialer: e.Host, Logger: e.Logger,
+			Admin: c.Admin, Routes: routes, Dir: c.Dir, Runner: e.Host, Dialer: e.Host, Logger: e.logger,
 		})
 	}
 	return nil, fmt.Errorf("kind %q: must be nginx, caddy or none", e.Env.Proxy.Kind)
@@ -202,7 +204,7 @@ func (e *Engine) composeDir() string { return path.Join(e.Store.Path(), "compose
 
 // colourCLI is the compose CLI of one colour's project on the host.
 func (e *Engine) colourCLI(c version.Colour) compose.CLI {
-	cli := e.Compose
+	cli := e.composeCLI
 	cli.ProjectName = compose.ColourProject(e.App, c)
 	cli.Files = []string{path.Join(e.composeDir(), cli.ProjectName+".yml")}
 	return cli
@@ -210,7 +212,7 @@ func (e *Engine) colourCLI(c version.Colour) compose.CLI {
 
 // sharedCLI is the compose CLI of the shared project.
 func (e *Engine) sharedCLI() compose.CLI {
-	cli := e.Compose
+	cli := e.composeCLI
 	cli.ProjectName = e.App
 	cli.Files = []string{path.Join(e.composeDir(), e.App+".yml")}
 	return cli
@@ -225,7 +227,7 @@ func (e *Engine) sharedCLI() compose.CLI {
 // host's env file overrides it.
 func (e *Engine) loadProject(ctx context.Context) (*compose.Project, error) {
 	file := e.Env.ComposeFile
-	dir := e.ComposeDir
+	dir := e.composeFileDir
 	if filepath.IsAbs(file) {
 		dir, file = filepath.Dir(file), filepath.Base(file)
 	}
@@ -237,7 +239,7 @@ func (e *Engine) loadProject(ctx context.Context) (*compose.Project, error) {
 		return nil, err
 	}
 	p, err := compose.Load(ctx, compose.LoadOptions{
-		Dir: dir, ComposeFile: file, Env: vars, Logger: e.Logger,
+		Dir: dir, ComposeFile: file, Env: vars, Logger: e.logger,
 		NoDotEnv: !e.Env.Host.IsLocal(),
 	})
 	if err != nil {
@@ -295,8 +297,8 @@ func (e *Engine) readHostEnvFile(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("environments.%s.env_file: %w", e.Env.Name, err)
 	}
-	if len(unset) > 0 && e.Logger != nil {
-		e.Logger.Warn("the env file on the host refers to variables it does not define; they are empty", "file", p, "variables", unset)
+	if len(unset) > 0 && e.logger != nil {
+		e.logger.Warn("the env file on the host refers to variables it does not define; they are empty", "file", p, "variables", unset)
 	}
 	out := make([]string, 0, len(vars))
 	for _, k := range slices.Sorted(maps.Keys(vars)) {

@@ -2,11 +2,19 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -15,6 +23,7 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
+	"github.com/blueshift-deploy/blueshift/notify"
 )
 
 // fakeApp is an app deployed to a hosttest.Fake: the engine's files and
@@ -62,10 +71,17 @@ environments:
       endpoints: [{path: /health}, {path: /}]
     monitor: {window: 60ms, interval: 20ms, max_errors: 0}
     backup:
-      enabled: true
+      enabled: false
       media: {volume: media}
     timeouts: {drain: 10ms}
 `
+
+// withBackup is a deploy.yml edit enabling the pre-deployment backup of
+// the media volume. It is off in the other tests: a third of a fake
+// deployment's cost, and no concern of theirs.
+func withBackup(cfg string) string {
+	return strings.Replace(cfg, "      enabled: false\n      media:", "      enabled: true\n      media:", 1)
+}
 
 // fakeVersions are the versions whose images the fake's engine has.
 var fakeVersions = []string{"v1.0.0", "v1.0.1", "v1.0.2"}
@@ -111,6 +127,24 @@ func (a *fakeApp) deployOK(t *testing.T, v string) *deploy.Deployment {
 	d := eng.NewDeployment(version.MustParse(v))
 	require.NoError(t, eng.Pipeline().Run(context.Background(), d), "deploy %s", v)
 	return d
+}
+
+// seed puts v in place as a deployment of it would, for a test of a later
+// run: the deployment pipeline without the phases that only check or
+// announce (preflight, test, backup, migrate, health, smoke, verify,
+// notify-start, notify), whose effects (a backup's files, a migration's)
+// the later runs under test do not read; they have tests of their own. It
+// costs half of deployOK.
+func (a *fakeApp) seed(t *testing.T, v string) {
+	t.Helper()
+	eng := a.engine(t)
+	p := eng.Pipeline()
+	for _, name := range []string{deploy.PhasePreflight, deploy.PhaseTest, deploy.PhaseBackup, deploy.PhaseMigrate,
+		deploy.PhaseHealth, deploy.PhaseSmoke, deploy.PhaseVerify, deploy.PhaseNotifyStart, deploy.PhaseNotify} {
+		require.NoError(t, p.Remove(name))
+	}
+	d := eng.NewDeployment(version.MustParse(v))
+	require.NoError(t, p.Run(context.Background(), d), "seed %s", v)
 }
 
 // state reads state.json as the next run would.
@@ -260,4 +294,57 @@ func (r *phaseRun) sub(phases ...deploy.Phase) *deploy.Pipeline {
 	p := deploy.NewPipeline(phases...)
 	p.BeforePhase = r.p.BeforePhase
 	return p
+}
+
+// webhookSink is a webhook receiver: its URL, and the payloads it got so far.
+func webhookSink(t *testing.T) (string, func() []notify.WebhookPayload) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []notify.WebhookPayload
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.WebhookPayload
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/hook", func() []notify.WebhookPayload {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}
+}
+
+// withWebhook is a deploy.yml edit adding a webhook notifier to url.
+func withWebhook(url string) func(string) string {
+	return func(cfg string) string { return cfg + "    notify:\n      webhook: {url: " + url + "}\n" }
+}
+
+// killHolder ends the run holding the app's lock as a crash does: its
+// host-side session is killed (the flock goes with it) and lock.json names
+// a process that no longer exists, so the next run takes the lock over.
+func (a *fakeApp) killHolder(t *testing.T) {
+	t.Helper()
+	dir := filepath.Join(a.appPath, state.Dir, "lock")
+	b, err := os.ReadFile(filepath.Join(dir, "pids"))
+	require.NoError(t, err)
+	for _, f := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	store := state.New(a.fake, a.appPath)
+	require.Eventually(t, func() bool {
+		st, err := store.Inspect(context.Background())
+		return err == nil && !st.Held
+	}, 10*time.Second, 10*time.Millisecond, "the killed session's flock is freed")
+	var l state.Lock
+	b, err = os.ReadFile(filepath.Join(dir, "lock.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &l))
+	l.PID = 1 << 22 // beyond pid_max: the holder's process is gone
+	b, err = json.Marshal(l)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "lock.json"), append(b, '\n'), 0o600))
 }

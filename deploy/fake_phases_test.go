@@ -2,10 +2,8 @@ package deploy_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,7 +76,7 @@ func TestPhasePrepare(t *testing.T) {
 	assert.Equal(t, deploy.PhasePrepare, st.InFlight.Phase)
 
 	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
+	b.seed(t, "v1.0.0")
 	d, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhasePrepare)
 	require.NoError(t, err)
 	assert.Equal(t, version.Blue, d.Live, "the proxy serves blue")
@@ -89,7 +87,7 @@ func TestPhasePrepare(t *testing.T) {
 
 func TestPhasePreflight(t *testing.T) {
 	t.Parallel()
-	a := newFakeApp(t, nil)
+	a := newFakeApp(t, withBackup)
 	d, err, _ := a.unitPhase(t, "v1.0.0", deploy.PhasePreflight)
 	require.NoError(t, err)
 	assert.Empty(t, a.fake.Model.Containers(""), "preflight starts nothing")
@@ -97,7 +95,7 @@ func TestPhasePreflight(t *testing.T) {
 
 	// An image that is neither on the host nor in its registry, and an
 	// nginx whose configuration is broken: both named, nothing started.
-	b := newFakeApp(t, nil)
+	b := newFakeApp(t, withBackup)
 	b.fake.Model.Fail(1, "nginx: [emerg] unknown directive \"proxy_pas\" in /etc/nginx/sites-enabled/shop:12", "nginx", "-T")
 	_, err, res := b.unitPhase(t, "v9.9.9", deploy.PhasePreflight)
 	var pf *deploy.PreflightError
@@ -132,16 +130,29 @@ func TestPhaseTest(t *testing.T) {
 
 func TestPhaseBackup(t *testing.T) {
 	t.Parallel()
-	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a := newFakeApp(t, withBackup)
+	a.seed(t, "v1.0.0")
+
+	// The Docker daemon gone mid-backup fails it before anything changes.
+	a.fake.Model.Fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "ps", "--no-trunc")
+	eng := a.engine(t)
+	r := newPhaseRun(t, eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.1")))
+	err, _ := r.run(deploy.PhaseBackup)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "pre-deployment backup into")
+	assert.Contains(t, err.Error(), "Cannot connect to the Docker daemon")
+	assert.Contains(t, err.Error(), "nothing was changed")
+	assert.Empty(t, a.fake.Model.Containers("shop-green"))
+	r.unlock()
+	a.fake.Model.ClearFailures()
+
 	media, ok := a.fake.Model.VolumePath("shop_media")
 	require.True(t, ok, "the first deployment created the media volume")
 	require.NoError(t, os.WriteFile(filepath.Join(media, "avatar.png"), []byte("png bytes"), 0o644))
-
 	d, err, _ := a.unitPhase(t, "v1.0.1", deploy.PhaseBackup)
 	require.NoError(t, err)
 	require.NotEmpty(t, d.BackupID)
-	dir := filepath.Join(a.engine(t).BackupsDir(), d.BackupID)
+	dir := filepath.Join(eng.BackupsDir(), d.BackupID)
 	out, err := exec.Command("tar", "-tzf", filepath.Join(dir, "media.tar.gz")).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Contains(t, string(out), "avatar.png", "the media volume's files are in the backup")
@@ -149,23 +160,25 @@ func TestPhaseBackup(t *testing.T) {
 	snap, err := os.ReadFile(filepath.Join(dir, "docker-state.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(snap), `"compose_project": "shop-blue"`, "the live colour's containers are in the snapshot")
-
-	// The Docker daemon gone mid-backup fails it before anything changes.
-	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
-	b.fake.Model.Fail(1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", "ps", "--no-trunc")
-	_, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhaseBackup)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "pre-deployment backup into")
-	assert.Contains(t, err.Error(), "Cannot connect to the Docker daemon")
-	assert.Contains(t, err.Error(), "nothing was changed")
-	assert.Empty(t, b.fake.Model.Containers("shop-green"))
 }
 
 func TestPhaseStart(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
+
+	// compose up failing: the error names the colour and carries compose's words.
+	a.fake.Model.Fail(1, "Error response from daemon: driver failed programming external connectivity: port is already allocated", "shop-green", "up")
+	eng := a.engine(t)
+	r := newPhaseRun(t, eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.1")))
+	err, _ := r.run(deploy.PhaseStart)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "start green")
+	assert.Contains(t, err.Error(), "port is already allocated")
+	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"))
+	r.unlock()
+	a.fake.Model.ClearFailures()
+
 	d, err, _ := a.unitPhase(t, "v1.0.1", deploy.PhaseStart)
 	require.NoError(t, err)
 	green := a.fake.Model.Containers("shop-green")
@@ -176,16 +189,6 @@ func TestPhaseStart(t *testing.T) {
 	assert.Equal(t, "v1.0.1", green[0].Labels["blueshift.version"])
 	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"), "the live colour keeps running")
 	assert.Equal(t, map[string]string{"web": "example.test/shop:v1.0.1"}, d.Release.Images)
-
-	// compose up failing: the error names the colour and carries compose's words.
-	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
-	b.fake.Model.Fail(1, "Error response from daemon: driver failed programming external connectivity: port is already allocated", "shop-green", "up")
-	_, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhaseStart)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "start green")
-	assert.Contains(t, err.Error(), "port is already allocated")
-	assert.Equal(t, []string{"shop-blue-web-1"}, b.running("shop-blue"))
 }
 
 // TestPhaseStartUndo: a failure after start removes the new colour and
@@ -193,7 +196,7 @@ func TestPhaseStart(t *testing.T) {
 func TestPhaseStartUndo(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	a.fake.Model.Fail(1, "migration 0042 failed", "exec", "migrate")
 	eng := a.engine(t)
 	d := eng.NewDeployment(version.MustParse("v1.0.1"))
@@ -290,7 +293,27 @@ func TestPhaseSmoke(t *testing.T) {
 func TestPhaseSwitch(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
+
+	// nginx -t failing: the previous upstream file is back, traffic stays.
+	before, err := os.ReadFile(a.upstream)
+	require.NoError(t, err)
+	a.fake.Model.Fail(1, "nginx: [emerg] host not found in upstream \"shop_production_web\"", "nginx", "-t")
+	reloads := a.fake.Model.Reloads()
+	eng := a.engine(t)
+	r := newPhaseRun(t, eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.1")))
+	err, _ = r.run(deploy.PhaseSwitch)
+	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
+	assert.Contains(t, err.Error(), "host not found in upstream")
+	after, err := os.ReadFile(a.upstream)
+	require.NoError(t, err)
+	assert.Equal(t, string(before), string(after), "the previous upstream file is restored")
+	assert.Equal(t, reloads, a.fake.Model.Reloads(), "nginx was not reloaded")
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
+	assert.Equal(t, "blue", a.state(t).Live)
+	r.unlock()
+	a.fake.Model.ClearFailures()
+
 	d, err, _ := a.unitPhase(t, "v1.0.1", deploy.PhaseSwitch)
 	require.NoError(t, err)
 	assert.True(t, d.Switched)
@@ -299,29 +322,13 @@ func TestPhaseSwitch(t *testing.T) {
 	data, err := os.ReadFile(a.upstream)
 	require.NoError(t, err)
 	assert.Contains(t, string(data), "# blueshift colour=green")
-
-	// nginx -t failing: the previous upstream file is back, traffic stays.
-	b := newFakeApp(t, nil)
-	b.deployOK(t, "v1.0.0")
-	before, err := os.ReadFile(b.upstream)
-	require.NoError(t, err)
-	b.fake.Model.Fail(1, "nginx: [emerg] host not found in upstream \"shop_production_web\"", "nginx", "-t")
-	reloads := b.fake.Model.Reloads()
-	_, err, _ = b.unitPhase(t, "v1.0.1", deploy.PhaseSwitch)
-	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
-	assert.Contains(t, err.Error(), "host not found in upstream")
-	after, err := os.ReadFile(b.upstream)
-	require.NoError(t, err)
-	assert.Equal(t, string(before), string(after), "the previous upstream file is restored")
-	assert.Equal(t, reloads, b.fake.Model.Reloads(), "nginx was not reloaded")
-	assert.Equal(t, "blue", b.fake.Model.ProxyLive())
 }
 
 // TestPhaseSwitchUndo: a failure after the switch sends traffic back.
 func TestPhaseSwitchUndo(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
 	p := eng.Pipeline()
 	require.NoError(t, p.InsertAfter(deploy.PhaseSwitch, deploy.NewPhase("fail", func(context.Context, *deploy.Deployment) error {
@@ -369,7 +376,7 @@ func TestPhaseVerify(t *testing.T) {
 func TestPhaseRetire(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
 	d := eng.NewDeployment(version.MustParse("v1.0.1"))
 	r := newPhaseRun(t, eng.Pipeline(), d)
@@ -420,67 +427,90 @@ func TestPhaseRecord(t *testing.T) {
 
 func TestPhaseNotify(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var got []notify.WebhookPayload
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p notify.WebhookPayload
-		_ = json.NewDecoder(r.Body).Decode(&p)
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	t.Cleanup(srv.Close)
-	a := newFakeApp(t, func(cfg string) string {
-		return cfg + "    notify:\n      webhook: {url: " + srv.URL + "/hook}\n"
-	})
+	hook, got := webhookSink(t)
+	a := newFakeApp(t, withWebhook(hook))
 	d := a.deployOK(t, "v1.0.0")
-	mu.Lock()
-	defer mu.Unlock()
-	require.Len(t, got, 2, "started (prepare) and succeeded (notify)")
-	assert.Equal(t, notify.Succeeded.String(), got[1].Kind)
-	assert.Equal(t, "v1.0.0", got[1].Version)
-	assert.Equal(t, d.ID, got[1].DeploymentID)
+	sent := got()
+	require.Len(t, sent, 2, "started (notify-start) and succeeded (notify)")
+	assert.Equal(t, notify.Succeeded.String(), sent[1].Kind)
+	assert.Equal(t, "v1.0.0", sent[1].Version)
+	assert.Equal(t, d.ID, sent[1].DeploymentID)
+	assert.False(t, sent[1].Automatic)
+
+	// A failed run is announced as rolled back, automatically.
+	a.fake.Model.Fail(1, "migration 0042 failed", "exec", "migrate")
+	eng := a.engine(t)
+	d = eng.NewDeployment(version.MustParse("v1.0.1"))
+	require.Error(t, eng.Pipeline().Run(context.Background(), d))
+	sent = got()
+	require.Len(t, sent, 4)
+	assert.Equal(t, notify.RolledBack.String(), sent[3].Kind)
+	assert.True(t, sent[3].Automatic)
+	assert.Equal(t, deploy.PhaseMigrate, sent[3].Phase)
 }
 
-// TestRollbackPipeline returns to the kept previous release and, when its
-// health fails, undoes the rollback: the current release serves again.
-func TestRollbackPipeline(t *testing.T) {
+func TestPhaseNotifyStart(t *testing.T) {
+	t.Parallel()
+	hook, got := webhookSink(t)
+	a := newFakeApp(t, withWebhook(hook))
+	eng := a.engine(t)
+	d := eng.NewDeployment(version.MustParse("v1.0.0"))
+	r := newPhaseRun(t, eng.Pipeline(), d)
+	r.upTo(deploy.PhaseNotifyStart)
+	assert.Empty(t, got(), "nothing is announced before notify-start (prepare used to announce)")
+	err, res := r.only(deploy.PhaseNotifyStart)
+	require.NoError(t, err)
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+	sent := got()
+	require.Len(t, sent, 1)
+	assert.Equal(t, notify.Started.String(), sent[0].Kind)
+	assert.Equal(t, "v1.0.0", sent[0].Version)
+	assert.Equal(t, d.ID, sent[0].DeploymentID)
+	assert.Equal(t, "production", sent[0].Environment)
+	assert.Contains(t, factNames(d), "notify webhook")
+}
+
+// TestPhaseReconcile: with nothing interrupted, reconcile changes nothing;
+// after a run died holding the lock with green started, the next run's
+// reconcile (its lock phase took the dead holder's lock over) removes
+// green, keeps blue serving and says so.
+func TestPhaseReconcile(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
-	d := eng.NewRollback()
-	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
-	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
+	d := eng.NewDeployment(version.MustParse("v1.0.1"))
+	r := newPhaseRun(t, eng.Pipeline(), d)
+	err, res := r.run(deploy.PhaseReconcile)
+	require.NoError(t, err)
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+	assert.Empty(t, d.Report.Warnings, "nothing to reconcile")
 	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"))
-	assert.Empty(t, a.running("shop-green"), "green is stopped")
-	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept")
+	r.unlock()
+
+	// A run dies (its process and host-side session gone) after starting green.
+	eng = a.engine(t)
+	dead := eng.NewDeployment(version.MustParse("v1.0.1"))
+	newPhaseRun(t, eng.Pipeline(), dead).upTo(deploy.PhaseSwitch)
+	require.Equal(t, []string{"shop-green-web-1"}, a.running("shop-green"))
+	a.killHolder(t)
+
+	d, err, _ = a.unitPhase(t, "v1.0.2", deploy.PhaseReconcile)
+	require.NoError(t, err)
+	require.NotEmpty(t, d.Report.Warnings)
+	assert.Contains(t, d.Report.Warnings[0], "reconciled an interrupted run first")
+	assert.Empty(t, a.running("shop-green"), "the dead run's colour is stopped")
+	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"), "the serving colour keeps running")
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
 	st := a.state(t)
 	assert.Equal(t, "v1.0.0", st.Current.Version)
-	h := a.history(t)
-	assert.Equal(t, state.KindRollback, h[len(h)-1].Kind)
-
-	// Roll back again (to v1.0.1 on green), but nginx refuses the switch:
-	// the undo stops green again and traffic never leaves blue. (A health
-	// failure would do the same after ensureServing's fixed 30 s policy.)
-	a.fake.Model.Fail(1, "nginx: [emerg] no \"events\" section in configuration", "nginx", "-t")
-	eng = a.engine(t)
-	d = eng.NewRollback()
-	err := eng.RollbackPipeline("").Run(context.Background(), d)
-	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
-	assert.Equal(t, deploy.PhaseSwitch, d.Failure.Phase)
-	assert.Equal(t, deploy.OutcomeRolledBack, d.Outcome)
-	assert.Equal(t, "blue", a.fake.Model.ProxyLive(), "traffic never left blue")
-	assert.Empty(t, a.running("shop-green"), "undo stopped green again")
-	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept it")
-	assert.Equal(t, "v1.0.0", a.state(t).Current.Version)
+	assert.True(t, st.InFlight == nil || st.InFlight.DeploymentID != dead.ID, "the dead run's in-flight record is cleared")
 }
 
 func TestPhaseRollbackPrepare(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
+	a.seed(t, "v1.0.0")
 	eng := a.engine(t)
 	// One release only: nothing to return to, and nothing changes.
 	r := newPhaseRun(t, eng.RollbackPipeline(""), eng.NewRollback())
@@ -490,7 +520,7 @@ func TestPhaseRollbackPrepare(t *testing.T) {
 	assert.Nil(t, a.state(t).InFlight)
 	r.unlock()
 
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.1")
 	eng = a.engine(t)
 	d := eng.NewRollback()
 	err, _ = newPhaseRun(t, eng.RollbackPipeline(""), d).run(deploy.PhaseRollbackPrepare)
@@ -507,8 +537,8 @@ func TestPhaseRollbackPrepare(t *testing.T) {
 func TestPhaseRollbackStart(t *testing.T) {
 	t.Parallel()
 	a := newFakeApp(t, nil)
-	a.deployOK(t, "v1.0.0")
-	a.deployOK(t, "v1.0.1")
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
 	kept := a.fake.Model.Containers("shop-blue")
 	require.Len(t, kept, 1)
 	require.Equal(t, "exited", kept[0].State)
@@ -528,4 +558,164 @@ func TestPhaseRollbackStart(t *testing.T) {
 	require.NoError(t, r.phase(deploy.PhaseRollbackStart).(deploy.Undoer).Undo(context.Background(), d))
 	assert.Empty(t, a.running("shop-blue"))
 	assert.Len(t, a.fake.Model.Containers("shop-blue"), 1)
+}
+
+func TestPhaseRollbackCheck(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
+	eng := a.engine(t)
+	err, res := newPhaseRun(t, eng.RollbackPipeline("v1.0.0"), eng.NewRollback()).run(deploy.PhaseRollbackCheck)
+	require.NoError(t, err, "v1.0.0 was live")
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+
+	// A version never live here is refused before the lock is taken.
+	before := a.history(t)
+	d := eng.NewRollback()
+	err, _ = newPhaseRun(t, eng.RollbackPipeline("v1.0.2"), d).run(deploy.PhaseRollbackCheck)
+	require.ErrorIs(t, err, deploy.ErrNeverLive)
+	assert.Contains(t, err.Error(), "go tool mage deploy:production v1.0.2", "the error says how to deploy it instead")
+	assert.False(t, a.lockHeld(t))
+	assert.Equal(t, before, a.history(t))
+	err, _ = newPhaseRun(t, eng.RollbackPipeline("1.x"), eng.NewRollback()).run(deploy.PhaseRollbackCheck)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "rollback -to")
+}
+
+// TestPhaseRollbackHealth checks the colour rolled back to under the
+// short policy derived from the environment's backend check (here 3 x
+// 10ms): on 7783282 it was a fixed 60 x 500ms whatever health.backend said,
+// so this failure took 30 s.
+func TestPhaseRollbackHealth(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	r := newPhaseRun(t, eng.RollbackPipeline(""), d)
+	err, res := r.run(deploy.PhaseHealth)
+	require.NoError(t, err)
+	assert.Equal(t, deploy.PhaseOK, res.Outcome)
+
+	// The same check once blue answers 503.
+	a.fake.Model.SetApp(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+	}))
+	err, _ = r.only(deploy.PhaseHealth)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "blue is not healthy")
+	assert.Contains(t, err.Error(), "503")
+}
+
+// TestPhaseRollbackRecord returns to the kept previous release and records
+// it; a refused rollback records nothing; and when the next rollback's
+// switch fails, its undo stops the colour again, traffic never leaves the
+// current release, and record leaves state's release alone.
+func TestPhaseRollbackRecord(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive())
+	assert.Equal(t, []string{"shop-blue-web-1"}, a.running("shop-blue"))
+	assert.Empty(t, a.running("shop-green"), "green is stopped")
+	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept")
+	st := a.state(t)
+	assert.Equal(t, "v1.0.0", st.Current.Version)
+	assert.Equal(t, "v1.0.1", st.Previous.Version, "the release left becomes previous")
+	assert.Equal(t, "blue", st.Live)
+	assert.Nil(t, st.InFlight)
+	h := a.history(t)
+	require.Len(t, h, 3)
+	assert.Equal(t, state.KindRollback, h[2].Kind)
+	assert.Equal(t, state.OutcomeSucceeded, h[2].Outcome)
+	assert.False(t, h[2].Automatic)
+
+	// A refused rollback (never live) records nothing.
+	require.Error(t, eng.RollbackPipeline("v1.0.2").Run(context.Background(), eng.NewRollback()))
+	assert.Len(t, a.history(t), 3)
+
+	// Roll back again (to v1.0.1 on green), but nginx refuses the switch:
+	// the undo stops green again and traffic never leaves blue. (A health
+	// failure does the same: see TestPhaseRollbackHealth.)
+	a.fake.Model.Fail(1, "nginx: [emerg] no \"events\" section in configuration", "nginx", "-t")
+	eng = a.engine(t)
+	d = eng.NewRollback()
+	err := eng.RollbackPipeline("").Run(context.Background(), d)
+	require.ErrorIs(t, err, traffic.ErrConfigInvalid)
+	assert.Equal(t, deploy.PhaseSwitch, d.Failure.Phase)
+	assert.Equal(t, deploy.OutcomeRolledBack, d.Outcome)
+	assert.Equal(t, "blue", a.fake.Model.ProxyLive(), "traffic never left blue")
+	assert.Empty(t, a.running("shop-green"), "undo stopped green again")
+	assert.Len(t, a.fake.Model.Containers("shop-green"), 1, "and kept it")
+	assert.Equal(t, "v1.0.0", a.state(t).Current.Version)
+	h = a.history(t)
+	require.Len(t, h, 4)
+	assert.Equal(t, state.OutcomeRolledBack, h[3].Outcome)
+	assert.Equal(t, deploy.PhaseSwitch, h[3].Phase)
+}
+
+func TestPhaseRollbackNotify(t *testing.T) {
+	t.Parallel()
+	hook, got := webhookSink(t)
+	a := newFakeApp(t, withWebhook(hook))
+	a.seed(t, "v1.0.0")
+	a.seed(t, "v1.0.1")
+	n := len(got())
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	require.NoError(t, eng.RollbackPipeline("").Run(context.Background(), d))
+	sent := got()[n:]
+	require.Len(t, sent, 1)
+	assert.Equal(t, notify.RolledBack.String(), sent[0].Kind)
+	assert.Equal(t, "v1.0.0", sent[0].Version)
+	assert.False(t, sent[0].Automatic, "a manual rollback")
+
+	// A refused rollback notifies nobody.
+	require.Error(t, eng.RollbackPipeline("v1.0.2").Run(context.Background(), eng.NewRollback()))
+	assert.Len(t, got(), n+1)
+}
+
+// TestPhaseRecordWithoutRelease: a pipeline edited without prepare (which
+// fills Release) succeeds with no release. On 7783282 the record phases
+// then panicked (nil pointer dereference on d.Release); now they fail with
+// a clear error, leave state alone and still write history.
+func TestPhaseRecordWithoutRelease(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	eng := a.engine(t)
+	for _, c := range []struct {
+		p *deploy.Pipeline
+		d *deploy.Deployment
+	}{
+		{eng.Pipeline(), eng.NewDeployment(version.MustParse("v1.0.0"))},
+		{eng.RollbackPipeline(""), eng.NewRollback()},
+	} {
+		keep := []deploy.Phase{}
+		for _, ph := range c.p.Phases() {
+			switch ph.Name() {
+			case deploy.PhaseLock, deploy.PhaseRecord, deploy.PhaseUnlock:
+				keep = append(keep, ph)
+			}
+		}
+		n := len(a.history(t))
+		// A final phase's failure is in the report; the run's outcome stands.
+		require.NoError(t, deploy.NewPipeline(keep...).Run(context.Background(), c.d))
+		var rec deploy.PhaseResult
+		for _, res := range c.d.Report.Phases {
+			if res.Name == deploy.PhaseRecord {
+				rec = res
+			}
+		}
+		assert.Equal(t, deploy.PhaseFailed, rec.Outcome)
+		assert.Contains(t, rec.Err, "has no release to make current; state was not changed")
+		assert.Nil(t, a.state(t).Current, "state is unchanged")
+		assert.Len(t, a.history(t), n+1, "history is still written")
+		assert.False(t, a.lockHeld(t))
+	}
 }

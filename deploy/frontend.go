@@ -137,8 +137,8 @@ func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
 	ev := notify.Event{
 		Kind: notify.Started, Version: v.String(), Environment: e.Env.Name,
 		DeploymentID: version.DeploymentID(e.Env.Name, v, time.Now().UTC()),
-		Actor:        notify.ActorFromEnv(e.Getenv), Reason: "notification test (notify:test): nothing is deployed",
-		Ref: e.Getenv("GITHUB_SHA"), PublicURL: e.Env.PublicURL, LogURL: notify.LogURLFromEnv(e.Getenv),
+		Actor:        notify.ActorFromEnv(e.getenv), Reason: "notification test (notify:test): nothing is deployed",
+		Ref: e.getenv("GITHUB_SHA"), PublicURL: e.Env.PublicURL, LogURL: notify.LogURLFromEnv(e.getenv),
 		Time: time.Now().UTC(),
 	}
 	results := disp.Send(ctx, ev)

@@ -126,6 +126,7 @@ func listDeps(t *testing.T) map[string]pkgDeps {
 // applications import, brings neither examples/... nor testing; the Docker
 // SDK and compose-go are imported only by the packages named above.
 func TestLayering(t *testing.T) {
+	t.Parallel() // go list
 	pkgs := listDeps(t)
 	for _, rel := range append([]string{appTargets, "magefiles/devtargets"}, append(dockerSDKAllowed, composeGoAllowed...)...) {
 		if _, ok := pkgs[module+"/"+rel]; !ok {

@@ -19,9 +19,9 @@ func (e *Engine) releaseNotes(ctx context.Context, d *Deployment) {
 	if to == "" {
 		return
 	}
-	n, err := releasenotes.Generate(ctx, host.NewLocal(), releasenotes.Options{Dir: e.ComposeDir, From: from, To: to})
+	n, err := releasenotes.Generate(ctx, host.NewLocal(), releasenotes.Options{Dir: e.composeFileDir, From: from, To: to})
 	if err != nil {
-		e.Logger.Debug("release notes unavailable", "err", err)
+		e.logger.Debug("release notes unavailable", "err", err)
 		return
 	}
 	d.Notes, d.NotesShort = n.Markdown(), n.Short(1500)

@@ -15,7 +15,7 @@ func (e *Engine) notifiers() ([]notify.Notifier, error) {
 	var out []notify.Notifier
 	if n.Telegram.Enabled() {
 		out = append(out, &notify.Telegram{Token: n.Telegram.Token.Reveal(), PublicChatID: n.Telegram.PublicChat,
-			LogChatID: n.Telegram.LogChat, BaseURL: e.Getenv("BLUESHIFT_TELEGRAM_API"), Logger: e.Logger})
+			LogChatID: n.Telegram.LogChat, BaseURL: e.getenv("BLUESHIFT_TELEGRAM_API"), Logger: e.logger})
 	}
 	if n.GitHub.Enabled() {
 		gh, err := notify.NewGitHub(notify.GitHubConfig{Token: n.GitHub.Token.Reveal(), Repository: n.GitHub.Repo, BaseURL: n.GitHub.APIURL})
@@ -45,7 +45,7 @@ func (e *Engine) notifyDispatcher() (*notify.Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.dispatcher = &notify.Dispatcher{Notifiers: ns, Timeout: e.Env.Timeouts.Notify, Retries: 2, Logger: e.Logger}
+	e.dispatcher = &notify.Dispatcher{Notifiers: ns, Timeout: e.Env.Timeouts.Notify, Retries: 2, Logger: e.logger}
 	return e.dispatcher, nil
 }
 
@@ -54,7 +54,7 @@ func (e *Engine) event(d *Deployment, kind notify.Kind) notify.Event {
 	ev := notify.Event{
 		Kind: kind, Version: d.Version.String(), DeploymentID: d.ID, Environment: d.Environment,
 		Commit: d.Commit, Actor: d.Actor, Reason: d.Reason, TestsSkipped: d.TestsSkipped,
-		PublicURL: e.Env.PublicURL, LogURL: notify.LogURLFromEnv(e.Getenv),
+		PublicURL: e.Env.PublicURL, LogURL: notify.LogURLFromEnv(e.getenv),
 		ReleaseNotes: notify.ReleaseNotes{Markdown: d.Notes, Short: d.NotesShort},
 		Time:         time.Now().UTC(),
 	}

@@ -66,7 +66,7 @@ func (e *Engine) healthChecks(c version.Colour) ([]health.Probe, []health.Policy
 			u = base + u
 		}
 		probes = append(probes, &health.HTTPProbe{Label: chk.Service + " " + u, URL: u, Expect: chk.Expect, Host: publicHost(e.Env.PublicURL), Dialer: e.Host})
-		policies = append(policies, health.Policy{Attempts: chk.Attempts, Interval: chk.Interval, Timeout: chk.Timeout, AttemptTimeout: chk.AttemptTimeout, Classify: classifyHealth})
+		policies = append(policies, checkPolicy(chk))
 	}
 	one := health.Policy{Attempts: 3, Interval: 2 * time.Second, AttemptTimeout: 5 * time.Second, Classify: classifyHealth}
 	if dsn := e.Env.Health.Postgres.DSN; dsn != "" {

@@ -24,7 +24,10 @@ func (p recordPhase) Run(ctx context.Context, d *Deployment) error {
 	e := p.e
 	now := time.Now().UTC()
 	var owned error
-	if d.Outcome == OutcomeSucceeded || d.leftServing {
+	switch makesCurrent := d.Outcome == OutcomeSucceeded || d.leftServing; {
+	case makesCurrent && d.Release == nil:
+		owned = errNoRelease(d) // history is still written
+	case makesCurrent:
 		d.Release.DeployedAt = now
 		clearInFlight := stillHeld(d)
 		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {

@@ -22,7 +22,10 @@ func (p rollbackRecordPhase) Run(ctx context.Context, d *Deployment) error {
 		return nil
 	}
 	var owned error
-	if d.Outcome == OutcomeSucceeded || d.leftServing {
+	switch makesCurrent := d.Outcome == OutcomeSucceeded || d.leftServing; {
+	case makesCurrent && d.Release == nil:
+		owned = errNoRelease(d) // history is still written
+	case makesCurrent:
 		d.Release.DeployedAt = time.Now().UTC()
 		clearInFlight := stillHeld(d)
 		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {

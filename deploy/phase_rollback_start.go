@@ -18,7 +18,7 @@ func (rollbackStartPhase) Name() string { return PhaseRollbackStart }
 
 func (p rollbackStartPhase) Run(ctx context.Context, d *Deployment) error {
 	e := p.e
-	kept, err := container.Containers(ctx, e.Docker, e.App, string(d.Next))
+	kept, err := container.Containers(ctx, e.docker, e.App, string(d.Next))
 	if err != nil {
 		return err
 	}

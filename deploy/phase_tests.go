@@ -30,8 +30,8 @@ func (p testPhase) Run(ctx context.Context, d *Deployment) error {
 		return nil
 	}
 	dir := t.Dir
-	if !filepath.IsAbs(dir) && e.ComposeDir != "" {
-		dir = filepath.Join(e.ComposeDir, dir)
+	if !filepath.IsAbs(dir) && e.composeFileDir != "" {
+		dir = filepath.Join(e.composeFileDir, dir)
 	}
 	d.Progress("running " + strings.Join(t.Command, " "))
 	out := &lineWriter{emit: func(line string) { d.Progress(e.redact(line)) }}
@@ -68,7 +68,7 @@ func (e *Engine) testEnv() []string {
 			continue
 		}
 		seen[k] = true
-		if v := e.Getenv(k); v != "" {
+		if v := e.getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}
 	}

@@ -38,8 +38,8 @@ func (e *Engine) NewDeployment(v version.Version) *Deployment {
 	now := time.Now().UTC()
 	d := &Deployment{
 		Environment: e.Env.Name, Version: v, ID: version.DeploymentID(e.Env.Name, v, now),
-		Actor: notify.ActorFromEnv(e.Getenv), Reason: e.Getenv("DEPLOY_REASON"), Commit: e.Getenv("GITHUB_SHA"),
-		TestsSkipped: e.Getenv("SKIP_TESTS") == "true", Logger: e.Logger, Values: map[string]any{},
+		Actor: notify.ActorFromEnv(e.getenv), Reason: e.getenv("DEPLOY_REASON"), Commit: e.getenv("GITHUB_SHA"),
+		TestsSkipped: e.getenv("SKIP_TESTS") == "true", Logger: e.logger, Values: map[string]any{},
 	}
 	return d
 }
@@ -59,7 +59,7 @@ func (e *Engine) liveColour(ctx context.Context, st state.State) (version.Colour
 		return "", fmt.Errorf("read live colour from the proxy: %w", err)
 	}
 	if st.Live != "" && c.Valid() && st.Live != string(c) {
-		e.Logger.Warn("state and proxy disagree on the live colour; the proxy wins", "state", st.Live, "proxy", c)
+		e.logger.Warn("state and proxy disagree on the live colour; the proxy wins", "state", st.Live, "proxy", c)
 	}
 	return c, nil
 }
@@ -72,8 +72,9 @@ func tail(s string, lines int) string {
 	return strings.Join(parts, "\n")
 }
 
-// ensureServing starts colour c if it is stopped and waits for its backend
-// check (a short policy: it ran minutes ago).
+// ensureServing starts colour c if it is stopped and waits for its health
+// checks, each under servingPolicy of the backend check (a short policy: it
+// ran minutes ago).
 func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Colour) error {
 	running, err := e.colourRunning(ctx, c)
 	if err != nil {
@@ -89,13 +90,59 @@ func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Col
 	if err != nil {
 		return err
 	}
+	pol := servingPolicy(checkPolicy(e.Env.Health.Backend))
 	for _, p := range probes {
-		pol := health.Policy{Attempts: 60, Interval: 500 * time.Millisecond, AttemptTimeout: 5 * time.Second, Timeout: 2 * time.Minute, Classify: classifyHealth}
 		if _, err := health.Wait(ctx, p, pol, nil); err != nil {
 			return fmt.Errorf("%s is not healthy: %w", c, err)
 		}
 	}
 	return nil
+}
+
+// checkPolicy is the wait policy of check c.
+func checkPolicy(c HTTPCheck) health.Policy {
+	return health.Policy{Attempts: c.Attempts, Interval: c.Interval, Timeout: c.Timeout, AttemptTimeout: c.AttemptTimeout, Classify: classifyHealth}
+}
+
+// Bounds of servingPolicy: at most 60 x 500 ms, attempts of at most 5 s,
+// at most 2 minutes in all.
+const (
+	servingInterval       = 500 * time.Millisecond
+	servingAttempts       = 60
+	servingAttemptTimeout = 5 * time.Second
+	servingTimeout        = 2 * time.Minute
+)
+
+// servingPolicy is check policy p (the environment's backend check's) for
+// a colour that served minutes ago (a rollback, an undo switching back):
+// the span of waiting p gives a fresh colour (attempts x interval), at
+// most 30 s, checked at least every 500 ms, each attempt at most 5 s, all
+// within at most 2 minutes. Under the default backend policy (30 x 10 s)
+// that is 60 x 500 ms; a configuration with shorter checks (a test's)
+// gets them.
+func servingPolicy(p health.Policy) health.Policy {
+	iv, span := servingInterval, servingAttempts*servingInterval
+	if p.Interval > 0 {
+		iv = min(p.Interval, iv)
+		if p.Attempts > 0 {
+			span = min(span, time.Duration(p.Attempts)*p.Interval)
+		}
+	}
+	at, to := servingAttemptTimeout, servingTimeout
+	if p.AttemptTimeout > 0 {
+		at = min(at, p.AttemptTimeout)
+	}
+	if p.Timeout > 0 {
+		to = min(to, p.Timeout)
+	}
+	return health.Policy{Attempts: max(1, int(span/iv)), Interval: iv, AttemptTimeout: at, Timeout: to, Classify: p.Classify}
+}
+
+// errNoRelease is the record phases' error for a run whose outcome would
+// make its release current when it has none (a phase of its own set the
+// outcome before prepare or start filled Release): state is left alone.
+func errNoRelease(d *Deployment) error {
+	return fmt.Errorf("record: outcome %s but deployment %s has no release to make current; state was not changed", d.Outcome, d.ID)
 }
 
 // stillHeld reports whether d holds its lock and has not lost it: only
@@ -184,7 +231,7 @@ func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
 		s.InFlight.Release = d.Release
 	})
 	if err != nil && !errors.Is(err, state.ErrNotOwner) {
-		e.Logger.Warn("could not record phase", "phase", phase, "err", err)
+		e.logger.Warn("could not record phase", "phase", phase, "err", err)
 	}
 }
 

@@ -25,7 +25,7 @@ import (
 func TestStandardPipelinesShowEverythingTheyDo(t *testing.T) {
 	env := DefaultEnvironment("production")
 	env.Tests.Command = []string{"go", "test", "./..."}
-	e := &Engine{Env: env, App: "shop", Store: state.New(host.NewLocal(), "/srv/shop"), Getenv: func(string) string { return "" }}
+	e := &Engine{Env: env, App: "shop", Store: state.New(host.NewLocal(), "/srv/shop"), getenv: func(string) string { return "" }}
 	d := &Deployment{ID: "production-v1.0.1-x", Version: version.MustParse("v1.0.1"), Live: version.Blue, Next: version.Green}
 
 	cases := []struct {

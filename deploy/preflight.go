@@ -73,7 +73,7 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	add("docker", err, "Docker Engine "+dv)
 	// Compose was detected when the engine opened (Open): asking again
 	// was one more remote command.
-	cli, cv := e.Compose, e.composeVersion
+	cli, cv := e.composeCLI, e.composeVersion
 	if cv == "" {
 		cli, cv, err = compose.DetectCLI(ctx, e.Host)
 	}
@@ -149,12 +149,12 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 
 	// The emergency switch is a yes or a no: anything else (SKIP_TESTS=1,
 	// yes, maybe) would silently run the tests someone meant to skip.
-	if s := e.Getenv("SKIP_TESTS"); s != "" && s != "true" && s != "false" {
+	if s := e.getenv("SKIP_TESTS"); s != "" && s != "true" && s != "false" {
 		add("SKIP_TESTS", fmt.Errorf("%q is neither true nor false: set SKIP_TESTS=true to skip the test suite (emergency only), false or unset to run it", s), "")
 	}
 
 	// Timeouts: the phases' worst cases fit in the deadline.
-	budget := e.Env.Budget(e.Getenv("SKIP_TESTS") == "true")
+	budget := e.Env.Budget(e.getenv("SKIP_TESTS") == "true")
 	add("timeouts", budget.Check(), fmt.Sprintf("deployment deadline %s holds the phases' worst cases (%s)", budget.Deadline, budget.Total()))
 
 	var failed []Check
@@ -173,7 +173,7 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 // when the client can (no remote command: over SSH each is a session), the
 // docker CLI on the host otherwise.
 func (e *Engine) dockerVersion(ctx context.Context) (string, error) {
-	if v, ok, err := container.ServerVersion(ctx, e.Docker); ok {
+	if v, ok, err := container.ServerVersion(ctx, e.docker); ok {
 		return v, err
 	}
 	out, err := host.Output(ctx, e.Host, "docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})")
@@ -182,14 +182,14 @@ func (e *Engine) dockerVersion(ctx context.Context) (string, error) {
 
 // imageAvailable: on the host's engine already, or in its registry.
 func (e *Engine) imageAvailable(ctx context.Context, ref string) error {
-	ok, err := container.ImageExistsLocally(ctx, e.Docker, ref)
+	ok, err := container.ImageExistsLocally(ctx, e.docker, ref)
 	if err != nil {
 		return err
 	}
 	if ok {
 		return nil
 	}
-	dg, err := container.ImageInRegistry(ctx, e.Docker, ref, e.registryAuth())
+	dg, err := container.ImageInRegistry(ctx, e.docker, ref, e.registryAuth())
 	if err != nil {
 		return fmt.Errorf("%s: not on the host, and asking its registry failed (%w): push the image, check the version, or check that the host reaches the registry with the configured credentials", ref, err)
 	}

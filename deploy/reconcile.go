@@ -66,7 +66,7 @@ func (e *Engine) reconcileHeld(ctx context.Context, held *state.Held) (*Reconcil
 			r.Actions = append(r.Actions, s.Done)
 		}
 	}
-	e.Logger.Warn("reconciled an interrupted run", "actions", r.Actions)
+	e.logger.Warn("reconciled an interrupted run", "actions", r.Actions)
 	return r, nil
 }
 
@@ -104,7 +104,7 @@ func (e *Engine) observe(ctx context.Context, st state.State, holder *state.Lock
 	}
 	v.Running = map[version.Colour]bool{}
 	for _, c := range []version.Colour{version.Blue, version.Green} {
-		cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
+		cs, err := container.Containers(ctx, e.docker, e.App, string(c))
 		if err != nil {
 			return v, fmt.Errorf("list %s's containers: %w", c, err)
 		}
@@ -309,7 +309,7 @@ func applyState(st *state.State, s reconcileStep, now time.Time) {
 // c), so that what the proxy runs matches what reconcile keeps before
 // anything else is stopped.
 func (e *Engine) assertServing(ctx context.Context, c version.Colour) error {
-	if err := e.ensureServing(ctx, &Deployment{Logger: e.Logger}, c); err != nil {
+	if err := e.ensureServing(ctx, &Deployment{Logger: e.logger}, c); err != nil {
 		return err
 	}
 	if e.Switcher == nil {

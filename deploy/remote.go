@@ -10,18 +10,14 @@ import (
 // CountRemote wraps h so that every command run through it while a
 // Pipeline phase (or undo step) runs is counted in that phase's
 // PhaseResult: RemoteCommands and RemoteTime. Open wraps the engine's host
-// this way; a caller building its own Engine (or a test's fake host) wraps
-// it too to get the counts.
+// this way; a user phase's own host wraps it to get the counts.
 //
-// The phase is found through the ctx of Run: Pipeline.Run hands every
-// phase a ctx carrying that phase's counter, and every command a phase runs
-// is given that ctx or one derived from it. A command run outside a
-// pipeline (Open's compose detection, a status query) is not counted. A
-// command is counted when it starts, so a long-lived one (the lock's
-// holder session) counts for the phase that started it; its time is added
-// when it ends and is lost when that is after the phase. Dialling (the
-// Docker API over the forwarded socket, health probes) is not a command
-// and is not counted.
+// Pipeline.Run hands every phase a ctx carrying that phase's counter; a
+// command run with another ctx (outside a pipeline) is not counted. A
+// command counts when it starts, for the phase that started it (the lock's
+// holder session for lock); its time is added when it ends, and lost when
+// that is after the phase. Dialling (the Docker API, health probes) is not
+// a command.
 func CountRemote(h host.Host) host.Host {
 	if _, ok := h.(*countingHost); ok {
 		return h

@@ -29,7 +29,7 @@ import (
 // for a rollback.
 func TestRemoteCommandsPerPhasePinned(t *testing.T) {
 	t.Parallel()
-	a := newFakeApp(t, nil)
+	a := newFakeApp(t, withBackup)
 	want := []struct {
 		run    string
 		phases map[string]int

@@ -62,7 +62,7 @@ func (e *Engine) Status(ctx context.Context, historyLines int) (*Status, error) 
 		s.NeedsReconcile = "the lock's holder is gone: " + s.Lock.String()
 	}
 	for _, c := range []version.Colour{version.Blue, version.Green} {
-		cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
+		cs, err := container.Containers(ctx, e.docker, e.App, string(c))
 		if err != nil {
 			return nil, err
 		}

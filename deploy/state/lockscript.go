@@ -21,7 +21,8 @@ import (
 
 // holdScript takes the lock and keeps it until told to release it or until
 // the session that runs it ends. $1 is the state directory, $2 the beat in
-// seconds.
+// seconds, $3 how many times (0.1 s apart) to try a flock held by another
+// run (one releasing it right now) before answering "busy".
 //
 // Protocol on stdout: "busy", the holder's lock.json, "--end--" (refused);
 // or "locked PID NOW", the previous lock.json (a dead holder's evidence)
@@ -33,14 +34,14 @@ import (
 // lock/, which stays as the evidence of an interrupted run; the flock goes
 // with the process.
 const holdScript = `set -u
-d=$1 beat=$2
+d=$1 beat=$2 tries=$3
 command -v flock >/dev/null 2>&1 || exit 127
 mkdir -p -m 0700 "$d" && cd "$d" || exit 3
 exec 9>>lock.flock || exit 3
 n=0
 until flock -n 9; do
   n=$((n+1))
-  if [ "$n" -ge 20 ]; then
+  if [ "$n" -ge "$tries" ]; then
     echo busy; cat lock/lock.json 2>/dev/null; echo; echo --end--; exit 0
   fi
   sleep 0.1 9>&-
@@ -113,9 +114,18 @@ done
 // lock (its next write to the dead connection fails).
 const DefaultBeat = 5 * time.Second
 
+// busyTries is how many times (0.1 s apart, so 2 s) Acquire tries a flock
+// another run holds before calling the lock held: a run releasing it right
+// now lets the next one in.
+const busyTries = 20
+
 func (s *Store) holdArgv(beat time.Duration) []string {
 	secs := max(1, int(beat.Round(time.Second)/time.Second))
-	return []string{"sh", "-c", holdScript, "blueshift-lock", s.dir, strconv.Itoa(secs)}
+	tries := busyTries
+	if s.busyTries > 0 {
+		tries = s.busyTries
+	}
+	return []string{"sh", "-c", holdScript, "blueshift-lock", s.dir, strconv.Itoa(secs), strconv.Itoa(tries)}
 }
 
 func (s *Store) inspectArgv() []string {

@@ -23,7 +23,15 @@ import (
 func newStore(t *testing.T) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
-	return New(host.NewLocal(), dir), dir
+	return quick(New(host.NewLocal(), dir)), dir
+}
+
+// quick makes s refuse a held lock after 0.3 s instead of 2 s: the tests
+// that are refused do not wait for a release (the racing ones hold on
+// until every racer has answered).
+func quick(s *Store) *Store {
+	s.busyTries = 3
+	return s
 }
 
 func TestLoadMissingIsZero(t *testing.T) {
@@ -175,9 +183,16 @@ func TestLockOfLiveHolderIsNeverStaleWhateverItsAge(t *testing.T) {
 	h, err := s.acquire(ctx, l, time.Second)
 	require.NoError(t, err)
 	defer h.Release(ctx)
-	time.Sleep(2500 * time.Millisecond) // beats happen on the host, with no command from here
-	st, err := s.Inspect(ctx)
+	first, err := s.Inspect(ctx)
 	require.NoError(t, err)
+	require.False(t, first.Renewed.IsZero(), "taking the lock stamps it")
+	// Beats happen on the host, with no command from here: wait for one
+	// (a second or so; the stamp is in whole seconds).
+	var st LockStatus
+	require.Eventually(t, func() bool {
+		st, err = s.Inspect(ctx)
+		return err == nil && st.Renewed.After(first.Renewed)
+	}, 10*time.Second, 100*time.Millisecond, "a beat renews the lock")
 	assert.True(t, st.Held, "the flock is held")
 	assert.True(t, st.Alive)
 	assert.False(t, st.Stale, "a live holder is never stale")
@@ -241,7 +256,7 @@ func TestDeadHolderTakenOverAtomically(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h, err := New(host.NewLocal(), dir).Acquire(ctx, NewLock("deploy", "v1.0.2", "prod-v1.0.2-new", ""))
+			h, err := quick(New(host.NewLocal(), dir)).Acquire(ctx, NewLock("deploy", "v1.0.2", "prod-v1.0.2-new", ""))
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
