@@ -49,7 +49,7 @@ func (e *Engine) serviceContainers(ctx context.Context, colour version.Colour, s
 		if service != "" && (c == compose.SharedColour) != shared {
 			continue
 		}
-		list, err := container.Containers(ctx, e.Docker, e.App, c)
+		list, err := container.Containers(ctx, e.docker, e.App, c)
 		if err != nil {
 			return colour, nil, err
 		}
@@ -78,7 +78,7 @@ func (e *Engine) Logs(ctx context.Context, colour version.Colour, service string
 		return err
 	}
 	if len(cts) == 1 {
-		return container.StreamLogs(ctx, e.Docker, cts[0].ID, o, out.Stdout, out.Stderr)
+		return container.StreamLogs(ctx, e.docker, cts[0].ID, o, out.Stdout, out.Stderr)
 	}
 	var mu sync.Mutex
 	errs := make([]error, len(cts))
@@ -90,7 +90,7 @@ func (e *Engine) Logs(ctx context.Context, colour version.Colour, service string
 			prefix := prefixLines(ct.Name + " | ")
 			stdout := RedactingWriter(lockedWriter{&mu, out.Stdout}, prefix)
 			stderr := RedactingWriter(lockedWriter{&mu, out.Stderr}, prefix)
-			errs[i] = container.StreamLogs(ctx, e.Docker, ct.ID, o, stdout, stderr)
+			errs[i] = container.StreamLogs(ctx, e.docker, ct.ID, o, stdout, stderr)
 			stdout.Close()
 			stderr.Close()
 		}()
@@ -112,7 +112,7 @@ func (e *Engine) Exec(ctx context.Context, colour version.Colour, service string
 	}
 	for _, ct := range cts {
 		if ct.State == "running" {
-			return container.ExecStream(ctx, e.Docker, ct.ID, argv, nil, out.Stdout, out.Stderr)
+			return container.ExecStream(ctx, e.docker, ct.ID, argv, nil, out.Stdout, out.Stderr)
 		}
 	}
 	return 0, fmt.Errorf("%w of %s running in %s on %s (%s)", ErrNoContainer, service, c, e.Host.Name(), cts[0].Status)
