@@ -206,7 +206,6 @@ esac`)
 	}
 }
 
-
 func TestCheckSpace(t *testing.T) {
 	t.Parallel()
 	if err := CheckSpace(1000, 800, 0.2); err != nil {
