@@ -46,7 +46,8 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 // does not serve yet), and only then is the other colour stopped or
 // removed; state is corrected and the evidence written to history.
 func (e *Engine) reconcileHeld(ctx context.Context, held *state.Held) (*Reconciliation, error) {
-	st, err := e.Store.Load(ctx)
+	// State as the lock's own command read it (Acquire): no command more.
+	st, err := e.Store.Known(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -262,6 +263,22 @@ func (s *Store) acquire(ctx context.Context, l Lock, beat time.Duration) (*Held,
 	}
 	if !strings.HasPrefix(held, "held ") {
 		return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", held))
+	}
+	// state.json as read under the lock, remembered so the run's first
+	// read (Known) costs no command; when it is not, the run reads it.
+	st, err := h.next(ctx)
+	if err != nil {
+		return fail(s.sessionErr("acquire lock", err, h))
+	}
+	switch b64, ok := strings.CutPrefix(st, "state "); {
+	case !ok:
+		return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", st))
+	case b64 == "none":
+		s.remember(nil)
+	case b64 != "unreadable":
+		if data, err := base64.StdEncoding.DecodeString(b64); err == nil {
+			s.remember(data)
+		}
 	}
 	h.Lock, h.Previous = l, prev
 	return h, nil

@@ -27,7 +27,9 @@ import (
 // or "locked PID NOW", the previous lock.json (a dead holder's evidence)
 // and "--end--", after which the script reads one line from stdin: the new
 // lock.json (empty: decline, exit, freeing the lock); then "held BGPID",
-// then "beat" every $2 seconds. The line "release" on stdin removes lock/
+// "state B64" (state.json read under the lock, in base64; "state none"
+// without one, "state unreadable" when it could not be read: a run reads
+// it in this command, not one more), then "beat" every $2 seconds. The line "release" on stdin removes lock/
 // (still under the flock), prints "released" and exits. End of stdin (the
 // deploying process died, the SSH session ended) exits without removing
 // lock/, which stays as the evidence of an interrupted run; the flock goes
@@ -60,6 +62,9 @@ mkdir -p lock && printf '%s\n' "$new" >lock/.lock.json.tmp && mv -f lock/.lock.j
 bg=$!
 echo "$$ $bg" >lock/pids
 echo "held $bg"
+if [ ! -e state.json ]; then echo "state none"
+elif s=$(base64 -w0 <state.json); then echo "state $s"
+else echo "state unreadable"; fi
 while IFS= read -r cmd; do
   if [ "$cmd" = release ]; then
     kill "$bg" 2>/dev/null; wait "$bg" 2>/dev/null
