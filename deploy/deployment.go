@@ -62,6 +62,14 @@ type Deployment struct {
 	// furtherBack is true in a rollback to a release older than the
 	// previous one: preflight, smoke and verify then run.
 	furtherBack bool
+	// warm is true in a rollback to the standby colour within its window
+	// (environment standby): its proxied services run already, so
+	// rollback-start starts nothing and retire starts the rest after the
+	// switch.
+	warm bool
+	// standby is the standby a deployment's retire left (record writes it
+	// into state); nil when it stopped the old colour.
+	standby *state.Standby
 
 	// held is the host-side session holding Lock.
 	held *state.Held

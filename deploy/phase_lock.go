@@ -41,7 +41,9 @@ func (p lockPhase) Run(ctx context.Context, d *Deployment) error {
 	if rec != nil {
 		d.Warn("reconciled an interrupted run first: " + strings.Join(rec.Actions, "; "))
 	}
-	return nil
+	// A standby whose window has passed is stopped (when the host's job
+	// has not) and forgotten.
+	return e.expireStandby(ctx, d)
 }
 
 func (p lockPhase) Plan(context.Context, *Deployment) (string, error) {

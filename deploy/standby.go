@@ -150,10 +150,14 @@ func (e *Engine) warmStandby(ctx context.Context, st state.State, c version.Colo
 // in state; never the colour the proxy serves (live). It runs under the
 // lock, at the start of every run, and costs nothing while there is no
 // standby or its window is open.
-func (e *Engine) expireStandby(ctx context.Context, d *Deployment, live version.Colour) error {
+func (e *Engine) expireStandby(ctx context.Context, d *Deployment) error {
 	st, err := e.Store.Known(ctx)
 	if err != nil || st.Standby == nil || st.Standby.Active(time.Now()) {
 		return err
+	}
+	live, err := e.proxyLive(ctx, st)
+	if err != nil {
+		return fmt.Errorf("standby %s: %w", st.Standby.Colour, err)
 	}
 	c, err := version.ParseColour(st.Standby.Colour)
 	if err == nil && c != live && live.Valid() {
