@@ -34,7 +34,12 @@ type counted struct {
 func (c *countingHost) Run(ctx context.Context, cmd host.Cmd) error {
 	c.mu.Lock()
 	rec := counted{phase: c.phase, argv: cmd.Argv}
-	if c.phase == "" {
+	if strings.Join(cmd.Argv, " ") == "docker compose version --short" {
+		// Open's compose detection runs in the background: whenever it
+		// starts, it is Open's.
+		rec.phase = "open"
+		c.cmds = append(c.cmds, rec)
+	} else if c.phase == "" {
 		c.gap = append(c.gap, rec)
 	} else {
 		c.cmds = append(c.cmds, rec)
