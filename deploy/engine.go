@@ -28,10 +28,10 @@ import (
 // Engine and compose, the proxy's switcher and the on-host state. The
 // blue-green phases are its methods; Open builds it from a Config.
 type Engine struct {
-	App    string
-	Env    *Environment
-	Host   host.Host
-	Docker container.Engine
+	App      string
+	Env      *Environment
+	Host     host.Host
+	Docker   container.Engine
 	Switcher traffic.Switcher // nil when proxy.kind is none
 	Store    *state.Store
 	// ComposeDir is the local directory of the compose file (the deploy.yml's
