@@ -77,9 +77,14 @@ func tail(s string, lines int) string {
 // ensureServing starts colour c if it is stopped and waits for its backend
 // check (a short policy: it ran minutes ago).
 func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Colour) error {
-	running, err := e.colourRunning(ctx, c)
-	if err != nil {
-		return err
+	// A warm standby was found running by rollback-prepare a moment ago:
+	// asking Docker again would be one more round trip before the switch.
+	running := d.warm && c == d.Next
+	if !running {
+		var err error
+		if running, err = e.colourRunning(ctx, c); err != nil {
+			return err
+		}
 	}
 	if !running {
 		d.Progress("starting " + string(c))
