@@ -27,6 +27,7 @@ func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
 	if err != nil {
 		return err
 	}
+	warm := e.warmStandby(ctx, st)
 	live, err := e.liveColour(ctx, st)
 	if err != nil {
 		return err
@@ -62,7 +63,7 @@ func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
 	d.Release = &rel
 	d.Commit = rel.Commit
 	d.AddFact("rolling back", fmt.Sprintf("%s (%s) -> %s (%s)", releaseVersion(st.Current), live, d.Version, d.Next))
-	if !d.furtherBack && e.warmStandby(ctx, st, d.Next, d.Version.String()) {
+	if !d.furtherBack && warm(d.Next, d.Version.String()) {
 		d.warm = true
 		d.AddFact("standby", fmt.Sprintf("%s runs %s warm until %s: no start", d.Next, d.Version, st.Standby.Until.Format(time.RFC3339)))
 	}

@@ -118,31 +118,45 @@ func (e *Engine) keepStandby(ctx context.Context, c version.Colour, release stri
 	return &state.Standby{Colour: string(c), Release: release, Until: until.UTC(), UntilUnix: until.Unix()}, nil
 }
 
-// warmStandby reports whether colour c can be rolled back to without a
-// start: state names it as the standby of release, its window is open, and
-// its containers run that release (the Docker API, no remote command).
-func (e *Engine) warmStandby(ctx context.Context, st state.State, c version.Colour, release string) bool {
+// warmStandby starts looking at the standby that st names, when its
+// window is open, and returns the answer to whether colour c runs release
+// warm: state names it as the standby of release and its proxied services
+// run that release. The look (a Docker API call, no remote command, but a
+// round trip over SSH) runs in the background, beside rollback-prepare's
+// read of the proxy; the answer waits for it.
+func (e *Engine) warmStandby(ctx context.Context, st state.State) func(c version.Colour, release string) bool {
 	sb := st.Standby
-	if !sb.Active(time.Now()) || sb.Colour != string(c) || sb.Release != release {
-		return false
+	if !sb.Active(time.Now()) {
+		return func(version.Colour, string) bool { return false }
 	}
-	cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
-	if err != nil {
-		return false
+	type listing struct {
+		cs  []container.Container
+		err error
 	}
-	proxied, _ := e.standbySplit()
-	running := map[string]bool{}
-	for _, ct := range cs {
-		if ct.State == "running" && ct.Labels["blueshift.version"] == release {
-			running[ct.Service] = true
-		}
-	}
-	for _, s := range proxied {
-		if !running[s] {
+	ch := make(chan listing, 1)
+	go func() {
+		cs, err := container.Containers(ctx, e.Docker, e.App, sb.Colour)
+		ch <- listing{cs, err}
+	}()
+	return func(c version.Colour, release string) bool {
+		l := <-ch
+		if l.err != nil || sb.Colour != string(c) || sb.Release != release {
 			return false
 		}
+		running := map[string]bool{}
+		for _, ct := range l.cs {
+			if ct.State == "running" && ct.Labels["blueshift.version"] == release {
+				running[ct.Service] = true
+			}
+		}
+		proxied, _ := e.standbySplit()
+		for _, s := range proxied {
+			if !running[s] {
+				return false
+			}
+		}
+		return len(proxied) > 0
 	}
-	return len(proxied) > 0
 }
 
 // expireStandby stops the standby colour once its window has passed (the
