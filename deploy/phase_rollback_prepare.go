@@ -69,12 +69,23 @@ func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
 	}
 	// The release goes into the record now, so the health phase's mark
 	// has nothing to add (see markPhase): no write before the switch.
-	_, err = e.Store.Update(ctx, func(s *state.State) {
-		s.InFlight = &state.InFlight{Kind: state.KindRollback, DeploymentID: d.ID, Version: d.Version.String(),
-			From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: holder(d),
-			Release: cloneRelease(d.Release)}
-	})
-	return err
+	write := func() error {
+		_, err := e.Store.Update(ctx, func(s *state.State) {
+			s.InFlight = &state.InFlight{Kind: state.KindRollback, DeploymentID: d.ID, Version: d.Version.String(),
+				From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: holder(d),
+				Release: cloneRelease(d.Release)}
+		})
+		return err
+	}
+	if d.warm {
+		// Nothing runs on the host before the switch but the health
+		// check: the write goes beside it (a round trip over SSH less),
+		// and health waits for it.
+		d.recorded = make(chan error, 1)
+		go func() { d.recorded <- write() }()
+		return nil
+	}
+	return write()
 }
 
 func (p rollbackPreparePhase) Plan(context.Context, *Deployment) (string, error) {

@@ -21,6 +21,7 @@ func (p rollbackRecordPhase) Run(ctx context.Context, d *Deployment) error {
 	if refused(d) {
 		return nil
 	}
+	_ = d.awaitRecorded() // a run stopped before health: no state write beside this one
 	var owned error
 	if d.Outcome == OutcomeSucceeded || d.leftServing {
 		d.Release.DeployedAt = time.Now().UTC()

@@ -181,7 +181,9 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 // the switch may have happened, and the health phase's mark carries them);
 // the phase itself is for people (status, the history entry).
 func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
-	if d.Lock == nil || !markedPhase[phase] {
+	if d.Lock == nil || !markedPhase[phase] || d.recorded != nil {
+		// (A rollback to a warm standby writes its record beside the
+		// health check, with everything the mark would add.)
 		return
 	}
 	if st, err := e.Store.Known(ctx); err == nil && st.InFlight != nil && st.InFlight.DeploymentID == d.ID &&
