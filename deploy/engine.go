@@ -48,6 +48,10 @@ type Engine struct {
 	// compose is the host's compose program, detected in the background
 	// from Open on (see ComposeCLI).
 	compose composeDetection
+	// liveAtLock is the proxy's live colour as the lock's command read it
+	// (liveFileReader), for the run's prepare phase; nil when not read, or
+	// once reconcile may have switched the proxy.
+	liveAtLock *liveReading
 
 	closers    []io.Closer
 	dispatcher *notify.Dispatcher

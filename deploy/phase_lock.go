@@ -22,9 +22,23 @@ func (lockPhase) Name() string { return PhaseLock }
 func (p lockPhase) Run(ctx context.Context, d *Deployment) error {
 	e, kind := p.e, p.kind
 	l := state.NewLock(kind, d.Version.String(), d.ID, d.Reason)
-	held, err := e.Store.Acquire(ctx, l)
+	// The proxy's upstream file is read by the lock's own command too:
+	// prepare's first question costs no command more.
+	var files []string
+	lf, readsFile := e.Switcher.(liveFileReader)
+	if readsFile {
+		files = []string{lf.UpstreamFile()}
+	}
+	e.liveAtLock = nil
+	held, err := e.Store.AcquireReading(ctx, l, files...)
 	if err != nil {
 		return err
+	}
+	if readsFile {
+		if data, ok := held.Files[lf.UpstreamFile()]; ok {
+			c, err := lf.LiveIn(data)
+			e.liveAtLock = &liveReading{colour: c, err: err}
+		}
 	}
 	d.Lock, d.held = &held.Lock, held
 	e.runEnv = &envFileCache{}
@@ -39,6 +53,7 @@ func (p lockPhase) Run(ctx context.Context, d *Deployment) error {
 		return err
 	}
 	if rec != nil {
+		e.liveAtLock = nil // reconcile may have switched: ask the proxy again
 		d.Warn("reconciled an interrupted run first: " + strings.Join(rec.Actions, "; "))
 	}
 	// A standby whose window has passed is stopped (when the host's job

@@ -20,6 +20,7 @@ func (p switchPhase) Run(ctx context.Context, d *Deployment) error {
 		d.Warn("proxy.kind is none: traffic was not switched by blueshift")
 		return nil
 	}
+	e.liveAtLock = nil // from here the proxy's own answer counts
 	if err := e.Switcher.Switch(ctx, string(d.Next)); err != nil {
 		return err
 	}

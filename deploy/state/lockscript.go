@@ -29,7 +29,9 @@ import (
 // lock.json (empty: decline, exit, freeing the lock); then "held BGPID",
 // "state B64" (state.json read under the lock, in base64; "state none"
 // without one, "state unreadable" when it could not be read: a run reads
-// it in this command, not one more), then "beat" every $2 seconds. The line "release" on stdin removes lock/
+// it in this command, not one more), "file B64" (or "file none", "file
+// unreadable") for each further argument, a file read the same way, then
+// "beat" every $2 seconds. The line "release" on stdin removes lock/
 // (still under the flock), prints "released" and exits. End of stdin (the
 // deploying process died, the SSH session ended) exits without removing
 // lock/, which stays as the evidence of an interrupted run; the flock goes
@@ -65,6 +67,12 @@ echo "held $bg"
 if [ ! -e state.json ]; then echo "state none"
 elif s=$(base64 -w0 <state.json); then echo "state $s"
 else echo "state unreadable"; fi
+shift 2
+for f; do
+  if [ ! -e "$f" ]; then echo "file none"
+  elif s=$(base64 -w0 <"$f"); then echo "file $s"
+  else echo "file unreadable"; fi
+done
 while IFS= read -r cmd; do
   if [ "$cmd" = release ]; then
     kill "$bg" 2>/dev/null; wait "$bg" 2>/dev/null
@@ -118,9 +126,9 @@ done
 // lock (its next write to the dead connection fails).
 const DefaultBeat = 5 * time.Second
 
-func (s *Store) holdArgv(beat time.Duration) []string {
+func (s *Store) holdArgv(beat time.Duration, files ...string) []string {
 	secs := max(1, int(beat.Round(time.Second)/time.Second))
-	return []string{"sh", "-c", holdScript, "blueshift-lock", s.dir, strconv.Itoa(secs)}
+	return append([]string{"sh", "-c", holdScript, "blueshift-lock", s.dir, strconv.Itoa(secs)}, files...)
 }
 
 func (s *Store) inspectArgv() []string {

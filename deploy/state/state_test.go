@@ -538,3 +538,24 @@ func TestAcquireReadsStateInItsOwnCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestAcquireReadingReadsFilesInTheLocksCommand: files named to
+// AcquireReading (the proxy's upstream file) come back from the lock's own
+// command; a missing one is nil. Before, prepare read the upstream file in
+// a command of its own.
+func TestAcquireReadingReadsFilesInTheLocksCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	present, missing := filepath.Join(dir, "upstream.conf"), filepath.Join(dir, "none.conf")
+	require.NoError(t, os.WriteFile(present, []byte("# blueshift colour=green\nupstream x {}\n"), 0o644))
+	c := &countingRunner{Runner: host.NewLocal()}
+	s := New(c, filepath.Join(dir, "app"))
+	held, err := s.AcquireReading(ctx, NewLock("deploy", "v1", "d1", ""), present, missing)
+	require.NoError(t, err)
+	defer held.Release(ctx)
+	assert.Equal(t, "# blueshift colour=green\nupstream x {}\n", string(held.Files[present]))
+	data, ok := held.Files[missing]
+	assert.True(t, ok, "a missing file is reported")
+	assert.Nil(t, data)
+	assert.Equal(t, 1, c.n, "the lock's command and nothing else")
+}
