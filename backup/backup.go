@@ -1,8 +1,10 @@
 package backup
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -237,24 +239,38 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	}()
 
 	m := Manifest{ID: id, App: p.App, Version: p.Version, ToolVersion: p.toolVersion(), Started: started}
+	// The files blueshift makes itself (Inliner), written with the manifest.
+	var files []File
 	for _, s := range p.Sources {
 		t0 := time.Now()
 		p.emit(Event{Step: "source", Source: s.Name()})
 		log.Debug("backup: source", "source", s.Name(), "dir", tmp)
-		arts, err := s.Backup(ctx, r, tmp)
+		var arts []Artifact
+		var fs []File
+		if in, ok := s.(Inliner); ok {
+			arts, fs, err = in.BackupInline(ctx, r, tmp)
+		} else {
+			arts, err = s.Backup(ctx, r, tmp)
+		}
 		p.emit(Event{Step: "source", Source: s.Name(), Done: true, Elapsed: time.Since(t0), Err: err})
 		if err != nil {
 			return Result{}, fmt.Errorf("backup %s: source %s: %w", id, s.Name(), err)
+		}
+		for _, f := range fs {
+			if err := checkName("backup: inline file", f.Path); err != nil {
+				return Result{}, fmt.Errorf("backup %s: source %s: %w", id, s.Name(), err)
+			}
 		}
 		for i := range arts {
 			arts[i].Source = s.Name()
 		}
 		m.Artifacts = append(m.Artifacts, arts...)
+		files = append(files, fs...)
 	}
 
 	t0 := time.Now()
 	p.emit(Event{Step: "checksum"})
-	if err := checksum(ctx, r, tmp, m.Artifacts); err != nil {
+	if err := checksumAll(ctx, r, tmp, m.Artifacts, files); err != nil {
 		return Result{}, fmt.Errorf("backup %s: %w", id, err)
 	}
 	p.emit(Event{Step: "checksum", Done: true, Elapsed: time.Since(t0)})
@@ -265,12 +281,14 @@ func (p *Plan) create(ctx context.Context, prefix string) (res Result, err error
 	if err != nil {
 		return Result{}, fmt.Errorf("backup %s: encode manifest: %w", id, err)
 	}
-	// Write the manifest (from stdin; the directory is not a backup until
-	// the rename, so no atomic write of its own is needed), make the data
-	// durable before the rename makes it a backup, rename, sync the rename
-	// (best effort): one command, where the manifest's write was another.
+	// Write the inline files and the manifest (from stdin; the directory
+	// is not a backup until the rename, so no atomic write of their own is
+	// needed), make the data durable before the rename makes it a backup,
+	// rename, sync the rename (best effort): one command, where the
+	// manifest's write was another and each inline file's one more.
+	files = append(files, File{Path: ManifestFile, Data: append(data, '\n')})
 	err = r.Run(ctx, host.Cmd{Argv: finishArgv(tmp, final, dir, syncArgv(tmp, m.Artifacts)), Dir: tmp,
-		Stdin: bytes.NewReader(append(data, '\n'))})
+		Stdin: strings.NewReader(finishInput(files))})
 	if errors.As(err, &exit) && exit.Code == finishManifest {
 		return Result{}, fmt.Errorf("backup %s: write manifest %s: %w", id, path.Join(tmp, ManifestFile), err)
 	} else if errors.As(err, &exit) && exit.Code == finishRename {
@@ -299,15 +317,27 @@ func stageArgv(dir, final, tmp string) []string {
 		"sh", dir, final, tmp}
 }
 
-// finishArgv writes its stdin to tmp's manifest.json (mode 0600), runs
-// syncArgv (in tmp), renames tmp to final and syncs dir (best effort).
+// finishArgv writes the files of its stdin (finishInput) into tmp (mode
+// 0600), runs syncArgv (in tmp), renames tmp to final and syncs dir (best
+// effort).
 func finishArgv(tmp, final, dir string, sync []string) []string {
-	return append([]string{"sh", "-c", finishScript, "sh", tmp, final, dir, ManifestFile}, sync...)
+	return append([]string{"sh", "-c", finishScript, "sh", tmp, final, dir}, sync...)
+}
+
+// finishInput is finishArgv's stdin: a line per file, its name and its
+// content in base64.
+func finishInput(files []File) string {
+	var b strings.Builder
+	for _, f := range files {
+		b.WriteString(f.Path + " " + base64.StdEncoding.EncodeToString(f.Data) + "\n")
+	}
+	return b.String()
 }
 
 // finishScript is finishArgv's script; see the finish exit codes.
-const finishScript = `tmp=$1 final=$2 dir=$3 m=$4; shift 4
-(umask 077 && cat >"$tmp/$m") || exit 73
+const finishScript = `tmp=$1 final=$2 dir=$3; shift 3
+umask 077
+while read -r f c; do printf '%s' "$c" | base64 -d >"$tmp/$f" || exit 73; done
 "$@" || exit 74
 mv -T -- "$tmp" "$final" || exit 75
 sync -- "$dir" || true`
@@ -325,6 +355,32 @@ func syncArgv(dir string, arts []Artifact) []string {
 		}
 	}
 	return append(argv, ManifestFile, dir)
+}
+
+// checksumAll fills Size and SHA256 of every artifact: those of files from
+// their data, the others' on the host (checksum).
+func checksumAll(ctx context.Context, r host.Runner, dir string, arts []Artifact, files []File) error {
+	inline := map[string][]byte{}
+	for _, f := range files {
+		inline[f.Path] = f.Data
+	}
+	var onHost []Artifact
+	var at []int
+	for i, a := range arts {
+		if data, ok := inline[a.Path]; ok {
+			sum := sha256.Sum256(data)
+			arts[i].SHA256, arts[i].Size = hex.EncodeToString(sum[:]), int64(len(data))
+			continue
+		}
+		onHost, at = append(onHost, a), append(at, i)
+	}
+	if err := checksum(ctx, r, dir, onHost); err != nil {
+		return err
+	}
+	for j, i := range at {
+		arts[i] = onHost[j]
+	}
+	return nil
 }
 
 // checksum fills Size and SHA256 of every artifact, computed on the host
@@ -433,6 +489,15 @@ func ReadManifest(ctx context.Context, r host.Runner, dir string) (Manifest, err
 	data, err := host.ReadFile(ctx, r, path.Join(dir, ManifestFile))
 	if err != nil {
 		return Manifest{}, fmt.Errorf("%w: %s has no readable manifest: %w", ErrIncomplete, dir, err)
+	}
+	return decodeManifest(dir, data, true)
+}
+
+// decodeManifest decodes the manifest of the backup directory dir (read
+// false: it has none) and checks it is complete.
+func decodeManifest(dir string, data []byte, read bool) (Manifest, error) {
+	if !read {
+		return Manifest{}, fmt.Errorf("%w: %s has no readable manifest", ErrIncomplete, dir)
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {

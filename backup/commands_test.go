@@ -48,10 +48,11 @@ func TestPostgresCommands(t *testing.T) {
 		{"list in container", listArgv("db", "/b/d"), []string{"sh", "-c", `in=$1; shift; exec "$@" <"$in"`, "sh", "/b/d", "docker", "exec", "-i", "db", "pg_restore", "--list"}},
 		{"sync", syncArgv("/b/t", []Artifact{{Path: "database.dump"}, {Path: "compose/a.yml"}, {Path: "compose/b.yml"}}),
 			[]string{"sync", "--", "database.dump", "compose/a.yml", "compose", "compose/b.yml", "manifest.json", "/b/t"}},
-		// The manifest written from stdin in the finish step (its own
-		// command on 1c088c8).
+		// The manifest and the inline files written from stdin in the
+		// finish step (the manifest its own command on 1c088c8, each
+		// inline file one until now).
 		{"finish", finishArgv("/b/.tmp-x", "/b/x", "/b", []string{"sync", "--", "manifest.json", "/b/.tmp-x"}),
-			[]string{"sh", "-c", finishScript, "sh", "/b/.tmp-x", "/b/x", "/b", "manifest.json", "sync", "--", "manifest.json", "/b/.tmp-x"}},
+			[]string{"sh", "-c", finishScript, "sh", "/b/.tmp-x", "/b/x", "/b", "sync", "--", "manifest.json", "/b/.tmp-x"}},
 		// Checksums and sizes in one command (two on 1c088c8).
 		{"checksum", checksumArgv([]string{"a.dump", "compose/x.yml"}), []string{"sh", "-c", checksumScript, "sh", "a.dump", "compose/x.yml"}},
 		// Both tools in one command (two on 5078919).
@@ -59,7 +60,11 @@ func TestPostgresCommands(t *testing.T) {
 		// Tools, mountpoint, readability and size in one command (five on 1c088c8).
 		{"media probe, volume", mediaProbeArgv("app_media", ""), []string{"sh", "-c", mediaProbeScript, "sh", "volume", "app_media"}},
 		{"media probe, path", mediaProbeArgv("", "/srv/media"), []string{"sh", "-c", mediaProbeScript, "sh", "path", "/srv/media"}},
-		{"copy compose files", copyComposeArgv("/b/t/compose", []string{"/srv/a.yml", "/srv/b.yml"}), []string{"sh", "-c", copyComposeScript, "sh", "/b/t/compose", "/srv/a.yml", "/srv/b.yml"}},
+		// Containers, images and the compose copies in one command (a
+		// docker ps per filter, two inspects, a write and a copy until now).
+		{"docker state", dockerStateArgv("/b/t/compose", []string{"label=a"}, []string{"/srv/a.yml", "/srv/b.yml"}),
+			[]string{"sh", "-c", dockerStateScript, "sh", "/b/t/compose", "1", "label=a", "/srv/a.yml", "/srv/b.yml"}},
+		{"list backups", listBackupsArgv("/b"), []string{"sh", "-c", listScript, "sh", "/b"}},
 	}
 	for _, c := range cases {
 		if !slices.Equal(c.got, c.want) {
@@ -126,36 +131,38 @@ const inspectJSON = `[{"Id":"aaa","Name":"/shop-blue-web-1","Image":"sha256:img1
 
 const imagesJSON = `[{"Id":"sha256:img1","RepoDigests":["ghcr.io/acme/shop@sha256:d1"]},{"Id":"sha256:img2","RepoDigests":[]}]`
 
-// TestDockerState pins the docker commands and the snapshot it writes.
+// TestDockerState runs DockerState's one command under sh with a fake
+// docker: the containers matching either filter, inspected once, their
+// images, the snapshot it returns and the files Backup writes. Before, it
+// was five commands (a docker ps per filter, two inspects, the snapshot's
+// write and the compose copy), each a session over SSH.
 func TestDockerState(t *testing.T) {
 	t.Parallel()
-	local := host.NewLocal()
-	r := &scriptRunner{answer: func(argv []string) (string, error) {
-		switch {
-		case argv[0] == "docker" && argv[1] == "ps" && argv[5] == "label=com.docker.compose.project=shop-blue":
-			return "aaa\n", nil
-		case argv[0] == "docker" && argv[1] == "ps":
-			return "bbb\naaa\n", nil
-		case argv[0] == "docker" && argv[1] == "container":
-			return inspectJSON, nil
-		case argv[0] == "docker" && argv[1] == "image":
-			return imagesJSON, nil
-		}
-		return "", errors.New("unexpected")
-	}}
+	bin := t.TempDir()
+	log := filepath.Join(bin, "log")
+	if err := os.WriteFile(filepath.Join(bin, "containers.json"), []byte(inspectJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "images.json"), []byte(imagesJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeScript(t, bin, "docker", `echo "$*" >>`+log+`
+case "$*" in
+"ps --quiet --no-trunc --filter label=com.docker.compose.project=shop-blue") echo aaa ;;
+"ps --quiet --no-trunc --filter label=com.docker.compose.project=shop") printf 'bbb\naaa\n' ;;
+"container inspect -- aaa bbb") cat `+bin+`/containers.json ;;
+"container inspect --format {{.Image}} -- aaa bbb") printf 'sha256:img2\nsha256:img1\nsha256:img1\n' ;;
+"image inspect -- sha256:img1 sha256:img2") cat `+bin+`/images.json ;;
+*) exit 9 ;;
+esac`)
+	r := &recordingRunner{Runner: &fakeBinRunner{local: host.NewLocal(), dir: bin}}
 	d := &DockerState{Filters: []string{"label=com.docker.compose.project=shop-blue", "label=com.docker.compose.project=shop"}}
 	snap, err := d.Snapshot(context.Background(), r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCmds := [][]string{
-		{"docker", "ps", "--quiet", "--no-trunc", "--filter", "label=com.docker.compose.project=shop-blue"},
-		{"docker", "ps", "--quiet", "--no-trunc", "--filter", "label=com.docker.compose.project=shop"},
-		{"docker", "container", "inspect", "--", "aaa", "bbb"},
-		{"docker", "image", "inspect", "--", "sha256:img1", "sha256:img2"},
-	}
-	if !slices.EqualFunc(r.cmds, wantCmds, slices.Equal) {
-		t.Errorf("commands %q\nwant %q", r.cmds, wantCmds)
+	if got := r.argvs(); len(got) != 1 {
+		t.Errorf("Snapshot ran %d commands, want 1: %q", len(got), got)
 	}
 	got, _ := json.Marshal(snap.Containers)
 	want := `[{"id":"aaa","name":"shop-blue-web-1","image":"ghcr.io/acme/shop:v1.0.0","image_id":"sha256:img1","digests":["ghcr.io/acme/shop@sha256:d1"],"colour":"blue","compose_project":"shop-blue","compose_service":"web","state":"running","health":"healthy","started_at":"2026-11-25T10:00:00Z"},` +
@@ -170,13 +177,12 @@ func TestDockerState(t *testing.T) {
 	if err := os.WriteFile(compose, []byte("services:\n  web: {}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	both := &splitRunner{docker: r, rest: local}
 	// A colour never rendered has no file: the copy skips it in the same
 	// command (on 5078919 the caller asked the host with a `test -e` per
 	// colour, and the copy was a mkdir plus a cp per file).
 	d.ComposeFiles = []string{compose, filepath.Join(app, "docker-compose.green.yml")}
 	out := t.TempDir()
-	arts, err := d.Backup(context.Background(), both, out)
+	arts, err := d.Backup(context.Background(), r, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,16 +200,10 @@ func TestDockerState(t *testing.T) {
 	if _, err := (&DockerState{}).Snapshot(context.Background(), r); err == nil {
 		t.Error("DockerState without filters accepted")
 	}
-}
-
-// splitRunner sends docker commands to one runner and the rest to another.
-type splitRunner struct{ docker, rest host.Runner }
-
-func (s *splitRunner) Run(ctx context.Context, c host.Cmd) error {
-	if c.Argv[0] == "docker" {
-		return s.docker.Run(ctx, c)
+	writeScript(t, bin, "docker", "exit 1")
+	if _, err := d.Snapshot(context.Background(), r); err == nil || !strings.Contains(err.Error(), "list containers") {
+		t.Errorf("Snapshot with docker ps failing = %v, want it named", err)
 	}
-	return s.rest.Run(ctx, c)
 }
 
 func TestCheckSpace(t *testing.T) {

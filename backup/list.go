@@ -2,8 +2,8 @@ package backup
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -47,68 +47,91 @@ func isBackupName(name string) bool {
 	return strings.HasPrefix(n, PrefixPreDeploy) || strings.HasPrefix(n, PrefixPreRestore)
 }
 
-// listArgvFind lists subdirectories of dir with their mtime.
-func listDirsArgv(dir string) []string {
-	return []string{"find", dir, "-mindepth", "1", "-maxdepth", "1", "-type", "d", "-printf", `%T@ %f\n`}
-}
+// listScript prints, in one command, everything List needs from the
+// backups dir $1 (over SSH a command is a session, and List was three plus
+// two per backup: test -e, find, du, then each manifest and each
+// verified.json read apart, so a deployment's prune grew with the number
+// of backups kept). For each directory named as blueshift names backups,
+// one line each: "dir <mtime> <name>", "size <bytes> <name>", and for a
+// renamed backup "<file> <name> <base64 of the file>" for manifest.json and
+// verified.json when present. A missing dir prints nothing. The first line
+// marks it for fake hosts in tests.
+const listScript = `# blueshift:list-backups
+[ -e "$1" ] || exit 0
+cd -- "$1" || exit 3
+for f in pre-deploy-* pre-restore-* .tmp-pre-deploy-* .tmp-pre-restore-*; do
+	[ -d "$f" ] || continue
+	case $f in *[!A-Za-z0-9._-]*) continue ;; esac
+	printf 'dir %s %s\n' "$(find "$f" -maxdepth 0 -printf '%T@')" "$f"
+	s=$(du -sb -- "$f" 2>/dev/null) && printf 'size %s %s\n' "${s%%[!0-9]*}" "$f"
+	case $f in .tmp-*) continue ;; esac
+	for m in manifest.json verified.json; do
+		[ -f "$f/$m" ] && c=$(base64 -w0 <"$f/$m") && printf '%s %s %s\n' "$m" "$f" "$c"
+	done
+done
+exit 0`
+
+// listBackupsArgv is List's one command.
+func listBackupsArgv(dir string) []string { return []string{"sh", "-c", listScript, "sh", dir} }
 
 // List returns the backups in dir (the backups dir), newest first,
 // including unfinished temporary ones (Temp, not Complete). A missing dir
-// holds no backups.
+// holds no backups. It runs one command on the host (listScript).
 func List(ctx context.Context, r host.Runner, dir string) ([]Info, error) {
-	if ok, err := host.Exists(ctx, r, dir); err != nil {
-		return nil, fmt.Errorf("list backups: %w", err)
-	} else if !ok {
-		return nil, nil
-	}
-	out, err := output(ctx, r, listDirsArgv(dir)...)
+	out, err := output(ctx, r, listBackupsArgv(dir)...)
 	if err != nil {
 		return nil, fmt.Errorf("list backups in %s: %w", dir, err)
 	}
-	var infos []Info
+	byName := map[string]*Info{}
+	var names []string
+	files := map[string]map[string][]byte{}
 	for _, line := range strings.Split(out, "\n") {
-		ts, name, ok := strings.Cut(line, " ")
-		if !ok || !isBackupName(name) || !namePattern.MatchString(strings.TrimPrefix(name, ".")) {
-			continue
+		kind, rest, _ := strings.Cut(line, " ")
+		a, b, _ := strings.Cut(rest, " ")
+		switch kind {
+		case "dir":
+			name := b
+			sec, err := strconv.ParseFloat(a, 64)
+			if err != nil || !isBackupName(name) || !namePattern.MatchString(strings.TrimPrefix(name, ".")) {
+				continue
+			}
+			mt := time.Unix(0, int64(sec*1e9)).UTC()
+			byName[name] = &Info{ID: name, Path: path.Join(dir, name), ModTime: mt, Created: mt, Temp: strings.HasPrefix(name, TempPrefix)}
+			names = append(names, name)
+		case "size":
+			if in := byName[b]; in != nil {
+				in.Size, _ = strconv.ParseInt(a, 10, 64)
+			}
+		case ManifestFile, VerifiedFile:
+			data, err := base64.StdEncoding.DecodeString(b)
+			if err != nil || byName[a] == nil {
+				continue
+			}
+			if files[a] == nil {
+				files[a] = map[string][]byte{}
+			}
+			files[a][kind] = data
 		}
-		sec, err := strconv.ParseFloat(ts, 64)
-		if err != nil {
-			continue
-		}
-		mt := time.Unix(0, int64(sec*1e9)).UTC()
-		infos = append(infos, Info{ID: name, Path: path.Join(dir, name), ModTime: mt, Created: mt, Temp: strings.HasPrefix(name, TempPrefix)})
 	}
-	if len(infos) == 0 {
-		return nil, nil
-	}
-	if err := duSizes(ctx, r, infos); err != nil {
-		return nil, fmt.Errorf("list backups in %s: %w", dir, err)
-	}
-	for i := range infos {
-		in := &infos[i]
+	var infos []Info
+	for _, name := range names {
+		in := byName[name]
 		if t, ok := nameTime(in.ID); ok {
 			in.Created = t
 		}
-		if in.Temp {
-			continue
-		}
-		m, err := ReadManifest(ctx, r, in.Path)
-		if err != nil && !errors.Is(err, ErrIncomplete) {
-			return nil, err
-		}
-		in.Complete = err == nil
-		in.Version = m.Version
-		if !m.Started.IsZero() {
-			in.Created = m.Started
-		}
-		if in.Complete {
-			if data, err := host.ReadFile(ctx, r, path.Join(in.Path, VerifiedFile)); err == nil {
-				var v Verification
-				if json.Unmarshal(data, &v) == nil {
-					in.Verified, in.VerifiedAt = true, v.VerifiedAt
-				}
+		if !in.Temp {
+			m, err := decodeManifest(in.Path, files[name][ManifestFile], files[name][ManifestFile] != nil)
+			in.Complete = err == nil
+			in.Version = m.Version
+			if !m.Started.IsZero() {
+				in.Created = m.Started
+			}
+			var v Verification
+			if data := files[name][VerifiedFile]; in.Complete && data != nil && json.Unmarshal(data, &v) == nil {
+				in.Verified, in.VerifiedAt = true, v.VerifiedAt
 			}
 		}
+		infos = append(infos, *in)
 	}
 	sort.SliceStable(infos, func(i, j int) bool {
 		if !infos[i].Created.Equal(infos[j].Created) {
@@ -126,31 +149,6 @@ func nameTime(id string) (time.Time, bool) {
 	}
 	t, err := time.Parse(TimeLayout, id[len(id)-len(TimeLayout):])
 	return t, err == nil
-}
-
-func duSizes(ctx context.Context, r host.Runner, infos []Info) error {
-	argv := []string{"du", "-sb", "--"}
-	for _, in := range infos {
-		argv = append(argv, in.Path)
-	}
-	// du exits 1 when a directory vanished meanwhile (a concurrent prune or
-	// rename); the sizes it printed are still good.
-	out, err := output(ctx, r, argv...)
-	var ee *host.ExitError
-	if err != nil && !(errors.As(err, &ee) && ee.Code == 1) {
-		return fmt.Errorf("measure backups: %w", err)
-	}
-	sizes := map[string]int64{}
-	for _, line := range strings.Split(out, "\n") {
-		n, p, ok := strings.Cut(line, "\t")
-		if v, err := strconv.ParseInt(n, 10, 64); ok && err == nil {
-			sizes[p] = v
-		}
-	}
-	for i := range infos {
-		infos[i].Size = sizes[infos[i].Path]
-	}
-	return nil
 }
 
 // DefaultKeep is how many complete backups Prune keeps by default.
@@ -217,12 +215,13 @@ func (rt Retention) Prune(ctx context.Context, r host.Runner, dir string) ([]str
 			doomed = append(doomed, in.ID)
 		}
 	}
-	var pruned []string
-	for _, id := range doomed {
-		if err := host.RemoveAll(ctx, r, path.Join(dir, id)); err != nil {
-			return pruned, fmt.Errorf("prune %s: %w", id, err)
-		}
-		pruned = append(pruned, id)
+	// One command for all of them.
+	paths := make([]string, len(doomed))
+	for i, id := range doomed {
+		paths[i] = path.Join(dir, id)
 	}
-	return pruned, nil
+	if err := host.RemoveAll(ctx, r, paths...); err != nil {
+		return nil, fmt.Errorf("prune %s: %w", strings.Join(doomed, ", "), err)
+	}
+	return doomed, nil
 }

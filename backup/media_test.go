@@ -62,12 +62,46 @@ func TestVolumeRoundTrip(t *testing.T) {
 	}
 }
 
-// TestVolumeFallbackCommands pins the commands used when the volume's
-// mountpoint is not readable: tar inside a container that mounts it.
+// TestVolumeFallbackCommands runs the volume backup's one command (under
+// sh, with a fake docker) where the mountpoint is not readable: it archives
+// through tar inside a container that mounts the volume; and pins the
+// restore's commands. Before, the backup was five commands (volume inspect,
+// test -r, docker ps, container inspect, tar), each a session over SSH.
 func TestVolumeFallbackCommands(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	r := &scriptRunner{answer: func(argv []string) (string, error) {
+	bin, dir := t.TempDir(), t.TempDir()
+	log := filepath.Join(bin, "log")
+	writeScript(t, bin, "docker", `echo "$*" >>`+log+`
+case "$1 $2" in
+"volume inspect") echo /nonexistent/media/_data ;;
+"ps --quiet") [ -e `+bin+`/none ] || printf 'c0ffee\nbeef\n' ;;
+"container inspect") echo /app/media ;;
+"exec c0ffee") echo archive ;;
+esac`)
+	r := &recordingRunner{Runner: &fakeBinRunner{local: host.NewLocal(), dir: bin}}
+	m := &Media{Volume: "media"}
+	if _, err := m.Backup(ctx, r, dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.argvs(); len(got) != 1 || !slices.Equal(got[0], mediaBackupArgv("media", filepath.Join(dir, "media.tar.gz"))) {
+		t.Errorf("Backup ran %q, want one command", got)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "media.tar.gz")); err != nil || string(data) != "archive\n" {
+		t.Errorf("archive = %q, %v: want the container's tar output", data, err)
+	}
+	calls, _ := os.ReadFile(log)
+	if want := "volume inspect --format {{.Mountpoint}} -- media\nps --quiet --filter volume=media\n" +
+		"container inspect --format {{range .Mounts}}{{if eq .Name \"media\"}}{{.Destination}}{{end}}{{end}} -- c0ffee\n" +
+		"exec c0ffee tar -czf - -C /app/media .\n"; string(calls) != want {
+		t.Errorf("docker calls:\n%s\nwant:\n%s", calls, want)
+	}
+	writeScript(t, bin, "none", "")
+	if _, err := m.Backup(ctx, r, dir); !errors.Is(err, ErrNoContainer) {
+		t.Errorf("Backup with no container = %v, want ErrNoContainer", err)
+	}
+
+	sr := &scriptRunner{answer: func(argv []string) (string, error) {
 		switch {
 		case argv[0] == "docker" && argv[1] == "volume":
 			return "/var/lib/docker/volumes/media/_data\n", nil
@@ -80,11 +114,7 @@ func TestVolumeFallbackCommands(t *testing.T) {
 		}
 		return "", nil
 	}}
-	m := &Media{Volume: "media"}
-	if _, err := m.Backup(ctx, r, "/srv/app/backups/.tmp-x"); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Restore(ctx, r, "/srv/app/backups/x", []Artifact{{Path: "media.tar.gz", Kind: KindTarGz}}); err != nil {
+	if err := m.Restore(ctx, sr, "/srv/app/backups/x", []Artifact{{Path: "media.tar.gz", Kind: KindTarGz}}); err != nil {
 		t.Fatal(err)
 	}
 	want := [][]string{
@@ -92,28 +122,11 @@ func TestVolumeFallbackCommands(t *testing.T) {
 		{"test", "-r", "/var/lib/docker/volumes/media/_data", "-a", "-x", "/var/lib/docker/volumes/media/_data"},
 		{"docker", "ps", "--quiet", "--filter", "volume=media"},
 		{"docker", "container", "inspect", "--format", `{{range .Mounts}}{{if eq .Name "media"}}{{.Destination}}{{end}}{{end}}`, "--", "c0ffee"},
-		{"sh", "-c", `out=$1; shift; exec "$@" >"$out"`, "sh", "/srv/app/backups/.tmp-x/media.tar.gz", "docker", "exec", "c0ffee", "tar", "-czf", "-", "-C", "/app/media", "."},
+		{"docker", "exec", "c0ffee", "find", "/app/media", "-mindepth", "1", "-delete"},
+		{"sh", "-c", `in=$1; shift; exec "$@" <"$in"`, "sh", "/srv/app/backups/x/media.tar.gz", "docker", "exec", "-i", "c0ffee", "tar", "-xzpf", "-", "-C", "/app/media"},
 	}
-	want = append(want, want[:4]...)
-	want = append(want,
-		[]string{"docker", "exec", "c0ffee", "find", "/app/media", "-mindepth", "1", "-delete"},
-		[]string{"sh", "-c", `in=$1; shift; exec "$@" <"$in"`, "sh", "/srv/app/backups/x/media.tar.gz", "docker", "exec", "-i", "c0ffee", "tar", "-xzpf", "-", "-C", "/app/media"},
-	)
-	if !slices.EqualFunc(r.cmds, want, slices.Equal) {
-		t.Errorf("commands:\n got %q\nwant %q", r.cmds, want)
-	}
-
-	none := &scriptRunner{answer: func(argv []string) (string, error) {
-		if argv[0] == "test" {
-			return "", &host.ExitError{Code: 1}
-		}
-		if argv[1] == "volume" {
-			return "/var/lib/docker/volumes/media/_data", nil
-		}
-		return "", nil
-	}}
-	if _, err := m.Backup(ctx, none, "/b"); !errors.Is(err, ErrNoContainer) {
-		t.Errorf("Backup with no container = %v, want ErrNoContainer", err)
+	if !slices.EqualFunc(sr.cmds, want, slices.Equal) {
+		t.Errorf("restore commands:\n got %q\nwant %q", sr.cmds, want)
 	}
 }
 

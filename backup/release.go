@@ -33,15 +33,24 @@ func (rl *Release) Name() string { return orDefault(rl.Artifact, "release") }
 
 // Backup writes release.json.
 func (rl *Release) Backup(ctx context.Context, r host.Runner, dir string) ([]Artifact, error) {
-	data, err := json.MarshalIndent(rl.Info, "", "  ")
+	arts, files, err := rl.BackupInline(ctx, r, dir)
 	if err != nil {
-		return nil, fmt.Errorf("release info: encode: %w", err)
+		return nil, err
 	}
-	file := rl.Name() + ".json"
-	if err := writeJSON(ctx, r, path.Join(dir, file), append(data, '\n')); err != nil {
+	if err := writeFiles(ctx, r, dir, files); err != nil {
 		return nil, fmt.Errorf("release info: %w", err)
 	}
-	return []Artifact{{Path: file, Kind: KindJSON}}, nil
+	return arts, nil
+}
+
+// BackupInline returns release.json without running anything.
+func (rl *Release) BackupInline(context.Context, host.Runner, string) ([]Artifact, []File, error) {
+	data, err := json.MarshalIndent(rl.Info, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("release info: encode: %w", err)
+	}
+	file := rl.Name() + ".json"
+	return []Artifact{{Path: file, Kind: KindJSON}}, []File{{Path: file, Data: append(data, '\n')}}, nil
 }
 
 // Command saves the stdout of a command (an app-level dump such as Django's

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"fmt"
+	"path"
 	"regexp"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -51,6 +52,34 @@ type Source interface {
 	// example pg_dump --file, or a command's stdout redirected there), not
 	// copied through the caller.
 	Backup(ctx context.Context, r host.Runner, dir string) ([]Artifact, error)
+}
+
+// Inliner is a Source some of whose files blueshift makes itself (JSON it
+// encodes). BackupInline does what Backup does but returns those files
+// instead of writing them: the Plan writes them with the manifest, in the
+// command that finishes the backup, where each was a command of its own
+// (over SSH a session). Their artifacts are among those it returns.
+type Inliner interface {
+	Source
+	BackupInline(ctx context.Context, r host.Runner, dir string) ([]Artifact, []File, error)
+}
+
+// File is the content of an artifact an Inliner made; Path is a plain
+// file name in the backup directory.
+type File struct {
+	Path string
+	Data []byte
+}
+
+// writeFiles writes files into dir on the host, one command each: Backup
+// of an Inliner used outside a Plan.
+func writeFiles(ctx context.Context, r host.Runner, dir string, files []File) error {
+	for _, f := range files {
+		if err := writeJSON(ctx, r, path.Join(dir, f.Path), f.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Restorer is a Source that can put its artifacts back.

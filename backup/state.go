@@ -3,9 +3,11 @@ package backup
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,17 +56,43 @@ type Snapshot struct {
 // Name returns Artifact or "docker-state".
 func (d *DockerState) Name() string { return orDefault(d.Artifact, "docker-state") }
 
-// psArgv lists running container IDs matching filter.
-func psArgv(filter string) []string {
-	return []string{"docker", "ps", "--quiet", "--no-trunc", "--filter", filter}
-}
+// dockerStateScript is DockerState's one command: it copies the compose
+// files that exist into the directory $1 (when $1 is not empty) and prints
+// "--- compose <name>" for each one copied, lists the running containers
+// matching any of the $2 filters that follow, and prints "--- containers"
+// and their docker container inspect, then "--- images" and the inspect of
+// their images. Over SSH each command is a session: this was a docker ps
+// per filter, two inspects, a write of the snapshot and the copy. The
+// first line marks it for fake hosts in tests.
+const dockerStateScript = `# blueshift:docker-state
+set -u
+cdir=$1 n=$2; shift 2
+ids=
+while [ "$n" -gt 0 ]; do
+	o=$(docker ps --quiet --no-trunc --filter "$1") || exit 70
+	ids="$ids $o"; shift; n=$((n-1))
+done
+if [ -n "$cdir" ] && [ "$#" -gt 0 ]; then
+	mkdir -p -- "$cdir" || exit 73
+	for f; do
+		[ -e "$f" ] || continue
+		cp -- "$f" "$cdir/${f##*/}" || exit 74
+		printf '%s\n' "--- compose ${f##*/}"
+	done
+fi
+ids=$(printf '%s\n' $ids | sort -u)
+[ -n "$ids" ] || exit 0
+echo '--- containers'
+docker container inspect -- $ids || exit 71
+imgs=$(docker container inspect --format '{{.Image}}' -- $ids | sort -u) || exit 71
+printf '\n--- images\n'
+docker image inspect -- $imgs || exit 72`
 
-func containerInspectArgv(ids []string) []string {
-	return append([]string{"docker", "container", "inspect", "--"}, ids...)
-}
-
-func imageInspectArgv(ids []string) []string {
-	return append([]string{"docker", "image", "inspect", "--"}, ids...)
+// dockerStateArgv is dockerStateScript's command; composeDir "" copies
+// nothing.
+func dockerStateArgv(composeDir string, filters, composeFiles []string) []string {
+	argv := append([]string{"sh", "-c", dockerStateScript, "sh", composeDir, strconv.Itoa(len(filters))}, filters...)
+	return append(argv, composeFiles...)
 }
 
 type inspectedContainer struct {
@@ -87,56 +115,63 @@ type inspectedImage struct {
 	RepoDigests []string
 }
 
-// Snapshot inspects the running containers matching the filters.
+// Snapshot inspects the running containers matching the filters, in one
+// command.
 func (d *DockerState) Snapshot(ctx context.Context, r host.Runner) (Snapshot, error) {
+	snap, _, err := d.run(ctx, r, "")
+	return snap, err
+}
+
+// run runs dockerStateScript, copying the compose files into composeDir
+// unless it is "", and returns the snapshot and the base names copied.
+func (d *DockerState) run(ctx context.Context, r host.Runner, composeDir string) (Snapshot, []string, error) {
 	if len(d.Filters) == 0 {
-		return Snapshot{}, fmt.Errorf("docker state %s: no Filters: name the app's containers (label=com.docker.compose.project=<app>-blue)", d.Name())
+		return Snapshot{}, nil, fmt.Errorf("docker state %s: no Filters: name the app's containers (label=com.docker.compose.project=<app>-blue)", d.Name())
 	}
 	snap := Snapshot{TakenAt: time.Now().UTC(), Containers: []ContainerState{}}
-	seen := map[string]bool{}
-	var ids []string
-	for _, f := range d.Filters {
-		out, err := output(ctx, r, psArgv(f)...)
-		if err != nil {
-			return Snapshot{}, fmt.Errorf("docker state: list containers (%s): %w", f, err)
-		}
-		for _, id := range strings.Fields(out) {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
+	out, err := output(ctx, r, dockerStateArgv(composeDir, d.Filters, d.ComposeFiles)...)
+	var exit *host.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.Code == 70:
+		return Snapshot{}, nil, fmt.Errorf("docker state: list containers (%s): %w", strings.Join(d.Filters, ", "), err)
+	case errors.As(err, &exit) && exit.Code == 71:
+		return Snapshot{}, nil, fmt.Errorf("docker state: inspect containers: %w", err)
+	case errors.As(err, &exit) && exit.Code == 72:
+		return Snapshot{}, nil, fmt.Errorf("docker state: inspect images: %w", err)
+	default:
+		return Snapshot{}, nil, fmt.Errorf("docker state: copy compose files %s: %w", strings.Join(d.ComposeFiles, ", "), err)
+	}
+	var copied []string
+	sections := map[string]*strings.Builder{}
+	var cur *strings.Builder
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "--- compose "):
+			copied = append(copied, strings.TrimPrefix(line, "--- compose "))
+		case line == "--- containers" || line == "--- images":
+			cur = &strings.Builder{}
+			sections[line] = cur
+		case cur != nil:
+			cur.WriteString(line + "\n")
 		}
 	}
-	if len(ids) == 0 {
-		return snap, nil
-	}
-	out, err := output(ctx, r, containerInspectArgv(ids)...)
-	if err != nil {
-		return Snapshot{}, fmt.Errorf("docker state: inspect containers: %w", err)
+	if sections["--- containers"] == nil {
+		return snap, copied, nil
 	}
 	var cs []inspectedContainer
-	if err := json.Unmarshal([]byte(out), &cs); err != nil {
-		return Snapshot{}, fmt.Errorf("docker state: decode docker container inspect: %w", err)
+	if err := json.Unmarshal([]byte(sections["--- containers"].String()), &cs); err != nil {
+		return Snapshot{}, nil, fmt.Errorf("docker state: decode docker container inspect: %w", err)
 	}
-	var imageIDs []string
-	seenImg := map[string]bool{}
-	for _, c := range cs {
-		if !seenImg[c.Image] {
-			seenImg[c.Image] = true
-			imageIDs = append(imageIDs, c.Image)
-		}
+	var imgs []inspectedImage
+	if sec := sections["--- images"]; sec == nil {
+		return Snapshot{}, nil, errors.New("docker state: docker image inspect printed nothing")
+	} else if err := json.Unmarshal([]byte(sec.String()), &imgs); err != nil {
+		return Snapshot{}, nil, fmt.Errorf("docker state: decode docker image inspect: %w", err)
 	}
 	digests := map[string][]string{}
-	if out, err := output(ctx, r, imageInspectArgv(imageIDs)...); err != nil {
-		return Snapshot{}, fmt.Errorf("docker state: inspect images: %w", err)
-	} else {
-		var imgs []inspectedImage
-		if err := json.Unmarshal([]byte(out), &imgs); err != nil {
-			return Snapshot{}, fmt.Errorf("docker state: decode docker image inspect: %w", err)
-		}
-		for _, im := range imgs {
-			digests[im.ID] = im.RepoDigests
-		}
+	for _, im := range imgs {
+		digests[im.ID] = im.RepoDigests
 	}
 	colour := orDefault(d.ColourLabel, "blueshift.colour")
 	for _, c := range cs {
@@ -152,63 +187,47 @@ func (d *DockerState) Snapshot(ctx context.Context, r host.Runner) (Snapshot, er
 		snap.Containers = append(snap.Containers, s)
 	}
 	sort.Slice(snap.Containers, func(i, j int) bool { return snap.Containers[i].Name < snap.Containers[j].Name })
-	return snap, nil
+	return snap, copied, nil
 }
 
 // Backup writes the snapshot and copies the compose files.
 func (d *DockerState) Backup(ctx context.Context, r host.Runner, dir string) ([]Artifact, error) {
-	seen := map[string]bool{}
-	for _, f := range d.ComposeFiles {
-		b := path.Base(f)
-		if err := checkName("compose file", b); err != nil {
-			return nil, fmt.Errorf("docker state: %w", err)
-		}
-		if seen[b] {
-			return nil, fmt.Errorf("docker state: two compose files are named %s: copy them under different names", b)
-		}
-		seen[b] = true
-	}
-	snap, err := d.Snapshot(ctx, r)
+	arts, files, err := d.BackupInline(ctx, r, dir)
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.MarshalIndent(snap, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("docker state: encode: %w", err)
-	}
-	file := d.Name() + ".json"
-	if err := writeJSON(ctx, r, path.Join(dir, file), append(data, '\n')); err != nil {
+	if err := writeFiles(ctx, r, dir, files); err != nil {
 		return nil, fmt.Errorf("docker state: %w", err)
-	}
-	arts := []Artifact{{Path: file, Kind: KindJSON}}
-	if len(d.ComposeFiles) == 0 {
-		return arts, nil
-	}
-	var out strings.Builder
-	if err := r.Run(ctx, host.Cmd{Argv: copyComposeArgv(path.Join(dir, "compose"), d.ComposeFiles), Stdout: &out}); err != nil {
-		return nil, fmt.Errorf("docker state: copy compose files %s: %w", strings.Join(d.ComposeFiles, ", "), err)
-	}
-	for _, b := range strings.Fields(out.String()) {
-		arts = append(arts, Artifact{Path: "compose/" + b, Kind: KindFile})
 	}
 	return arts, nil
 }
 
-// copyComposeScript copies the compose files that exist into its first
-// argument's directory and prints the base name of each one copied.
-//
-// Why one script, skipping missing files: over SSH each command is a
-// session; the copy was a mkdir and one cp per file, and the caller asked
-// the host beforehand which colour files exist (a `test -e` each). A
-// colour never rendered simply has no file to keep.
-const copyComposeScript = `d=$1; shift
-mkdir -p -- "$d" || exit 73
-for f; do
-	[ -e "$f" ] || continue
-	cp -- "$f" "$d/${f##*/}" || exit 74
-	printf '%s\n' "${f##*/}"
-done`
-
-func copyComposeArgv(dir string, files []string) []string {
-	return append([]string{"sh", "-c", copyComposeScript, "sh", dir}, files...)
+// BackupInline copies the compose files and takes the snapshot in one
+// command, and returns the snapshot's file for the Plan to write.
+func (d *DockerState) BackupInline(ctx context.Context, r host.Runner, dir string) ([]Artifact, []File, error) {
+	seen := map[string]bool{}
+	for _, f := range d.ComposeFiles {
+		b := path.Base(f)
+		if err := checkName("compose file", b); err != nil {
+			return nil, nil, fmt.Errorf("docker state: %w", err)
+		}
+		if seen[b] {
+			return nil, nil, fmt.Errorf("docker state: two compose files are named %s: copy them under different names", b)
+		}
+		seen[b] = true
+	}
+	snap, copied, err := d.run(ctx, r, path.Join(dir, "compose"))
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := json.MarshalIndent(snap, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("docker state: encode: %w", err)
+	}
+	file := d.Name() + ".json"
+	arts := []Artifact{{Path: file, Kind: KindJSON}}
+	for _, b := range copied {
+		arts = append(arts, Artifact{Path: "compose/" + b, Kind: KindFile})
+	}
+	return arts, []File{{Path: file, Data: append(data, '\n')}}, nil
 }

@@ -185,6 +185,8 @@ func badInputCases(a *e2eApp, f *sshFixture) []badCase {
 			want: []string{"environments.production.health.backend.attempts", "must be >= 1"}},
 		{name: "config/negative drain timeout", args: check, config: sub("drain: 500ms", "drain: -1s"),
 			want: []string{"environments.production.timeouts.drain"}},
+		{name: "config/negative standby", args: plan("v1.0.0"), config: sub("    path: ", "    standby: -10m\n    path: "),
+			want: []string{"environments.production.standby", "must be >= 0"}},
 		{name: "config/app name with capitals and space", args: check, config: sub("app: ", "app: My App #"),
 			want: []string{"app:", "My App"}},
 		{name: "config/public_url ftp scheme", args: check, config: sub("public_url: ", "public_url: ftp://example.com/#"),

@@ -71,6 +71,12 @@ type Environment struct {
 	Smoke SmokeConfig `yaml:"smoke" json:"smoke"`
 	// Monitor watches the public URL after the switch.
 	Monitor MonitorConfig `yaml:"monitor" json:"monitor"`
+	// Standby keeps the old colour's proxied services (those with ports)
+	// running, unrouted, this long after a deployment, so that a rollback
+	// within it is a proxy switch; its other services stop as usual. A job
+	// on the host stops them at the end (and any later run past it does).
+	// Default 0: off, the old colour stops at once. Needs a proxy.
+	Standby time.Duration `yaml:"standby" json:"standby"`
 	// Backup says what is saved before each deployment.
 	Backup BackupConfig `yaml:"backup" json:"backup"`
 	// Notify says who hears about deployments.

@@ -104,6 +104,9 @@ func TestLoadExample(t *testing.T) {
 	if len(s.Smoke.Endpoints) != 1 || s.Smoke.Endpoints[0].Expect[0] != 200 {
 		t.Errorf("staging smoke = %+v", s.Smoke)
 	}
+	if p.Standby != 10*time.Minute || s.Standby != 0 {
+		t.Errorf("standby = %s (production), %s (staging): want 10m and the default, off", p.Standby, s.Standby)
+	}
 }
 
 // TestExampleDocumentsEveryField checks that examples/deploy.yml mentions
@@ -338,6 +341,12 @@ func TestValidationMessages(t *testing.T) {
 			nil, `environments.production.monitor.window: invalid duration "300": want a number with a unit such as 10s, 5m or 1h30m (add a unit: "300s") (line 9)`},
 		{"zero interval", base + "    health:\n      backend:\n        interval: 0s\n",
 			nil, `environments.production.health.backend.interval: must be > 0 (line 11)`},
+		{"negative standby", base + "    standby: -5m\n",
+			nil, `environments.production.standby: must be >= 0 (0 turns it off; 10m keeps the old colour warm for ten minutes) (line 9)`},
+		{"standby under a second", base + "    standby: 500ms\n",
+			nil, `environments.production.standby: 500ms is shorter than a second: give a window such as 10m, or 0 to turn it off (line 9)`},
+		{"standby without a proxy", base + "    standby: 10m\n    proxy: {kind: none}\n",
+			nil, `environments.production.standby: needs a proxy to switch back to the standby colour: set proxy.kind to nginx or caddy, or remove standby (line 9)`},
 		{"missing host", strings.Replace(base, "host: {address: example.com, user: deploy}", "host: {user: deploy}", 1),
 			nil, `environments.production.host.address: required: set it to "local" or the server's host[:port], or set PRODUCTION_HOST (line 4)`},
 		{"host from env", strings.Replace(base, "host: {address: example.com, user: deploy}", "host: {}", 1),

@@ -69,6 +69,7 @@ func (e *Environment) validate(p *problems, path string) {
 	v.health()
 	v.smoke()
 	v.monitor()
+	v.standby()
 	v.backup()
 	v.notify()
 	v.tests()

@@ -3,9 +3,11 @@ package deploy
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
-// Validation of how the next colour is judged: health, smoke and monitor.
+// Validation of how the next colour is judged (health, smoke and monitor)
+// and how long the old one stays warm (standby).
 
 // health checks health.*.
 func (v *envCheck) health() {
@@ -80,5 +82,17 @@ func (v *envCheck) monitor() {
 	}
 	if m.MaxErrors < 0 {
 		v.addAt("monitor.max_errors", "must be >= 0")
+	}
+}
+
+// standby checks standby: off (0), or a window with a proxy to switch.
+func (v *envCheck) standby() {
+	switch d := v.e.Standby; {
+	case d < 0:
+		v.addAt("standby", "must be >= 0 (0 turns it off; 10m keeps the old colour warm for ten minutes)")
+	case d > 0 && d < time.Second:
+		v.addAt("standby", "%s is shorter than a second: give a window such as 10m, or 0 to turn it off", d)
+	case d > 0 && v.e.Proxy.Kind == "none":
+		v.addAt("standby", "needs a proxy to switch back to the standby colour: set proxy.kind to nginx or caddy, or remove standby")
 	}
 }

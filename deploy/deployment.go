@@ -61,6 +61,21 @@ type Deployment struct {
 	// furtherBack is true in a rollback to a release older than the
 	// previous one: preflight, smoke and verify then run.
 	furtherBack bool
+	// warm is true in a rollback to the standby colour within its window
+	// (environment standby): its proxied services run already, so
+	// rollback-start starts nothing and retire starts the rest after the
+	// switch.
+	warm bool
+	// standby is the standby a deployment's retire left (record writes it
+	// into state); nil when it stopped the old colour.
+	standby *state.Standby
+	// recorded, in a rollback to a warm standby, delivers the outcome of
+	// rollback-prepare's in-flight write, which runs beside the health
+	// check; health waits for it (awaitRecorded), so it is on the host
+	// before the switch.
+	recorded     chan error
+	recordedOnce sync.Once
+	recordedErr  error
 
 	// held is the host-side session holding Lock.
 	held *state.Held
@@ -89,6 +104,17 @@ type Deployment struct {
 	abort func(cause error)
 
 	mu sync.Mutex
+}
+
+// awaitRecorded waits for rollback-prepare's in-flight write when it runs
+// in the background (a rollback to a warm standby) and returns its error;
+// nil at once otherwise. Any number of callers get the same answer.
+func (d *Deployment) awaitRecorded() error {
+	if d.recorded == nil {
+		return nil
+	}
+	d.recordedOnce.Do(func() { d.recordedErr = <-d.recorded })
+	return d.recordedErr
 }
 
 // Abort stops the run from outside its phases: the work phase running sees

@@ -36,9 +36,6 @@ type Engine struct {
 	Store    *state.Store
 
 	docker container.Engine
-	// composeCLI is the host's compose program (v2, or v1 as a fallback)
-	// with Dir set to the app path; each colour sets its project and file.
-	composeCLI compose.CLI
 	// composeFileDir is the local directory of the compose file (the
 	// deploy.yml's directory unless compose_file is absolute).
 	composeFileDir string
@@ -50,9 +47,13 @@ type Engine struct {
 	// by unlock), keeps the host's env file as first read in that run.
 	runEnv *envFileCache
 
-	// composeVersion is the version Open detected with Compose, which
-	// preflight reports instead of asking again ("" when not detected).
-	composeVersion string
+	// compose is the host's compose program, detected in the background
+	// from Open on (see ComposeCLI).
+	compose composeDetection
+	// liveAtLock is the proxy's live colour as the lock's command read it
+	// (liveFileReader), for the run's prepare phase; nil when not read, or
+	// once reconcile may have switched the proxy.
+	liveAtLock *liveReading
 
 	closers    []io.Closer
 	dispatcher *notify.Dispatcher
@@ -122,14 +123,10 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 		e.docker = cli
 		e.closers = append(e.closers, cli)
 	}
-	cli, cv, err := compose.DetectCLI(ctx, e.Host)
-	if err != nil {
-		e.Close()
-		return nil, fmt.Errorf("on %s: %w", e.Host.Name(), err)
-	}
-	e.composeVersion = cv
-	cli.Dir = env.Path
-	e.composeCLI = cli
+	// Compose is asked for in the background: its command (a round trip
+	// over SSH) runs beside the lock's instead of before it, and a
+	// rollback to a warm standby needs no compose before the switch.
+	e.compose.start(ctx, e.Host, env.Path)
 	e.Store = state.New(e.Host, env.Path)
 	if e.Switcher, err = e.newSwitcher(); err != nil {
 		e.Close()
@@ -199,12 +196,67 @@ func (e *Engine) newSwitcher() (traffic.Switcher, error) {
 	return nil, fmt.Errorf("kind %q: must be nginx, caddy or none", e.Env.Proxy.Kind)
 }
 
+// composeDetection is the detection of the host's compose program, run
+// once in the background (start) and waited for by its users.
+type composeDetection struct {
+	done    chan struct{}
+	cli     compose.CLI
+	version string
+	err     error
+}
+
+// start detects compose on h in the background, for the app at dir.
+func (c *composeDetection) start(ctx context.Context, h host.Host, dir string) {
+	c.done = make(chan struct{})
+	go func() {
+		defer close(c.done)
+		c.cli, c.version, c.err = compose.DetectCLI(ctx, h)
+		c.cli.Dir = dir
+	}()
+}
+
+// result waits for the detection; an engine not built by Open has none
+// and gets Compose v2.
+func (c *composeDetection) result(ctx context.Context) (compose.CLI, string, error) {
+	if c.done == nil {
+		return compose.CLI{Binary: compose.V2}, "", nil
+	}
+	select {
+	case <-c.done:
+		return c.cli, c.version, c.err
+	case <-ctx.Done():
+		return compose.CLI{}, "", fmt.Errorf("compose: detect: %w", ctx.Err())
+	}
+}
+
+// ComposeCLI returns the host's compose program (v2, or v1 as a fallback)
+// with Dir set to the app path; each colour sets its project and file.
+// Open starts detecting it; ComposeCLI waits for the answer.
+func (e *Engine) ComposeCLI(ctx context.Context) (compose.CLI, error) {
+	cli, _, err := e.compose.result(ctx)
+	if err != nil {
+		return cli, fmt.Errorf("on %s: %w", e.Host.Name(), err)
+	}
+	return cli, nil
+}
+
+// composeCLI is ComposeCLI for the colour helpers, which cannot fail: a
+// failed detection gives Compose v2, whose commands then fail on the host
+// with its own message (preflight reports the detection's).
+func (e *Engine) composeCLI() compose.CLI {
+	cli, _, err := e.compose.result(context.Background())
+	if err != nil || len(cli.Binary) == 0 {
+		cli.Binary = compose.V2
+	}
+	return cli
+}
+
 // composeDir is where rendered compose files live on the host.
 func (e *Engine) composeDir() string { return path.Join(e.Store.Path(), "compose") }
 
 // colourCLI is the compose CLI of one colour's project on the host.
 func (e *Engine) colourCLI(c version.Colour) compose.CLI {
-	cli := e.composeCLI
+	cli := e.composeCLI()
 	cli.ProjectName = compose.ColourProject(e.App, c)
 	cli.Files = []string{path.Join(e.composeDir(), cli.ProjectName+".yml")}
 	return cli
@@ -212,7 +264,7 @@ func (e *Engine) colourCLI(c version.Colour) compose.CLI {
 
 // sharedCLI is the compose CLI of the shared project.
 func (e *Engine) sharedCLI() compose.CLI {
-	cli := e.composeCLI
+	cli := e.composeCLI()
 	cli.ProjectName = e.App
 	cli.Files = []string{path.Join(e.composeDir(), e.App+".yml")}
 	return cli

@@ -318,7 +318,9 @@ func TestPhaseSwitch(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, d.Switched)
 	assert.Equal(t, "green", a.fake.Model.ProxyLive(), "nginx reloaded onto green")
-	assert.Equal(t, "green", a.state(t).Live)
+	// The switch is nginx's one command; state's live colour is written by
+	// the record phase (the proxy's view wins in between).
+	assert.Equal(t, "blue", a.state(t).Live)
 	data, err := os.ReadFile(a.upstream)
 	require.NoError(t, err)
 	assert.Contains(t, string(data), "# blueshift colour=green")

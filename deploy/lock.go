@@ -15,8 +15,8 @@ import (
 // after the run released the lock itself (Deployment.Abort does nothing
 // once the final phases have started; a cancelled context of a finished
 // operation is unused). Every run that takes the lock takes it here.
-func (e *Engine) holdLock(ctx context.Context, l state.Lock, abort func(cause error)) (*state.Held, error) {
-	held, err := e.Store.Acquire(ctx, l)
+func (e *Engine) holdLock(ctx context.Context, l state.Lock, abort func(cause error), files ...string) (*state.Held, error) {
+	held, err := e.Store.AcquireReading(ctx, l, files...)
 	if err != nil {
 		return nil, err
 	}

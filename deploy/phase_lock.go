@@ -21,13 +21,27 @@ func (lockPhase) Name() string { return PhaseLock }
 
 func (p lockPhase) Run(ctx context.Context, d *Deployment) error {
 	e, kind := p.e, p.kind
+	// The proxy's upstream file is read by the lock's own command too:
+	// prepare's first question costs no command more.
+	var files []string
+	lf, readsFile := e.Switcher.(liveFileReader)
+	if readsFile {
+		files = []string{lf.UpstreamFile()}
+	}
+	e.liveAtLock = nil
 	// Losing the lock mid-run stops the run (Deployment.Abort does nothing
 	// once the final phases, unlock among them, have started), and the run
 	// undoes nothing (lockLost).
 	held, err := e.holdLock(ctx, state.NewLock(kind, d.Version.String(), d.ID, d.Reason),
-		func(cause error) { d.Abort(lockLost{cause}) })
+		func(cause error) { d.Abort(lockLost{cause}) }, files...)
 	if err != nil {
 		return err
+	}
+	if readsFile {
+		if data, ok := held.Files[lf.UpstreamFile()]; ok {
+			c, err := lf.LiveIn(data)
+			e.liveAtLock = &liveReading{colour: c, err: err}
+		}
 	}
 	d.Lock, d.held = &held.Lock, held
 	e.runEnv = &envFileCache{}

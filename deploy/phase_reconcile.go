@@ -23,11 +23,14 @@ func (p reconcilePhase) Run(ctx context.Context, d *Deployment) error {
 		return err
 	}
 	if rec != nil {
+		p.e.liveAtLock = nil // reconcile may have switched: ask the proxy again
 		d.Warn("reconciled an interrupted run first: " + strings.Join(rec.Actions, "; "))
 	}
-	return nil
+	// A standby whose window has passed is stopped (when the host's job
+	// has not) and forgotten.
+	return p.e.expireStandby(ctx, d)
 }
 
 func (reconcilePhase) Plan(context.Context, *Deployment) (string, error) {
-	return "holding the lock, finish or undo a run that died mid-way (nothing when none did)", nil
+	return "holding the lock, finish or undo a run that died mid-way (nothing when none did), and stop a warm standby whose window has passed", nil
 }

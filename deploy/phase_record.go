@@ -37,6 +37,9 @@ func (p recordPhase) Run(ctx context.Context, d *Deployment) error {
 				s.Previous = s.Current
 			}
 			s.Current = d.Release
+			// The old colour left warm, or none: the deployment took the
+			// colour an earlier standby ran in.
+			s.Standby = d.standby
 			if clearInFlight {
 				// The run's outcome is in state: its in-flight record is
 				// cleared in this same write, so unlock needn't write again

@@ -1,6 +1,9 @@
 package deploy
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // rollbackHealthPhase checks the colour rolled back to with a fast
 // policy: it served minutes ago, so readiness is quick.
@@ -10,7 +13,13 @@ func (rollbackHealthPhase) Name() string { return PhaseHealth }
 
 func (p rollbackHealthPhase) Run(ctx context.Context, d *Deployment) error {
 	e := p.e
-	if err := e.ensureServing(ctx, d, d.Next); err != nil {
+	err := e.ensureServing(ctx, d, d.Next)
+	// rollback-prepare's in-flight write, run beside this check: on the
+	// host before the switch, or the rollback stops here.
+	if werr := d.awaitRecorded(); werr != nil && err == nil {
+		return fmt.Errorf("record the rollback as in flight: %w", werr)
+	}
+	if err != nil {
 		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)
 		return err
 	}

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/state"
@@ -26,6 +27,7 @@ func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
 	if err != nil {
 		return err
 	}
+	warm := e.warmStandby(ctx, st)
 	live, err := e.liveColour(ctx, st)
 	if err != nil {
 		return err
@@ -61,11 +63,29 @@ func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
 	d.Release = &rel
 	d.Commit = rel.Commit
 	d.AddFact("rolling back", fmt.Sprintf("%s (%s) -> %s (%s)", releaseVersion(st.Current), live, d.Version, d.Next))
-	_, err = e.Store.Update(ctx, func(s *state.State) {
-		s.InFlight = &state.InFlight{Kind: state.KindRollback, DeploymentID: d.ID, Version: d.Version.String(),
-			From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: holder(d)}
-	})
-	return err
+	if !d.furtherBack && warm(d.Next, d.Version.String()) {
+		d.warm = true
+		d.AddFact("standby", fmt.Sprintf("%s runs %s warm until %s: no start", d.Next, d.Version, st.Standby.Until.Format(time.RFC3339)))
+	}
+	// The release goes into the record now, so the health phase's mark
+	// has nothing to add (see markPhase): no write before the switch.
+	write := func() error {
+		_, err := e.Store.Update(ctx, func(s *state.State) {
+			s.InFlight = &state.InFlight{Kind: state.KindRollback, DeploymentID: d.ID, Version: d.Version.String(),
+				From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: holder(d),
+				Release: cloneRelease(d.Release)}
+		})
+		return err
+	}
+	if d.warm {
+		// Nothing runs on the host before the switch but the health
+		// check: the write goes beside it (a round trip over SSH less),
+		// and health waits for it.
+		d.recorded = make(chan error, 1)
+		go func() { d.recorded <- write() }()
+		return nil
+	}
+	return write()
 }
 
 func (p rollbackPreparePhase) Plan(context.Context, *Deployment) (string, error) {
@@ -73,6 +93,16 @@ func (p rollbackPreparePhase) Plan(context.Context, *Deployment) (string, error)
 		return "pick the previous release and the colour it runs in", nil
 	}
 	return "pick " + p.to + " and the colour it runs in", nil
+}
+
+// cloneRelease is a copy of r that later changes to r do not reach.
+func cloneRelease(r *state.Release) *state.Release {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Images = maps.Clone(r.Images)
+	return &c
 }
 
 func releaseVersion(r *state.Release) string {

@@ -21,6 +21,7 @@ func (p rollbackRecordPhase) Run(ctx context.Context, d *Deployment) error {
 	if refused(d) {
 		return nil
 	}
+	_ = d.awaitRecorded() // a run stopped before health: no state write beside this one
 	var owned error
 	switch makesCurrent := d.Outcome == OutcomeSucceeded || d.leftServing; {
 	case makesCurrent && d.Release == nil:
@@ -31,6 +32,8 @@ func (p rollbackRecordPhase) Run(ctx context.Context, d *Deployment) error {
 		_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
 			s.Live = string(d.Next)
 			s.Previous, s.Current = s.Current, d.Release
+			// A standby is the colour a rollback returns to: it serves now.
+			s.Standby = nil
 			if clearInFlight {
 				s.InFlight = nil // in this write, not unlock's (see record)
 			}

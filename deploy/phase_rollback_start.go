@@ -9,7 +9,8 @@ import (
 
 // rollbackStartPhase starts the kept colour when it holds the target
 // version, and otherwise renders the target version into it (pulling
-// images if needed). Its undo stops the colour again, keeping its
+// images if needed); a warm standby (environment standby) runs already
+// and is not started. Its undo stops the colour again, keeping its
 // containers, unless the proxy still serves it (the switch back failed):
 // then it stays running (see guardServing).
 type rollbackStartPhase struct{ e *Engine }
@@ -18,6 +19,10 @@ func (rollbackStartPhase) Name() string { return PhaseRollbackStart }
 
 func (p rollbackStartPhase) Run(ctx context.Context, d *Deployment) error {
 	e := p.e
+	if d.warm {
+		d.Progress(fmt.Sprintf("%s is the warm standby: its proxied services run %s already", d.Next, d.Version))
+		return nil
+	}
 	kept, err := container.Containers(ctx, e.docker, e.App, string(d.Next))
 	if err != nil {
 		return err
@@ -39,6 +44,9 @@ func (p rollbackStartPhase) Run(ctx context.Context, d *Deployment) error {
 
 func (p rollbackStartPhase) Undo(ctx context.Context, d *Deployment) error {
 	e := p.e
+	if d.warm {
+		return nil // started nothing: it stays the standby it was
+	}
 	if err := e.guardServing(ctx, d); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 )
 
@@ -21,13 +20,16 @@ func (p switchPhase) Run(ctx context.Context, d *Deployment) error {
 		d.Warn("proxy.kind is none: traffic was not switched by blueshift")
 		return nil
 	}
+	e.liveAtLock = nil // from here the proxy's own answer counts
 	if err := e.Switcher.Switch(ctx, string(d.Next)); err != nil {
 		return err
 	}
+	// State's live colour is written by record, not here: the switch is
+	// one remote command (it was three with the in-flight mark before it
+	// and this write after it). Until record, the proxy's view (which wins
+	// everywhere: prepare, reconcile, status) names the new colour, and a
+	// run killed in between is reconciled from the in-flight record.
 	d.Switched = true
-	if _, err := e.Store.Update(ctx, func(s *state.State) { s.Live = string(d.Next) }); err != nil {
-		return err
-	}
 	if e.Env.PublicURL != "" && e.Env.Proxy.VersionHeader != "" {
 		if err := traffic.VerifyPublic(ctx, e.Env.PublicURL, string(d.Next), traffic.VerifyOptions{Header: e.Env.Proxy.VersionHeader}); err != nil {
 			return fmt.Errorf("after the switch %s does not answer from %s: %w", e.Env.PublicURL, d.Next, err)
@@ -48,8 +50,7 @@ func (p switchPhase) Undo(ctx context.Context, d *Deployment) error {
 		return fmt.Errorf("switch back to %s: %w", d.Live, err)
 	}
 	d.Switched = false
-	_, err := e.Store.Update(ctx, func(s *state.State) { s.Live = string(d.Live) })
-	return err
+	return nil
 }
 
 func (p switchPhase) Plan(_ context.Context, d *Deployment) (string, error) {

@@ -25,7 +25,7 @@ func (p unlockPhase) Run(ctx context.Context, d *Deployment) error {
 	if d.held == nil {
 		return nil
 	}
-	e.runEnv = nil
+	e.runEnv, e.liveAtLock = nil, nil
 	if !stillHeld(d) {
 		// The lock was taken away (or its session died): the in-flight
 		// record stays for the run that holds the lock next to reconcile.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -76,9 +77,14 @@ func tail(s string, lines int) string {
 // checks, each under servingPolicy of the backend check (a short policy: it
 // ran minutes ago).
 func (e *Engine) ensureServing(ctx context.Context, d *Deployment, c version.Colour) error {
-	running, err := e.colourRunning(ctx, c)
-	if err != nil {
-		return err
+	// A warm standby was found running by rollback-prepare a moment ago:
+	// asking Docker again would be one more round trip before the switch.
+	running := d.warm && c == d.Next
+	if !running {
+		var err error
+		if running, err = e.colourRunning(ctx, c); err != nil {
+			return err
+		}
 	}
 	if !running {
 		d.Progress("starting " + string(c))
@@ -219,11 +225,18 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 // is a remote command, and over SSH one costs a round trip and a login
 // shell. Reconcile decides on the record's Kind, From, To and Release
 // (the release's images, known once start has run, are needed only once
-// the switch may have happened, and the switch phase's mark carries them);
-// the phase itself is for people (status, the history entry), who want to
-// know whether the run died waiting for health or at the switch.
+// the switch may have happened, and the health phase's mark carries them);
+// the phase itself is for people (status, the history entry).
 func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
-	if d.Lock == nil || !markedPhase[phase] {
+	if d.Lock == nil || !markedPhase[phase] || d.recorded != nil {
+		// (A rollback to a warm standby writes its record beside the
+		// health check, with everything the mark would add.)
+		return
+	}
+	if st, err := e.Store.Known(ctx); err == nil && st.InFlight != nil && st.InFlight.DeploymentID == d.ID &&
+		st.InFlight.Release != nil && reflect.DeepEqual(st.InFlight.Release, d.Release) {
+		// Nothing reconcile needs has changed (a rollback records its
+		// release as it starts): no write, no remote command.
 		return
 	}
 	_, err := e.Store.UpdateOwned(ctx, d.ID, func(s *state.State) {
@@ -236,9 +249,12 @@ func (e *Engine) markPhase(ctx context.Context, d *Deployment, phase string) {
 }
 
 // markedPhase are the phases whose start markPhase records: health (the
-// long wait, after start: the record then holds the release's images) and
-// switch (from here the proxy may serve the new colour).
-var markedPhase = map[string]bool{PhaseHealth: true, PhaseSwitch: true}
+// long wait, after start: the record then holds the release's images).
+// The switch is not marked: it is one remote command on the way to the
+// proxy serving the new colour (two more made it three), and reconcile
+// decides on the proxy's view and the record's From and To, which the
+// health mark already holds; a run killed at the switch shows "health".
+var markedPhase = map[string]bool{PhaseHealth: true}
 
 // holder names who runs d, for the in-flight record.
 func holder(d *Deployment) string {

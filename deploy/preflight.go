@@ -71,12 +71,9 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	// Docker and Compose.
 	dv, err := e.dockerVersion(ctx)
 	add("docker", err, "Docker Engine "+dv)
-	// Compose was detected when the engine opened (Open): asking again
-	// was one more remote command.
-	cli, cv := e.composeCLI, e.composeVersion
-	if cv == "" {
-		cli, cv, err = compose.DetectCLI(ctx, e.Host)
-	}
+	// Compose is detected from Open on: asking again was one more
+	// remote command.
+	cli, cv, err := e.compose.result(ctx)
 	add("compose", err, strings.Join(cli.Binary, " ")+" "+cv)
 
 	// The compose file renders, and its images exist.

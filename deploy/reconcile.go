@@ -45,7 +45,8 @@ func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
 // (decideReconcile, a pure function: see there for the rules) and applies
 // the steps in order, stopping at the first that fails.
 func (e *Engine) reconcileHeld(ctx context.Context, held *state.Held) (*Reconciliation, error) {
-	st, err := e.Store.Load(ctx)
+	// State as the lock's own command read it (Acquire): no command more.
+	st, err := e.Store.Known(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -349,10 +350,30 @@ func reconcileEntry(r *Reconciliation) state.Entry {
 	return ent
 }
 
+// liveFileReader is a Switcher whose live colour is in a file on the host
+// (traffic.Nginx): the lock's command reads it (Store.AcquireReading), so
+// prepare asks the proxy nothing more.
+type liveFileReader interface {
+	UpstreamFile() string
+	LiveIn(data []byte) (string, error)
+}
+
+// liveReading is the proxy's live colour read under the lock.
+type liveReading struct {
+	colour string
+	err    error
+}
+
 // proxyLive is the live colour by the proxy, else by state.
 func (e *Engine) proxyLive(ctx context.Context, st state.State) (version.Colour, error) {
 	if e.Switcher != nil {
-		c, err := e.Switcher.Live(ctx)
+		var c string
+		var err error
+		if r := e.liveAtLock; r != nil {
+			c, err = r.colour, r.err
+		} else {
+			c, err = e.Switcher.Live(ctx)
+		}
 		if err == nil {
 			return version.ParseColour(c)
 		}

@@ -91,6 +91,13 @@ func (s *Status) Write(w io.Writer) error {
 	fmt.Fprintf(tw, "live colour\t%s\n", live)
 	fmt.Fprintf(tw, "current\t%s\n", describeRelease(s.State.Current))
 	fmt.Fprintf(tw, "previous\t%s\n", describeRelease(s.State.Previous))
+	if sb := s.State.Standby; sb != nil {
+		window := "until " + sb.Until.UTC().Format(time.RFC3339)
+		if !sb.Active(time.Now()) {
+			window += " (ended: the host's job stops it, or the next run)"
+		}
+		fmt.Fprintf(tw, "standby\t%s runs %s warm, unrouted, %s\n", sb.Colour, sb.Release, window)
+	}
 	for _, c := range []version.Colour{version.Blue, version.Green} {
 		var parts []string
 		for _, ct := range s.Colours[c] {

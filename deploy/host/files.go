@@ -146,14 +146,20 @@ func Remove(ctx context.Context, r Runner, path string) error {
 	return nil
 }
 
-// RemoveAll removes path and everything below it; a missing path is not
-// an error. It refuses "/" and relative paths.
-func RemoveAll(ctx context.Context, r Runner, path string) error {
-	if !strings.HasPrefix(path, "/") || pathpkg.Clean(path) == "/" {
-		return fmt.Errorf("%s: remove all %q: refusing: want an absolute path other than /", nameOf(r), path)
+// RemoveAll removes each path and everything below it, in one command; a
+// missing path is not an error. It refuses "/" and relative paths (and
+// then removes none).
+func RemoveAll(ctx context.Context, r Runner, paths ...string) error {
+	if len(paths) == 0 {
+		return nil
 	}
-	if err := r.Run(ctx, Cmd{Argv: removeAllArgv(path)}); err != nil {
-		return fmt.Errorf("%s: remove all %s: %w", nameOf(r), path, err)
+	for _, path := range paths {
+		if !strings.HasPrefix(path, "/") || pathpkg.Clean(path) == "/" {
+			return fmt.Errorf("%s: remove all %q: refusing: want an absolute path other than /", nameOf(r), path)
+		}
+	}
+	if err := r.Run(ctx, Cmd{Argv: removeAllArgv(paths...)}); err != nil {
+		return fmt.Errorf("%s: remove all %s: %w", nameOf(r), strings.Join(paths, ", "), err)
 	}
 	return nil
 }
@@ -231,11 +237,13 @@ func writeFileArgv(path string, o WriteOptions) []string {
 
 func readArgv(path string) []string { return []string{"sh", "-c", readScript, "sh", path} }
 
-func existsArgv(path string) []string    { return []string{"test", "-e", path} }
-func removeArgv(path string) []string    { return []string{"rm", "-f", "--", path} }
-func removeAllArgv(path string) []string { return []string{"rm", "-rf", "--", path} }
-func freeDiskArgv(path string) []string  { return []string{"df", "-P", "-k", "--", path} }
-func memoryArgv() []string               { return []string{"cat", "/proc/meminfo"} }
+func existsArgv(path string) []string { return []string{"test", "-e", path} }
+func removeArgv(path string) []string { return []string{"rm", "-f", "--", path} }
+func removeAllArgv(paths ...string) []string {
+	return append([]string{"rm", "-rf", "--"}, paths...)
+}
+func freeDiskArgv(path string) []string { return []string{"df", "-P", "-k", "--", path} }
+func memoryArgv() []string              { return []string{"cat", "/proc/meminfo"} }
 
 func mkdirArgv(path string, mode os.FileMode) []string {
 	return []string{"mkdir", "-p", "-m", fmt.Sprintf("%04o", uint32(mode.Perm())), "--", path}

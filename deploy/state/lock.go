@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,6 +152,10 @@ type Held struct {
 	// free) and was taken over by this one; nil when the lock was free.
 	// Its run may need reconciling.
 	Previous *Lock
+	// Files are the files AcquireReading was asked for, read on the host
+	// under the lock in the lock's own command: path -> contents, nil for
+	// a file that does not exist; a file that could not be read is absent.
+	Files map[string][]byte
 
 	stdin  *os.File
 	lines  chan string
@@ -200,7 +205,14 @@ func (s *Store) Acquire(ctx context.Context, l Lock) (*Held, error) {
 	return s.acquire(ctx, l, DefaultBeat)
 }
 
-func (s *Store) acquire(ctx context.Context, l Lock, beat time.Duration) (*Held, error) {
+// AcquireReading is Acquire that also reads files (absolute paths on the
+// host) under the lock, in the lock's own command (Held.Files): what a
+// run reads first (the proxy's upstream file) costs no command more.
+func (s *Store) AcquireReading(ctx context.Context, l Lock, files ...string) (*Held, error) {
+	return s.acquire(ctx, l, DefaultBeat, files...)
+}
+
+func (s *Store) acquire(ctx context.Context, l Lock, beat time.Duration, files ...string) (*Held, error) {
 	// What a run decides on is state read under its lock (see Store).
 	s.forget()
 	pr, pw, err := os.Pipe()
@@ -210,7 +222,7 @@ func (s *Store) acquire(ctx context.Context, l Lock, beat time.Duration) (*Held,
 	sessCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &Held{stdin: pw, lines: make(chan string, 64), done: make(chan struct{}), cancel: cancel}
 	go func() {
-		h.runErr = s.r.Run(sessCtx, host.Cmd{Argv: s.holdArgv(beat), Stdin: pr, Stdout: &lineSink{ch: h.lines}})
+		h.runErr = s.r.Run(sessCtx, host.Cmd{Argv: s.holdArgv(beat, files...), Stdin: pr, Stdout: &lineSink{ch: h.lines}})
 		pr.Close()
 		close(h.done)
 	}()
@@ -262,6 +274,44 @@ func (s *Store) acquire(ctx context.Context, l Lock, beat time.Duration) (*Held,
 	}
 	if !strings.HasPrefix(held, "held ") {
 		return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", held))
+	}
+	// state.json as read under the lock, remembered so the run's first
+	// read (Known) costs no command; when it is not, the run reads it.
+	st, err := h.next(ctx)
+	if err != nil {
+		return fail(s.sessionErr("acquire lock", err, h))
+	}
+	switch b64, ok := strings.CutPrefix(st, "state "); {
+	case !ok:
+		return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", st))
+	case b64 == "none":
+		s.remember(nil)
+	case b64 != "unreadable":
+		if data, err := base64.StdEncoding.DecodeString(b64); err == nil {
+			s.remember(data)
+		}
+	}
+	for _, f := range files {
+		line, err := h.next(ctx)
+		if err != nil {
+			return fail(s.sessionErr("acquire lock", err, h))
+		}
+		b64, ok := strings.CutPrefix(line, "file ")
+		if !ok {
+			return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", line))
+		}
+		if h.Files == nil {
+			h.Files = map[string][]byte{}
+		}
+		switch b64 {
+		case "none":
+			h.Files[f] = nil
+		case "unreadable":
+		default:
+			if data, err := base64.StdEncoding.DecodeString(b64); err == nil {
+				h.Files[f] = data
+			}
+		}
 	}
 	h.Lock, h.Previous = l, prev
 	return h, nil

@@ -22,13 +22,18 @@ import (
 // holdScript takes the lock and keeps it until told to release it or until
 // the session that runs it ends. $1 is the state directory, $2 the beat in
 // seconds, $3 how many times (0.1 s apart) to try a flock held by another
-// run (one releasing it right now) before answering "busy".
+// run (one releasing it right now) before answering "busy"; $4... are
+// files to read under the lock (Store.AcquireReading).
 //
 // Protocol on stdout: "busy", the holder's lock.json, "--end--" (refused);
 // or "locked PID NOW", the previous lock.json (a dead holder's evidence)
 // and "--end--", after which the script reads one line from stdin: the new
 // lock.json (empty: decline, exit, freeing the lock); then "held BGPID",
-// then "beat" every $2 seconds. The line "release" on stdin removes lock/
+// "state B64" (state.json read under the lock, in base64; "state none"
+// without one, "state unreadable" when it could not be read: a run reads
+// it in this command, not one more), "file B64" (or "file none", "file
+// unreadable") for each further argument, a file read the same way, then
+// "beat" every $2 seconds. The line "release" on stdin removes lock/
 // (still under the flock), prints "released" and exits. End of stdin (the
 // deploying process died, the SSH session ended) exits without removing
 // lock/, which stays as the evidence of an interrupted run; the flock goes
@@ -61,6 +66,15 @@ mkdir -p lock && printf '%s\n' "$new" >lock/.lock.json.tmp && mv -f lock/.lock.j
 bg=$!
 echo "$$ $bg" >lock/pids
 echo "held $bg"
+if [ ! -e state.json ]; then echo "state none"
+elif s=$(base64 -w0 <state.json); then echo "state $s"
+else echo "state unreadable"; fi
+shift 3
+for f; do
+  if [ ! -e "$f" ]; then echo "file none"
+  elif s=$(base64 -w0 <"$f"); then echo "file $s"
+  else echo "file unreadable"; fi
+done
 while IFS= read -r cmd; do
   if [ "$cmd" = release ]; then
     kill "$bg" 2>/dev/null; wait "$bg" 2>/dev/null
@@ -119,13 +133,13 @@ const DefaultBeat = 5 * time.Second
 // now lets the next one in.
 const busyTries = 20
 
-func (s *Store) holdArgv(beat time.Duration) []string {
+func (s *Store) holdArgv(beat time.Duration, files ...string) []string {
 	secs := max(1, int(beat.Round(time.Second)/time.Second))
 	tries := busyTries
 	if s.busyTries > 0 {
 		tries = s.busyTries
 	}
-	return []string{"sh", "-c", holdScript, "blueshift-lock", s.dir, strconv.Itoa(secs), strconv.Itoa(tries)}
+	return append([]string{"sh", "-c", holdScript, "blueshift-lock", s.dir, strconv.Itoa(secs), strconv.Itoa(tries)}, files...)
 }
 
 func (s *Store) inspectArgv() []string {

@@ -64,8 +64,32 @@ type State struct {
 	Current  *Release  `json:"current,omitempty"`
 	Previous *Release  `json:"previous,omitempty"`
 	InFlight *InFlight `json:"in_flight,omitempty"`
-	Updated  time.Time `json:"updated"`
+	// Standby is the colour left warm by the last deployment (environment
+	// standby), nil when none.
+	Standby *Standby  `json:"standby,omitempty"`
+	Updated time.Time `json:"updated"`
 }
+
+// Standby is a colour whose proxied services a deployment left running,
+// unrouted, until a deadline: a rollback before it is a proxy switch. A
+// job on the host stops it then; it reads the StandbyColourKey and StandbyUntilKey
+// lines of state.json with the shell, which is why they are named apart.
+type Standby struct {
+	Colour  string `json:"standby_colour"`
+	Release string `json:"standby_release"` // the version it runs
+	// Until is the deadline; UntilUnix the same in Unix seconds.
+	Until     time.Time `json:"until"`
+	UntilUnix int64     `json:"standby_until_unix"`
+}
+
+// JSON keys of Standby the host's job reads (see Standby).
+const (
+	StandbyColourKey = "standby_colour"
+	StandbyUntilKey  = "standby_until_unix"
+)
+
+// Active reports whether the standby's window is still open at now.
+func (s *Standby) Active(now time.Time) bool { return s != nil && now.Before(s.Until) }
 
 // Store reads and writes the state of one app on one host.
 //

@@ -530,3 +530,58 @@ func TestUpdateUnderTheLockIsOneCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), fi.Mode().Perm())
 }
+
+// TestAcquireReadsStateInItsOwnCommand: the lock's command reads
+// state.json under the lock, so a run's first read of state (Known) runs no
+// command. Before, taking the lock was two commands (the lock's session,
+// then reading state.json), a session each over SSH.
+func TestAcquireReadsStateInItsOwnCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		live string // "" writes no state.json
+	}{{"no state yet", ""}, {"state", "green"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := filepath.Join(dir, tc.name)
+			if tc.live != "" {
+				require.NoError(t, New(host.NewLocal(), app).Save(ctx, State{App: "app", Live: tc.live}))
+			}
+			c := &countingRunner{Runner: host.NewLocal()}
+			s := New(c, app)
+			held, err := s.Acquire(ctx, NewLock("deploy", "v1", "d1", ""))
+			require.NoError(t, err)
+			defer held.Release(ctx)
+			st, err := s.Known(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, tc.live, st.Live)
+			assert.Equal(t, 1, c.n, "the lock's command and nothing else")
+			// The remembered state is the file's: an update is one
+			// conditional write that succeeds.
+			_, err = s.Update(ctx, func(st *State) { st.Live = "blue" })
+			require.NoError(t, err)
+			assert.Equal(t, 2, c.n)
+		})
+	}
+}
+
+// TestAcquireReadingReadsFilesInTheLocksCommand: files named to
+// AcquireReading (the proxy's upstream file) come back from the lock's own
+// command; a missing one is nil. Before, prepare read the upstream file in
+// a command of its own.
+func TestAcquireReadingReadsFilesInTheLocksCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	present, missing := filepath.Join(dir, "upstream.conf"), filepath.Join(dir, "none.conf")
+	require.NoError(t, os.WriteFile(present, []byte("# blueshift colour=green\nupstream x {}\n"), 0o644))
+	c := &countingRunner{Runner: host.NewLocal()}
+	s := New(c, filepath.Join(dir, "app"))
+	held, err := s.AcquireReading(ctx, NewLock("deploy", "v1", "d1", ""), present, missing)
+	require.NoError(t, err)
+	defer held.Release(ctx)
+	assert.Equal(t, "# blueshift colour=green\nupstream x {}\n", string(held.Files[present]))
+	data, ok := held.Files[missing]
+	assert.True(t, ok, "a missing file is reported")
+	assert.Nil(t, data)
+	assert.Equal(t, 1, c.n, "the lock's command and nothing else")
+}

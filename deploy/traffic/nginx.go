@@ -171,6 +171,23 @@ func (n *Nginx) Live(ctx context.Context) (string, error) {
 	return parseMarker(n.cfg.UpstreamFile, data)
 }
 
+// LiveIn returns the colour named by the upstream file's marker line in
+// data, the file's contents read by the caller (nil: the file does not
+// exist); Live reads the file itself.
+func (n *Nginx) LiveIn(data []byte) (string, error) {
+	if data == nil {
+		return "", fmt.Errorf("nginx: live colour: %w: %s does not exist yet", ErrNoLiveColour, n.cfg.UpstreamFile)
+	}
+	return parseMarker(n.cfg.UpstreamFile, data)
+}
+
+// ServesArgv is a command that exits 0 when the upstream file sends
+// traffic to colour (its marker line names it), for a job blueshift leaves
+// on the host: it must never stop the colour nginx serves.
+func (n *Nginx) ServesArgv(colour string) []string {
+	return []string{"grep", "-qxF", "-e", "# blueshift colour=" + colour, "--", n.cfg.UpstreamFile}
+}
+
 func parseMarker(file string, data []byte) (string, error) {
 	m := markerRE.FindSubmatch(data)
 	if m == nil {

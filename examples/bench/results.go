@@ -106,6 +106,13 @@ type RollbackTimes struct {
 	// was sent). ManualCommands: the commands a rollback ran on the host.
 	ManualFirstAnswer time.Duration `json:"manual_first_old_answer_ns"`
 	ManualCommands    int           `json:"manual_remote_commands"`
+	// Warm...: the same for a rollback to a warm standby (a deployment with
+	// standby on just before it).
+	Warm            time.Duration   `json:"warm_to_old_ns,omitempty"`
+	WarmRuns        []time.Duration `json:"warm_to_old_runs_ns,omitempty"`
+	WarmPipeline    time.Duration   `json:"warm_pipeline_ns,omitempty"`
+	WarmFirstAnswer time.Duration   `json:"warm_first_old_answer_ns,omitempty"`
+	WarmCommands    int             `json:"warm_remote_commands,omitempty"`
 	// Auto: from the failure injected after the switch to the rollback's
 	// last undo step finished; AutoToOld: to the old version answering
 	// every request.
@@ -129,6 +136,9 @@ type SSHResult struct {
 	Runs        int           `json:"runs"`
 	Deploy      SSHRun        `json:"deploy"`
 	Rollback    SSHRun        `json:"rollback"`
+	// WarmRollback is a rollback to a warm standby (a deployment with
+	// standby on just before it).
+	WarmRollback SSHRun `json:"warm_rollback"`
 }
 
 // SSHRun is one command over SSH (a deployment or a rollback), timed as
@@ -290,6 +300,10 @@ func (r *Results) WriteTable(w io.Writer) {
 		fmt.Fprintf(tw, "ROLLBACK\tmedian\truns\n")
 		fmt.Fprintf(tw, "manual rollback: start to old version answering every request\t%s\t%s\n", ms(rb.Manual), msList(rb.ManualRuns))
 		fmt.Fprintf(tw, "manual rollback: whole pipeline (incl. drain, stop)\t%s\n", ms(rb.ManualPipeline))
+		if rb.Warm > 0 {
+			fmt.Fprintf(tw, "rollback to a warm standby: start to old version answering every request\t%s\t%s\n", ms(rb.Warm), msList(rb.WarmRuns))
+			fmt.Fprintf(tw, "rollback to a warm standby: start to first answer from the old version\t%s\n", ms(rb.WarmFirstAnswer))
+		}
 		fmt.Fprintf(tw, "failure after switch: injected failure to rollback completed\t%s\t%s\n", ms(rb.Auto), msList(rb.AutoRuns))
 		fmt.Fprintf(tw, "failure after switch: injected failure to old version answering\t%s\n", ms(rb.AutoToOld))
 		if rb.Monitor > 0 {
@@ -342,13 +356,19 @@ func (r *Results) writeSSHTable(w io.Writer, sr *SSHResult) {
 	fmt.Fprintf(tw, "rollback: start to first answer from the old version\t%s\t%s\n", local(r.Rollback.ManualFirstAnswer), ms(rb.FirstOldAnswer))
 	fmt.Fprintf(tw, "rollback: start to old version answering every request\t%s\t%s\n", local(r.Rollback.Manual), ms(rb.ToOld))
 	fmt.Fprintf(tw, "rollback: whole command\t%s\t%s\n", local(r.Rollback.ManualPipeline), ms(rb.Total))
+	if wr := sr.WarmRollback; wr.Total > 0 || r.Rollback.Warm > 0 {
+		fmt.Fprintf(tw, "warm-standby rollback: remote commands (phases; all)\t%s\t%d; %d\n", localN(r.Rollback.WarmCommands), wr.PhaseCommands, wr.Commands)
+		fmt.Fprintf(tw, "warm-standby rollback: start to first answer from the old version\t%s\t%s\n", local(r.Rollback.WarmFirstAnswer), ms(wr.FirstOldAnswer))
+		fmt.Fprintf(tw, "warm-standby rollback: start to old version answering every request\t%s\t%s\n", local(r.Rollback.Warm), ms(wr.ToOld))
+		fmt.Fprintf(tw, "warm-standby rollback: whole command\t%s\t%s\n", local(r.Rollback.WarmPipeline), ms(wr.Total))
+	}
 	tw.Flush()
 	fmt.Fprintf(w, "SSH overhead: %s = total %s - app readiness (health probes) %s - configured waits %s (connecting took %s)\n",
 		ms(d.Overhead), ms(d.Total), ms(d.Readiness), ms(d.Waits), ms(d.Connect))
 	for _, run := range []struct {
 		name   string
 		phases []PhaseCommands
-	}{{"DEPLOYMENT OVER SSH", d.Phases}, {"ROLLBACK OVER SSH", rb.Phases}} {
+	}{{"DEPLOYMENT OVER SSH", d.Phases}, {"ROLLBACK OVER SSH", rb.Phases}, {"WARM-STANDBY ROLLBACK OVER SSH", sr.WarmRollback.Phases}} {
 		if len(run.phases) == 0 {
 			continue
 		}
@@ -383,7 +403,7 @@ func (r *Results) ZeroDowntime() error {
 	var bad []string
 	for _, row := range r.Load {
 		switch row.Scenario {
-		case ScenarioDeploy, ScenarioManual, ScenarioAuto, ScenarioSSHDeploy, ScenarioSSHRollback:
+		case ScenarioDeploy, ScenarioManual, ScenarioWarm, ScenarioAuto, ScenarioSSHDeploy, ScenarioSSHRollback, ScenarioSSHWarm:
 			if row.Failed > 0 {
 				bad = append(bad, fmt.Sprintf("%s: %d of %d failed", row.Scenario, row.Failed, row.Sent))
 			}

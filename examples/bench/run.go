@@ -21,6 +21,7 @@ import (
 const (
 	ScenarioDeploy   = "blueshift: full deployment"
 	ScenarioManual   = "blueshift: manual rollback"
+	ScenarioWarm     = "blueshift: rollback to a warm standby"
 	ScenarioAuto     = "blueshift: failure after switch, automatic rollback"
 	ScenarioMonitor  = "blueshift: app failing after switch, monitor rolls back"
 	ScenarioSeed     = "seed: compose stop, then up on the same port"
@@ -32,6 +33,10 @@ const (
 	// monitorScenarioWindow is the monitor window of the FAIL_AFTER
 	// deployment.
 	monitorScenarioWindow = 60 * time.Second
+	// StandbyWindow is the standby of the deployments before the
+	// warm-standby rollbacks (long enough for the rollback, short enough
+	// for the host's job to tidy up soon after the bench).
+	StandbyWindow = 2 * time.Minute
 )
 
 // ErrInjected is the failure the bench injects after the switch.
@@ -56,6 +61,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		if o.runs(ScenariosLocal) {
 			b.part("deployments", b.deployments)
 			b.part("manual rollbacks", b.manual)
+			b.part("warm-standby rollbacks", b.warm)
 			b.part("automatic rollbacks", b.auto)
 			b.part("monitor rollback", b.monitor)
 			b.part("seed's method", b.seed)
@@ -238,45 +244,83 @@ func (b *bencher) watched(ctx context.Context, want string, fn func() error) (ti
 // manual: Runs manual rollbacks under load; each returns to the previous
 // release, so they alternate.
 func (b *bencher) manual(ctx context.Context) error {
-	var toOld, pipeline, firstOld []time.Duration
-	var cmds []int
+	var m rollbackSamples
 	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioManual, b.o.Runs, func(ctx context.Context, i int) error {
 		_, prev, err := b.live(ctx)
 		if err != nil {
 			return err
 		}
-		eng, err := b.r.engine(ctx)
-		if err != nil {
-			return err
-		}
-		defer eng.Close()
-		start := time.Now()
-		at, samples, err := b.watched(ctx, prev, func() error {
-			d := eng.NewRollback()
-			d.Reason = "blueshift bench"
-			err := eng.RollbackPipeline("").Run(ctx, d)
-			pipeline = append(pipeline, time.Since(start))
-			if err != nil {
-				return fmt.Errorf("rollback to %s: %w%s", prev, err, logsOf(d))
-			}
-			_, n := phaseCommands(d)
-			cmds = append(cmds, n)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		toOld = append(toOld, at.Sub(start))
-		if first, ok := FirstAnswer(samples, prev, start); ok {
-			firstOld = append(firstOld, first.Sub(start))
-		}
-		return nil
+		return b.rollback(ctx, prev, &m)
 	})
 	b.res.Load = append(b.res.Load, row)
-	b.res.Rollback.ManualFirstAnswer, b.res.Rollback.ManualCommands = Median(firstOld), medianInt(cmds)
-	b.res.Rollback.Manual, b.res.Rollback.ManualRuns = Median(toOld), toOld
-	b.res.Rollback.ManualPipeline = Median(pipeline)
+	rb := &b.res.Rollback
+	rb.ManualFirstAnswer, rb.ManualCommands = Median(m.firstOld), medianInt(m.cmds)
+	rb.Manual, rb.ManualRuns, rb.ManualPipeline = Median(m.toOld), m.toOld, Median(m.pipeline)
 	return err
+}
+
+// warm: Runs, under load, deployments with standby on (StandbyWindow),
+// each followed by a rollback to the standby it left, timed as manual's.
+func (b *bencher) warm(ctx context.Context) error {
+	var m rollbackSamples
+	row, err := underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioWarm, b.o.Runs, func(ctx context.Context, i int) error {
+		cur, _, err := b.live(ctx)
+		if err != nil {
+			return err
+		}
+		d, err := b.r.deploy(ctx, other(cur), withStandby, nil)
+		if err != nil {
+			return fmt.Errorf("deploy %s with standby: %w%s", other(cur), err, logsOf(d))
+		}
+		return b.rollback(ctx, cur, &m)
+	})
+	b.res.Load = append(b.res.Load, row)
+	rb := &b.res.Rollback
+	rb.WarmFirstAnswer, rb.WarmCommands = Median(m.firstOld), medianInt(m.cmds)
+	rb.Warm, rb.WarmRuns, rb.WarmPipeline = Median(m.toOld), m.toOld, Median(m.pipeline)
+	return err
+}
+
+// withStandby turns the environment's standby on (StandbyWindow).
+func withStandby(e *deploy.Engine, _ *deploy.Pipeline) error {
+	e.Env.Standby = StandbyWindow
+	return nil
+}
+
+// rollbackSamples are the figures of rollback runs.
+type rollbackSamples struct {
+	toOld, pipeline, firstOld []time.Duration
+	cmds                      []int
+}
+
+// rollback runs a manual rollback to prev and adds its figures to m.
+func (b *bencher) rollback(ctx context.Context, prev string, m *rollbackSamples) error {
+	eng, err := b.r.engine(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	start := time.Now()
+	at, samples, err := b.watched(ctx, prev, func() error {
+		d := eng.NewRollback()
+		d.Reason = "blueshift bench"
+		err := eng.RollbackPipeline("").Run(ctx, d)
+		m.pipeline = append(m.pipeline, time.Since(start))
+		if err != nil {
+			return fmt.Errorf("rollback to %s: %w%s", prev, err, logsOf(d))
+		}
+		_, n := phaseCommands(d)
+		m.cmds = append(m.cmds, n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	m.toOld = append(m.toOld, at.Sub(start))
+	if first, ok := FirstAnswer(samples, prev, start); ok {
+		m.firstOld = append(m.firstOld, first.Sub(start))
+	}
+	return nil
 }
 
 // auto: Runs deployments that fail right after the switch (a phase

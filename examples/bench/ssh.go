@@ -36,6 +36,7 @@ const (
 const (
 	ScenarioSSHDeploy   = "blueshift over SSH: full deployment"
 	ScenarioSSHRollback = "blueshift over SSH: manual rollback"
+	ScenarioSSHWarm     = "blueshift over SSH: rollback to a warm standby"
 )
 
 // sshLink is the bench's real OpenSSH sshd on 127.0.0.1, slowed down by
@@ -217,51 +218,96 @@ func (b *bencher) sshScenario(ctx context.Context) error {
 		return err
 	}
 
-	totals, connects, cmds, phaseCmds = nil, nil, nil, nil
-	var toOld, firstOld []time.Duration
+	var cold sshRollbacks
 	row, err = underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioSSHRollback, b.o.SSHRuns, func(ctx context.Context, i int) error {
 		_, prev, err := b.live(ctx)
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		var s *sshEngine
-		var d *deploy.Deployment
-		at, samples, err := b.watched(ctx, prev, func() error {
-			if s, err = b.r.openSSH(ctx, l); err != nil {
-				return err
-			}
-			connects = append(connects, time.Since(start))
-			d = s.NewRollback()
-			d.Reason = "blueshift bench over SSH"
-			err := s.RollbackPipeline("").Run(ctx, d)
-			totals = append(totals, time.Since(start))
-			if err != nil {
-				return fmt.Errorf("rollback to %s over SSH: %w%s", prev, err, logsOf(d))
-			}
-			return nil
-		})
-		if s != nil {
-			defer s.close()
-		}
+		return b.sshRollback(ctx, l, prev, &cold)
+	})
+	b.res.Load = append(b.res.Load, row)
+	cold.fill(&res.Rollback)
+	if err != nil {
+		return err
+	}
+
+	// A deployment with standby on, then the rollback to its standby.
+	var warm sshRollbacks
+	row, err = underLoad(ctx, b.r.publicURL+healthPath, b.o.Rate, ScenarioSSHWarm, b.o.SSHRuns, func(ctx context.Context, i int) error {
+		cur, _, err := b.live(ctx)
 		if err != nil {
 			return err
 		}
-		first, ok := FirstAnswer(samples, prev, start)
-		if !ok {
-			return fmt.Errorf("rollback over SSH: %s never answered through the proxy", prev)
+		s, err := b.r.openSSH(ctx, l)
+		if err != nil {
+			return err
 		}
-		var n int
-		res.Rollback.Phases, n = phaseCommands(d)
-		firstOld, toOld = append(firstOld, first.Sub(start)), append(toOld, at.Sub(start))
-		cmds, phaseCmds = append(cmds, int(s.commands.Load())), append(phaseCmds, n)
-		return nil
+		defer s.close()
+		s.Env.Standby = StandbyWindow
+		d := s.NewDeployment(version.MustParse(other(cur)))
+		d.Reason = "blueshift bench over SSH, standby on"
+		if err := s.Pipeline().Run(ctx, d); err != nil {
+			return fmt.Errorf("deploy %s with standby over SSH: %w%s", other(cur), err, logsOf(d))
+		}
+		return b.sshRollback(ctx, l, cur, &warm)
 	})
 	b.res.Load = append(b.res.Load, row)
-	res.Rollback.Total, res.Rollback.Connect = Median(totals), Median(connects)
-	res.Rollback.FirstOldAnswer, res.Rollback.ToOld = Median(firstOld), Median(toOld)
-	res.Rollback.Commands, res.Rollback.PhaseCommands = medianInt(cmds), medianInt(phaseCmds)
+	warm.fill(&res.WarmRollback)
 	return err
+}
+
+// sshRollbacks are the figures of rollbacks over the link.
+type sshRollbacks struct {
+	totals, connects, toOld, firstOld []time.Duration
+	cmds, phaseCmds                   []int
+	phases                            []PhaseCommands
+}
+
+// fill writes the medians into run.
+func (s *sshRollbacks) fill(run *SSHRun) {
+	run.Total, run.Connect = Median(s.totals), Median(s.connects)
+	run.FirstOldAnswer, run.ToOld = Median(s.firstOld), Median(s.toOld)
+	run.Commands, run.PhaseCommands = medianInt(s.cmds), medianInt(s.phaseCmds)
+	run.Phases = s.phases
+}
+
+// sshRollback connects over the link as a user's `rollback` would, rolls
+// back to prev and adds its figures to s.
+func (b *bencher) sshRollback(ctx context.Context, l *sshLink, prev string, s *sshRollbacks) error {
+	start := time.Now()
+	var e *sshEngine
+	var d *deploy.Deployment
+	at, samples, err := b.watched(ctx, prev, func() error {
+		var err error
+		if e, err = b.r.openSSH(ctx, l); err != nil {
+			return err
+		}
+		s.connects = append(s.connects, time.Since(start))
+		d = e.NewRollback()
+		d.Reason = "blueshift bench over SSH"
+		err = e.RollbackPipeline("").Run(ctx, d)
+		s.totals = append(s.totals, time.Since(start))
+		if err != nil {
+			return fmt.Errorf("rollback to %s over SSH: %w%s", prev, err, logsOf(d))
+		}
+		return nil
+	})
+	if e != nil {
+		defer e.close()
+	}
+	if err != nil {
+		return err
+	}
+	first, ok := FirstAnswer(samples, prev, start)
+	if !ok {
+		return fmt.Errorf("rollback over SSH: %s never answered through the proxy", prev)
+	}
+	var n int
+	s.phases, n = phaseCommands(d)
+	s.firstOld, s.toOld = append(s.firstOld, first.Sub(start)), append(s.toOld, at.Sub(start))
+	s.cmds, s.phaseCmds = append(s.cmds, int(e.commands.Load())), append(s.phaseCmds, n)
+	return nil
 }
 
 // medianInt is the median of ns, rounded down; zero for none.
