@@ -154,6 +154,9 @@ func TestDefaults(t *testing.T) {
 	want.Proxy.Caddy.RouteID = "demo-production"
 	want.Hooks.MigrateService = "web"
 	want.Health.Backend.Service = "web"
+	for i := range want.Smoke.Endpoints {
+		want.Smoke.Endpoints[i].Service = "web"
+	}
 	want.Notify.GitHub.APIURL = "https://api.github.com/"
 	if !reflect.DeepEqual(e, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", e, want)

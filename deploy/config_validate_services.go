@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"maps"
 	"slices"
 	"strings"
@@ -72,6 +73,9 @@ func (v *envCheck) proxy() {
 	switch px.Kind {
 	case "nginx":
 		v.absHostPath("proxy.nginx.upstream_file", px.Nginx.UpstreamFile)
+		if l := px.Nginx.ColourListen; l != "" && l != traffic.ColourListenOff {
+			v.hostPort("proxy.nginx.colour_listen", l, false)
+		}
 	case "caddy":
 		v.caddy(px.Caddy)
 	case "none":
