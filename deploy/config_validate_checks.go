@@ -79,7 +79,11 @@ func (v *envCheck) checkTarget(name string, c HTTPCheck) {
 		}
 		return
 	}
-	v.portedService(v.at(f+".service"), c.Service, name == "backend")
+	required := ""
+	if name == "backend" {
+		required = fmt.Sprintf("required: no stateless service has ports to check %s on", c.URL)
+	}
+	v.portedService(v.at(f+".service"), c.Service, required)
 }
 
 // smoke checks smoke.*.
@@ -91,7 +95,7 @@ func (v *envCheck) smoke() {
 			v.add(f+".path", "%q must start with /", ep.Path)
 		}
 		checkStatuses(v.problems, f+".expect", ep.Expect)
-		v.portedService(f+".service", ep.Service, true)
+		v.portedService(f+".service", ep.Service, "")
 		v.checks(f, ep.Checks)
 	}
 	v.checks(v.at("smoke"), Checks{Headers: s.Headers})
@@ -101,13 +105,14 @@ func (v *envCheck) smoke() {
 
 // portedService checks the service (at field, a full path) whose colour
 // port a path is requested on: a stateless service with ports. An empty
-// one is an error when required and there are stateless services.
-func (v *envCheck) portedService(field, svc string, required bool) {
+// one is the error required when that is set and there are stateless
+// services.
+func (v *envCheck) portedService(field, svc, required string) {
 	_, hasPorts := v.e.Ports[svc]
 	switch {
 	case svc == "":
-		if required && len(v.e.Services.Stateless) > 0 {
-			v.missing(field, "required: no stateless service has ports to request the path on")
+		if required != "" && len(v.e.Services.Stateless) > 0 {
+			v.missing(field, "%s", required)
 		}
 	case !v.stateless[svc]:
 		v.add(field, "%q is not a stateless service", svc)

@@ -73,7 +73,11 @@ func (v *envCheck) proxy() {
 	switch px.Kind {
 	case "nginx":
 		v.absHostPath("proxy.nginx.upstream_file", px.Nginx.UpstreamFile)
-		if l := px.Nginx.ColourListen; l != "" && l != traffic.ColourListenOff {
+		switch l := px.Nginx.ColourListen; {
+		case l == "" || l == traffic.ColourListenOff:
+		case strings.HasPrefix(l, "unix"):
+			v.addAt("proxy.nginx.colour_listen", "%q: want a loopback host:port (a unix socket left by a crash would stop nginx from starting) or %q", l, traffic.ColourListenOff)
+		default:
 			v.hostPort("proxy.nginx.colour_listen", l, false)
 		}
 	case "caddy":
