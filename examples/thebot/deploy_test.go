@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/deploy/traffic/load"
 	"github.com/blueshift-deploy/blueshift/examples/thebot"
 )
@@ -113,7 +114,7 @@ func TestReadmeConfigDeploysThebot(t *testing.T) {
 	}
 
 	bin := filepath.Join(t.TempDir(), "mage-bin")
-	require.NoError(t, compileMage(bin))
+	require.NoError(t, hosttest.CompileMage("../..", bin))
 	mage := func(timeout time.Duration, args ...string) (int, string) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
@@ -189,22 +190,4 @@ func TestReadmeConfigDeploysThebot(t *testing.T) {
 	assert.Equal(t, 200, code)
 	assert.Equal(t, payload, body, "media uploaded before the deployment")
 	assert.Equal(t, thebot.SecondVersion, runTask(t, get, post)["version"], "the new colour's worker runs tasks")
-}
-
-// compileMage compiles this repository's Mage frontend into bin.
-func compileMage(bin string) error {
-	// Another package's test may compile at the same time, and mage writes
-	// its generated main into magefiles/: try again if the two collided.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		cmd := exec.Command("go", "tool", "mage", "-compile", bin)
-		cmd.Dir = "../.."
-		var out []byte
-		if out, err = cmd.CombinedOutput(); err == nil {
-			return nil
-		}
-		err = fmt.Errorf("go tool mage -compile: %w\n%s", err, out)
-		time.Sleep(time.Second)
-	}
-	return err
 }
