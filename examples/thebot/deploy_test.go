@@ -79,10 +79,15 @@ func TestReadmeConfigDeploysThebot(t *testing.T) {
 	o.App = "the-bot"
 	o.Backend = thebot.ColourPorts{Blue: 8001, Green: 8002}
 	o.Frontend = thebot.ColourPorts{Blue: 3001, Green: 3002}
+	// Other tests may hold one for a moment (a kernel-picked port).
 	for _, p := range []int{8001, 8002, 3001, 3002} {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		require.NoError(t, err, "the README's port %d must be free on this machine", p)
-		l.Close()
+		require.Eventually(t, func() bool {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err == nil {
+				l.Close()
+			}
+			return err == nil
+		}, 2*time.Minute, time.Second, "the README's port %d must be free on this machine", p)
 	}
 	o.Images = sharedImages(t)
 	cleanupStack(t, o, o.App, o.App+"-blue", o.App+"-green")
