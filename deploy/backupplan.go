@@ -21,6 +21,10 @@ func (e *Engine) backupPlan(ctx context.Context, v string, current *state.Releas
 	if pg := b.Postgres; pg.Enabled() {
 		src := &backup.Postgres{User: pg.User, Database: pg.Database, DSN: pg.DSN.Reveal()}
 		if pg.Service != "" {
+			var err error
+			if src.User, src.Database, err = e.postgresLogin(ctx, pg); err != nil {
+				return nil, err
+			}
 			id, err := e.serviceContainer(ctx, compose.SharedColour, pg.Service)
 			switch {
 			case err != nil && !live.Valid():
@@ -70,6 +74,38 @@ func (e *Engine) backupPlan(ctx context.Context, v string, current *state.Releas
 	}
 	plan.Sources = append(plan.Sources, &backup.Release{Info: info})
 	return plan, nil
+}
+
+// postgresLogin is backup.postgres's user and database: as configured,
+// else what the compose file gives the service, as the official postgres
+// image reads it: the user from POSTGRES_USER (default "postgres"), the
+// database from POSTGRES_DB (default the user). Before, the user defaulted
+// to "postgres", a role that does not exist when POSTGRES_USER is set, and
+// every deployment after the first failed its backup.
+func (e *Engine) postgresLogin(ctx context.Context, pg BackupPostgres) (user, db string, err error) {
+	user, db = pg.User, pg.Database
+	if user != "" && db != "" {
+		return user, db, nil
+	}
+	p, err := e.loadProject(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	vars, err := e.hostEnvFile(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if user == "" {
+		if user, _ = p.ServiceVariable(pg.Service, "POSTGRES_USER", vars); user == "" {
+			user = "postgres"
+		}
+	}
+	if db == "" {
+		if db, _ = p.ServiceVariable(pg.Service, "POSTGRES_DB", vars); db == "" {
+			db = user
+		}
+	}
+	return user, db, nil
 }
 
 // serviceContainer finds the running container of service in colour

@@ -375,22 +375,7 @@ func (r *corpusRunner) run(t *testing.T, c badCase) (code int, stdout, stderr, d
 }
 
 // compileMage compiles the Mage frontend of this repository into bin.
-func compileMage(bin string) error {
-	// Another package's test may compile at the same time, and mage writes
-	// its generated main into magefiles/: try again if the two collided.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		cmd := exec.Command("go", "tool", "mage", "-compile", bin)
-		cmd.Dir = ".."
-		var out []byte
-		if out, err = cmd.CombinedOutput(); err == nil {
-			return nil
-		}
-		err = fmt.Errorf("go tool mage -compile: %w\n%s", err, out)
-		time.Sleep(time.Second)
-	}
-	return err
-}
+func compileMage(bin string) error { return hosttest.CompileMage("..", bin) }
 
 // runMage runs the compiled frontend with exactly env and returns its exit
 // code and output.

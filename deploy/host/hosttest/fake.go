@@ -28,8 +28,9 @@ import (
 // shell script (a shim first in the scripts' PATH forwards them to the
 // model; a command run with ClearEnv gets Env alone, and no shims).
 // DialContext sends each loopback port a running container publishes to
-// the test's HTTP handler (Model.SetApp); other addresses are dialled for
-// real. It passes the conformance suite of deploy/host as Local does.
+// the test's HTTP handler (Model.SetApp), and the colour server of the
+// upstream file nginx last loaded to an answer of that colour; other
+// addresses are dialled for real. It passes the conformance suite of deploy/host as Local does.
 //
 // Each command the fake runs is one host.Runner call, as over SSH: an
 // engine opened on it (deploy.Options.Host) counts remote commands per
@@ -49,7 +50,9 @@ type Fake struct {
 
 	mu      sync.Mutex
 	servers map[int]*httptest.Server // a published port's server
-	closed  bool
+	// colourSrv answers for nginx's colour server (colourServer).
+	colourSrv *httptest.Server
+	closed    bool
 }
 
 // NewFake returns a fake host whose model is empty; it is closed at
@@ -95,9 +98,13 @@ func (f *Fake) Close() error {
 	f.closed = true
 	servers := f.servers
 	f.servers = nil
+	colourSrv := f.colourSrv
 	f.mu.Unlock()
 	for _, s := range servers {
 		s.Close()
+	}
+	if colourSrv != nil {
+		colourSrv.Close()
 	}
 	f.shimSrv.close()
 	return f.local.Close()
@@ -155,6 +162,14 @@ func (f *Fake) DialContext(ctx context.Context, network, addr string) (net.Conn,
 	if closed {
 		return nil, host.ErrClosed
 	}
+	if listen, _ := f.Model.colourServer(); listen != "" && addr == listen && (network == "tcp" || network == "tcp4") {
+		srv, err := f.colourServer()
+		if err != nil {
+			return nil, err
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", srv.Listener.Addr().String())
+	}
 	if network == "tcp" || network == "tcp4" {
 		if hostPart, portText, err := net.SplitHostPort(addr); err == nil && (hostPart == "127.0.0.1" || hostPart == "localhost") {
 			port, _ := strconv.Atoi(portText)
@@ -172,6 +187,25 @@ func (f *Fake) DialContext(ctx context.Context, network, addr string) (net.Conn,
 		}
 	}
 	return f.local.DialContext(ctx, network, addr)
+}
+
+// colourServer is the HTTP server standing for the colour server of the
+// upstream file nginx loaded last: it answers the colour of that reload,
+// as nginx's does.
+func (f *Fake) colourServer() (*httptest.Server, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, host.ErrClosed
+	}
+	if f.colourSrv == nil {
+		f.colourSrv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, colour := f.Model.colourServer()
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, "{\"colour\":%q}\n", colour)
+		}))
+	}
+	return f.colourSrv, nil
 }
 
 // server is the HTTP server standing for published port, started on first use.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -66,8 +67,11 @@ type Model struct {
 	DockerVersion string
 
 	proxyLive string // the colour nginx serves since its last reload
-	reloads   int
-	upstream  string // the upstream file nginx includes (NginxIncludes)
+	// colourListen is where the loaded upstream file's colour server
+	// listens (traffic.NginxConfig.ColourListen), "" for none.
+	colourListen string
+	reloads      int
+	upstream     string // the upstream file nginx includes (NginxIncludes)
 
 	appHandler http.Handler
 	exec       ExecFunc
@@ -203,6 +207,17 @@ func (m *Model) ProxyLive() string {
 	return m.proxyLive
 }
 
+// listenRE finds the colour server's listen directive in an upstream file.
+var listenRE = regexp.MustCompile(`(?m)^\s*listen\s+([^;\s]+);`)
+
+// colourServer returns where the loaded colour server listens and the
+// colour it answers.
+func (m *Model) colourServer() (listen, colour string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.colourListen, m.proxyLive
+}
+
 // Reloads counts nginx's successful reloads.
 func (m *Model) Reloads() int {
 	m.mu.Lock()
@@ -333,6 +348,10 @@ func (m *Model) nginx(args []string, stdout, stderr io.Writer) int {
 			data, _ := os.ReadFile(m.upstream)
 			if _, rest, ok := strings.Cut(string(data), "# blueshift colour="); ok {
 				m.proxyLive = strings.Fields(rest)[0]
+			}
+			m.colourListen = ""
+			if l := listenRE.FindStringSubmatch(string(data)); l != nil {
+				m.colourListen = l[1]
 			}
 		}
 		m.reloads++

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -127,9 +128,31 @@ func orVariable(s map[string]any) map[string]any {
 // nothing else.
 func (g *generator) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
+	g.properties(t, props)
+	out := map[string]any{
+		"type":                 "object",
+		"properties":           props,
+		"patternProperties":    map[string]any{"^x-": map[string]any{}},
+		"additionalProperties": false,
+	}
+	if doc := g.docs[t.Name()]; doc != "" {
+		out["description"] = doc
+	}
+	return out
+}
+
+// properties adds the schemas of struct type t's yaml-tagged fields to
+// props; the fields of a field tagged `yaml:",inline"` are t's own, as the
+// decoder reads them (yamlconf).
+func (g *generator) properties(t reflect.Type, props map[string]any) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		name := tag[0]
+		if f.IsExported() && name == "" && f.Type.Kind() == reflect.Struct && slices.Contains(tag[1:], "inline") {
+			g.properties(f.Type, props)
+			continue
+		}
 		if !f.IsExported() || name == "" || name == "-" {
 			continue
 		}
@@ -145,16 +168,6 @@ func (g *generator) object(t reflect.Type) map[string]any {
 		}
 		props[name] = p
 	}
-	out := map[string]any{
-		"type":                 "object",
-		"properties":           props,
-		"patternProperties":    map[string]any{"^x-": map[string]any{}},
-		"additionalProperties": false,
-	}
-	if doc := g.docs[t.Name()]; doc != "" {
-		out["description"] = doc
-	}
-	return out
 }
 
 // Docs reads the doc comments of the struct types declared in the Go files

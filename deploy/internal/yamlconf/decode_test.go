@@ -202,3 +202,28 @@ func TestDecodeRefusesNestedMerges(t *testing.T) {
 		t.Errorf("problems: %+v", res.Problems)
 	}
 }
+
+// TestInlineStructFields: the fields of a struct field tagged
+// `yaml:",inline"` are decoded as the outer struct's own, and unknown keys
+// are still errors naming them.
+func TestInlineStructFields(t *testing.T) {
+	type inner struct {
+		Headers map[string]string `yaml:"headers"`
+		Body    string            `yaml:"body"`
+	}
+	type exported struct {
+		Path  string `yaml:"path"`
+		Inner inner  `yaml:",inline"`
+	}
+	var got exported
+	if _, err := Decode([]byte("path: /\nheaders: {X-A: b}\nbody: ok\n"), &got, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != "/" || got.Inner.Headers["X-A"] != "b" || got.Inner.Body != "ok" {
+		t.Errorf("decoded %+v", got)
+	}
+	res, err := Decode([]byte("path: /\nbodyy: ok\n"), &got, Options{})
+	if err != nil || len(res.Problems) != 1 || !strings.Contains(fmt.Sprint(res.Problems[0]), `unknown field (did you mean "body"?)`) {
+		t.Errorf("unknown inline key: %v %+v", err, res.Problems)
+	}
+}
