@@ -256,7 +256,7 @@ func TestBadInputCorpus(t *testing.T) {
 	// Compile the frontend while v1.0.0 goes live.
 	bin := filepath.Join(t.TempDir(), "mage-bin")
 	compiled := make(chan error, 1)
-	go func() { compiled <- compileMage(bin) }()
+	go func() { compiled <- hosttest.CompileMage(bin) }()
 
 	_, err := a.deploy("v1.0.0", nil)
 	require.NoError(t, err)
@@ -370,24 +370,6 @@ func (r *corpusRunner) run(t *testing.T, c badCase) (code int, stdout, stderr, d
 	}
 	code, stdout, stderr = runMage(t, r.bin, dir, env, c.args...)
 	return code, stdout, stderr, dir
-}
-
-// compileMage compiles the Mage frontend of this repository into bin.
-func compileMage(bin string) error {
-	// Another package's test may compile at the same time, and mage writes
-	// its generated main into magefiles/: try again if the two collided.
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		cmd := exec.Command("go", "tool", "mage", "-compile", bin)
-		cmd.Dir = ".."
-		var out []byte
-		if out, err = cmd.CombinedOutput(); err == nil {
-			return nil
-		}
-		err = fmt.Errorf("go tool mage -compile: %w\n%s", err, out)
-		time.Sleep(time.Second)
-	}
-	return err
 }
 
 // runMage runs the compiled frontend with exactly env and returns its exit

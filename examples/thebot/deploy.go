@@ -56,7 +56,7 @@ func (w *Workspace) DeployConfig(appPath, monitor string, wa Workarounds) ([]byt
 	}
 	data := map[string]any{
 		"W": w, "AppPath": appPath, "Upstream": w.UpstreamFile(), "Command": strings.Join(cmd, ", "),
-		"User": RegistryUser, "PasswordEnv": RegistryPasswordEnv, "Monitor": monitor, "WA": wa,
+		"User": RegistryUser, "PasswordEnv": RegistryPasswordEnv, "TestScript": TestScriptName, "Monitor": monitor, "WA": wa,
 	}
 	var b bytes.Buffer
 	if err := deployTmpl.Execute(&b, data); err != nil {
@@ -107,6 +107,9 @@ environments:
 {{- if .WA.NoColourHeader}}
       version_header: ""   # workaround: thebot sends no X-Blueshift-Colour
 {{- end}}
+    tests:   # the app's own Django tests against a PostgreSQL 15 and a Redis started for them
+      command: [sh, {{.TestScript}}]
+      timeout: 5m
     hooks:
       migrate: [python, manage.py, migrate, --noinput]
       after_start: [{service: backend, command: [python, manage.py, collectstatic, --noinput]}]

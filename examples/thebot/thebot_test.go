@@ -36,8 +36,8 @@ func TestMain(m *testing.M) {
 	if shared.im != nil {
 		_, _ = thebot.Down(context.Background(), shared.o)
 		refs := []string{shared.im.DB, shared.im.Redis}
-		for _, v := range thebot.Versions {
-			refs = append(refs, shared.im.Backend[v], shared.im.Frontend[v])
+		for _, r := range thebot.Releases() {
+			refs = append(refs, shared.im.Backend[r.Version], shared.im.Frontend[r.Version])
 		}
 		_ = exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
 	}
