@@ -21,6 +21,10 @@ func (e *Engine) BackupPlan(ctx context.Context, v string, current *state.Releas
 	if pg := b.Postgres; pg.Enabled() {
 		src := &backup.Postgres{User: pg.User, Database: pg.Database, DSN: pg.DSN.Reveal()}
 		if pg.Service != "" {
+			var err error
+			if src.User, src.Database, err = e.postgresLogin(ctx, pg); err != nil {
+				return nil, err
+			}
 			id, err := e.serviceContainer(ctx, compose.SharedColour, pg.Service)
 			switch {
 			case err != nil && !live.Valid():
@@ -72,6 +76,38 @@ func (e *Engine) BackupPlan(ctx context.Context, v string, current *state.Releas
 	return plan, nil
 }
 
+// postgresLogin is backup.postgres's user and database: as configured,
+// else what the compose file gives the service, as the official postgres
+// image reads it: the user from POSTGRES_USER (default "postgres"), the
+// database from POSTGRES_DB (default the user). Before, the user defaulted
+// to "postgres", a role that does not exist when POSTGRES_USER is set, and
+// every deployment after the first failed its backup.
+func (e *Engine) postgresLogin(ctx context.Context, pg BackupPostgres) (user, db string, err error) {
+	user, db = pg.User, pg.Database
+	if user != "" && db != "" {
+		return user, db, nil
+	}
+	p, err := e.loadProject(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	vars, err := e.hostEnvFile(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if user == "" {
+		if user, _ = p.ServiceVariable(pg.Service, "POSTGRES_USER", vars); user == "" {
+			user = "postgres"
+		}
+	}
+	if db == "" {
+		if db, _ = p.ServiceVariable(pg.Service, "POSTGRES_DB", vars); db == "" {
+			db = user
+		}
+	}
+	return user, db, nil
+}
+
 // serviceContainer finds the running container of service in colour
 // ("shared" for the shared project).
 func (e *Engine) serviceContainer(ctx context.Context, colour, service string) (string, error) {
@@ -85,43 +121,4 @@ func (e *Engine) serviceContainer(ctx context.Context, colour, service string) (
 		}
 	}
 	return "", fmt.Errorf("no running container of service %q in %s (is it started?)", service, colour)
-}
-
-// backup takes the pre-deployment backup and prunes old ones; the backup of
-// the release being replaced is protected.
-func (e *Engine) backup(ctx context.Context, d *Deployment) error {
-	if !e.Env.Backup.Enabled {
-		d.Warn("backups are disabled (backup.enabled: false)")
-		return nil
-	}
-	plan, err := e.BackupPlan(ctx, d.Version.String(), d.Previous, d.Live)
-	if err != nil {
-		return err
-	}
-	plan.Progress = func(ev backup.Event) {
-		if !ev.Done {
-			d.Progress(ev.Step + " " + ev.Source)
-		}
-	}
-	var res backup.Result
-	err = bounded(ctx, e.field("backup.timeout"), e.Env.Backup.Timeout, func(ctx context.Context) (err error) {
-		res, err = plan.Create(ctx)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("pre-deployment backup into %s on %s failed; nothing was changed: %w", plan.BackupsDir(), e.Host.Name(), err)
-	}
-	d.BackupID = res.ID
-	var size int64
-	for _, a := range res.Manifest.Artifacts {
-		size += a.Size
-	}
-	d.AddFact("backup", fmt.Sprintf("%s (%d artifacts, %d bytes)", res.ID, len(res.Manifest.Artifacts), size))
-	pruned, err := backup.Retention{Keep: e.Env.Backup.Keep, Protect: []string{res.ID}}.Prune(ctx, e.Host, plan.BackupsDir())
-	if err != nil {
-		d.Warn("pruning old backups failed: " + err.Error())
-	} else if len(pruned) > 0 {
-		d.AddFact("backups pruned", strings.Join(pruned, ", "))
-	}
-	return nil
 }

@@ -55,9 +55,8 @@ func DefaultEnvironment(name string) *Environment {
 		ComposeFile: "docker-compose.yml",
 		EnvFile:     ".env." + name,
 		Proxy: ProxyConfig{
-			Kind:          "nginx",
-			Caddy:         CaddyConfig{Admin: "127.0.0.1:2019", Dir: traffic.DefaultCaddyDir},
-			VersionHeader: "X-Blueshift-Colour",
+			Kind:  "nginx",
+			Caddy: CaddyConfig{Admin: "127.0.0.1:2019", Dir: traffic.DefaultCaddyDir},
 		},
 		Health: HealthConfig{
 			Backend:  httpCheckFrom("/api/health/", health.BackendPolicy()),
@@ -67,7 +66,7 @@ func DefaultEnvironment(name string) *Environment {
 		Smoke:   SmokeConfig{Endpoints: DefaultSmokeEndpoints(), Concurrency: 4, Timeout: time.Minute},
 		Monitor: MonitorConfig{Window: 5 * time.Minute, Interval: 10 * time.Second, MaxErrors: 3},
 		Backup: BackupConfig{Enabled: true, Dir: "backups", Keep: 10,
-			Postgres: BackupPostgres{User: "postgres"}, Timeout: 10 * time.Minute},
+			Timeout: 10 * time.Minute},
 		Notify:   NotifyConfig{Email: EmailConfig{Port: 587}},
 		Tests:    TestsConfig{Dir: ".", Timeout: 30 * time.Minute},
 		Timeouts: TimeoutsConfig{Deployment: DefaultDeploymentTimeout, Start: 10 * time.Minute, Drain: 10 * time.Second, Notify: 10 * time.Second},
@@ -164,21 +163,29 @@ func (e *Environment) serviceDefaults() {
 		e.Backup.AppDump.Service = first
 	}
 	if e.Health.Backend.Service == "" {
-		e.Health.Backend.Service = e.defaultBackendService()
+		e.Health.Backend.Service = e.portedService("backend", "")
 	}
-	if e.Health.Frontend.Service == "" && slices.Contains(e.Services.Stateless, "frontend") {
-		e.Health.Frontend.Service = "frontend"
+	if e.Health.Frontend.Service == "" {
+		e.Health.Frontend.Service = e.portedService("frontend", e.Health.Backend.Service)
+	}
+	for i := range e.Smoke.Endpoints {
+		ep := &e.Smoke.Endpoints[i]
+		if ep.Service == "" {
+			ep.Service = e.Health.Backend.Service
+		}
 	}
 }
 
-// defaultBackendService is "backend" when that is a stateless service,
-// else the first stateless service with ports, else "".
-func (e *Environment) defaultBackendService() string {
-	if slices.Contains(e.Services.Stateless, "backend") {
-		return "backend"
+// portedService is the default service of a health check: the stateless
+// service called name when it has ports, else the first stateless service
+// with ports other than not, else "". The checks go to the services that
+// publish ports: those are what the proxy sends traffic to.
+func (e *Environment) portedService(name, not string) string {
+	if _, ok := e.Ports[name]; ok && slices.Contains(e.Services.Stateless, name) {
+		return name
 	}
 	for _, s := range e.Services.Stateless {
-		if _, ok := e.Ports[s]; ok {
+		if _, ok := e.Ports[s]; ok && s != not {
 			return s
 		}
 	}

@@ -160,9 +160,11 @@ type ProxyConfig struct {
 	Nginx NginxConfig `yaml:"nginx" json:"nginx"`
 	// Caddy configures Kind caddy.
 	Caddy CaddyConfig `yaml:"caddy" json:"caddy"`
-	// VersionHeader is the response header naming the colour that served a
-	// request, used to verify a switch. Default "X-Blueshift-Colour"; empty
-	// disables the check.
+	// VersionHeader, if set, is a response header naming the colour that
+	// served a request ("X-Blueshift-Colour"): after the switch, the
+	// public URL must answer with the new colour in it, as well. Default
+	// none: the proxy itself proves the switch (nginx's colour server,
+	// Caddy's loaded route), so the application need not say anything.
 	VersionHeader string `yaml:"version_header" json:"version_header"`
 }
 
@@ -179,6 +181,12 @@ type NginxConfig struct {
 	// "-t" and "-s reload" arguments blueshift adds. Default [nginx]; for
 	// example [sudo, -n, nginx] for a deploy user without root.
 	Command []string `yaml:"command" json:"command"`
+	// ColourListen is the loopback address of the server blueshift adds to
+	// the upstream file, answering the colour nginx has loaded: the switch
+	// is verified by reading it. Default "127.0.0.1:<port>", a port in
+	// 20000-29999 from the app and the upstream file; "off" for none (the
+	// default with container, where 127.0.0.1 is the container's).
+	ColourListen string `yaml:"colour_listen" json:"colour_listen"`
 }
 
 // CaddyConfig says how blueshift switches Caddy: by colour files in Dir
@@ -279,6 +287,23 @@ type HTTPCheck struct {
 	AttemptTimeout time.Duration `yaml:"attempt_timeout" json:"attempt_timeout"`
 	// Expect lists the statuses that pass. Default [200].
 	Expect []int `yaml:"expect" json:"expect"`
+	// Checks are the request headers and body assertions. Default none.
+	Checks `yaml:",inline" json:",inline"`
+}
+
+// Checks are what a health or smoke request sends beyond its path and
+// what its answer must hold beyond its status.
+type Checks struct {
+	// Headers are sent with each request ({Host: the-bot.ru,
+	// X-Forwarded-Proto: https}, for an app that redirects plain HTTP);
+	// Host replaces the public URL's host. Default none.
+	Headers map[string]string `yaml:"headers" json:"headers"`
+	// BodyContains, if set, must occur in the response body. Default none.
+	BodyContains string `yaml:"body_contains" json:"body_contains"`
+	// JSON maps dotted paths into the JSON response body to the values
+	// they must have, spelt as in JSON: {status: ok, checks.database:
+	// "true"}. Default none; not with BodyContains.
+	JSON map[string]string `yaml:"json" json:"json"`
 }
 
 // Enabled reports whether the check runs.
@@ -314,6 +339,9 @@ type SmokeConfig struct {
 	// Timeout bounds the suite run on the next colour before the switch
 	// (each request is bounded by 10s as well). Default 1m.
 	Timeout time.Duration `yaml:"timeout" json:"timeout"`
+	// Headers are sent with every endpoint's request ({X-Forwarded-Proto:
+	// https}). Default none.
+	Headers map[string]string `yaml:"headers" json:"headers"`
 }
 
 // SmokeEndpoint is one smoke-tested path and the statuses that pass.
@@ -322,6 +350,14 @@ type SmokeEndpoint struct {
 	Path string `yaml:"path" json:"path"`
 	// Expect lists passing statuses. Default [200].
 	Expect []int `yaml:"expect" json:"expect"`
+	// Service is the stateless service whose colour port the path is
+	// requested on before the switch (after it, every path goes to the
+	// public URL). Default health.backend.service; the default list's "/"
+	// goes to health.frontend.service when there is one.
+	Service string `yaml:"service" json:"service"`
+	// Checks are the request headers and body assertions, added over
+	// smoke.headers. Default none.
+	Checks `yaml:",inline" json:",inline"`
 }
 
 // MonitorConfig is the stability watch after the switch.
@@ -365,9 +401,13 @@ type BackupPostgres struct {
 	Service string `yaml:"service" json:"service"`
 	// DSN is a connection string for pg_dump on the host.
 	DSN Secret `yaml:"dsn" json:"dsn"`
-	// Database is the database name; required with Service.
+	// Database is the database name, with Service. Default the service's
+	// POSTGRES_DB in the compose file (its environment or env_file), else
+	// the user, as the official postgres image reads them. Required with
+	// DSN, in the DSN.
 	Database string `yaml:"database" json:"database"`
-	// User is the database role used with Service. Default "postgres".
+	// User is the database role used with Service. Default the service's
+	// POSTGRES_USER in the compose file, else "postgres".
 	User string `yaml:"user" json:"user"`
 }
 

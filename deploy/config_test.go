@@ -919,7 +919,7 @@ func TestTestPhaseBoundAndEnvironment(t *testing.T) {
 	e.Tests.Env = []string{"NAMED", "PATH"}
 	vars := env{"PATH": os.Getenv("PATH"), "NAMED": "yes", "GITHUB_SHA": "abc", "GITHUB_TOKEN": "ghp_x", "PRODUCTION_SSH_KEY": "k", "UNNAMED": "no"}
 	eng := &Engine{Env: e, Getenv: vars.get}
-	err := eng.test(context.Background(), &Deployment{})
+	err := testPhase{eng}.Run(context.Background(), &Deployment{})
 	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
 		t.Errorf("test phase past its bound: %v", err)
 	}

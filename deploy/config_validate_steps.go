@@ -52,9 +52,6 @@ func (v *envCheck) backupPostgres(pg BackupPostgres) {
 		return
 	}
 	v.knownService("backup.postgres.service", pg.Service)
-	if pg.Database == "" {
-		v.missingAt("backup.postgres.database", "required with backup.postgres.service")
-	}
 }
 
 // tests checks tests.*: the time bound and the names in tests.env.

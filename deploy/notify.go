@@ -108,19 +108,3 @@ func (e *Engine) send(ctx context.Context, d *Deployment, ev notify.Event) {
 func (e *Engine) notifyStarted(ctx context.Context, d *Deployment) {
 	e.send(ctx, d, e.event(d, notify.Started))
 }
-
-// notifyOutcome announces how the deployment ended: successes to the public
-// chat, failures and rollbacks to the log chat.
-func (e *Engine) notifyOutcome(ctx context.Context, d *Deployment) error {
-	kind := notify.Succeeded
-	switch d.Outcome {
-	case OutcomeRolledBack:
-		kind = notify.RolledBack
-	case OutcomeFailed, OutcomeRollbackFailed:
-		kind = notify.Failed
-	}
-	ev := e.event(d, kind)
-	ev.Automatic = kind == notify.RolledBack
-	e.send(ctx, d, ev)
-	return nil
-}

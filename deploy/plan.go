@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
@@ -90,7 +89,7 @@ func (e *Engine) Plan(ctx context.Context, v version.Version, p *Pipeline) (*Pla
 	}
 	pl.Checks, pl.Preflight = e.preflightWith(ctx, v, live, r)
 	for _, ph := range p.Phases() {
-		does := e.describe(ph.Name(), d)
+		does := "(user phase)"
 		if pln, ok := ph.(Planner); ok {
 			if s, err := pln.Plan(ctx, d); err == nil && s != "" {
 				does = s
@@ -102,77 +101,6 @@ func (e *Engine) Plan(ctx context.Context, v version.Version, p *Pipeline) (*Pla
 		return pl, pl.Preflight
 	}
 	return pl, nil
-}
-
-// describe says what a standard phase would do for d.
-func (e *Engine) describe(name string, d *Deployment) string {
-	env := e.Env
-	switch name {
-	case PhaseLock:
-		return "take the deploy lock in " + e.Store.Path() + " (then, holding it, reconcile an interrupted run)"
-	case PhasePrepare:
-		return fmt.Sprintf("deployment %s: %s -> %s, release notes, GitHub deployment record", d.ID, orNone(string(d.Live)), d.Next)
-	case PhasePreflight:
-		return "images, disk, memory, Docker, Compose, proxy, backup plan, timeouts (results below)"
-	case PhaseTest:
-		if d.TestsSkipped {
-			return "SKIPPED (SKIP_TESTS=true)"
-		}
-		if len(env.Tests.Command) == 0 {
-			return "nothing: tests.command is not set"
-		}
-		return "run " + strings.Join(env.Tests.Command, " ")
-	case PhaseBackup:
-		if !env.Backup.Enabled {
-			return "nothing: backup.enabled is false"
-		}
-		return fmt.Sprintf("back up into %s/pre-deploy-%s-<time>/, keep the newest %d", env.Backup.Dir, d.Version, env.Backup.Keep)
-	case PhaseStart:
-		return fmt.Sprintf("start project %s (%s) beside the live colour, shared services if absent", e.colourCLI(d.Next).ProjectName, strings.Join(env.Services.Stateless, ", "))
-	case PhaseMigrate:
-		var parts []string
-		if len(env.Hooks.Migrate) > 0 {
-			parts = append(parts, env.Hooks.MigrateService+": "+strings.Join(env.Hooks.Migrate, " "))
-		}
-		for _, c := range env.Hooks.AfterStart {
-			parts = append(parts, c.Service+": "+strings.Join(c.Command, " "))
-		}
-		if len(parts) == 0 {
-			return "nothing: no hooks configured"
-		}
-		return "run in " + string(d.Next) + ": " + strings.Join(parts, "; ")
-	case PhaseHealth:
-		probes, _, err := e.healthChecks(d.Next)
-		if err != nil {
-			return "ERROR: " + err.Error()
-		}
-		names := make([]string, len(probes))
-		for i, p := range probes {
-			names[i] = p.Name()
-		}
-		return "wait for " + strings.Join(names, ", ")
-	case PhaseSmoke:
-		return fmt.Sprintf("request %d endpoints on %s's own port", len(env.Smoke.Endpoints), d.Next)
-	case PhaseSwitch:
-		if e.Switcher == nil {
-			return "nothing: proxy.kind is none"
-		}
-		return fmt.Sprintf("switch %s to %s, then check %s answers from it", env.Proxy.Kind, d.Next, orNone(env.PublicURL))
-	case PhaseVerify:
-		return fmt.Sprintf("watch for %s, every %s, failing after more than %d errors", env.Monitor.Window, env.Monitor.Interval, env.Monitor.MaxErrors)
-	case PhaseRetire:
-		if !d.Live.Valid() {
-			return "nothing: first deployment"
-		}
-		return fmt.Sprintf("drain %s for %s, then stop it (kept for rollback)", d.Live, env.Timeouts.Drain)
-	case PhaseRecord:
-		return "record state and history in " + e.Store.Path()
-	case PhaseNotify:
-		return "notify the configured channels"
-	case PhaseUnlock:
-		return "release the deploy lock"
-	}
-	return "(user phase)"
 }
 
 // Write prints the plan for people.

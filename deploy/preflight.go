@@ -202,16 +202,3 @@ func (e *Engine) imageAvailable(ctx context.Context, ref string) error {
 	}
 	return nil
 }
-
-// preflight is the pipeline phase around Preflight.
-func (e *Engine) preflight(ctx context.Context, d *Deployment) error {
-	checks, err := e.Preflight(ctx, d.Version, d.Live)
-	for _, c := range checks {
-		mark := "ok"
-		if !c.OK {
-			mark = "FAILED"
-		}
-		d.Progress(fmt.Sprintf("%-14s %-6s %s", c.Name, mark, c.Detail))
-	}
-	return err
-}

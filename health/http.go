@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -47,6 +48,9 @@ type HTTPProbe struct {
 	// equal JSONValue. Strings compare as they are; numbers, booleans and
 	// null compare in their JSON spelling ("1", "true", "null").
 	JSONField, JSONValue string
+	// JSON, when set, maps more dotted paths to the values they must have,
+	// compared as JSONField's; every one must match.
+	JSON map[string]string
 
 	// Dialer opens the connection; nil dials from this machine.
 	Dialer host.Dialer
@@ -107,8 +111,9 @@ func (p *HTTPProbe) Observe(ctx context.Context) Observation {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c.abort("invalid URL: want an absolute http:// or https:// URL", nil)
 	}
-	if p.JSONField != "" && p.BodyContains != "" {
-		return c.abort("set BodyContains or JSONField, not both", nil)
+	fields := p.jsonFields()
+	if len(fields) > 0 && p.BodyContains != "" {
+		return c.abort("set BodyContains or JSON fields, not both", nil)
 	}
 	req, err := http.NewRequestWithContext(ctx, p.method(), u.String(), nil)
 	if err != nil {
@@ -137,7 +142,7 @@ func (p *HTTPProbe) Observe(ctx context.Context) Observation {
 	}
 	defer resp.Body.Close()
 	c.obs.Status = resp.StatusCode
-	wantBody := p.BodyContains != "" || p.JSONField != ""
+	wantBody := p.BodyContains != "" || len(fields) > 0
 	var body []byte
 	if wantBody || !slices.Contains(p.expect(), resp.StatusCode) {
 		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -159,16 +164,29 @@ func (p *HTTPProbe) Observe(ctx context.Context) Observation {
 	if p.BodyContains != "" && !bytes.Contains(body, []byte(p.BodyContains)) {
 		return c.fail(fmt.Sprintf("status %d but the body lacks %q: body: %s", resp.StatusCode, p.BodyContains, snippet(body)), nil)
 	}
-	if p.JSONField != "" {
-		got, err := jsonField(body, p.JSONField)
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
+		got, err := jsonField(body, f)
 		if err != nil {
 			return c.fail(fmt.Sprintf("status %d but %s", resp.StatusCode, err), nil)
 		}
-		if got != p.JSONValue {
-			return c.fail(fmt.Sprintf("status %d but JSON %s is %q, want %q", resp.StatusCode, p.JSONField, got, p.JSONValue), nil)
+		if got != fields[f] {
+			return c.fail(fmt.Sprintf("status %d but JSON %s is %q, want %q", resp.StatusCode, f, got, fields[f]), nil)
 		}
 	}
 	return c.pass(statusText(resp.StatusCode))
+}
+
+// jsonFields is JSON with JSONField added.
+func (p *HTTPProbe) jsonFields() map[string]string {
+	if p.JSONField == "" {
+		return p.JSON
+	}
+	fields := maps.Clone(p.JSON)
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	fields[p.JSONField] = p.JSONValue
+	return fields
 }
 
 func (p *HTTPProbe) transport(u *url.URL) *http.Transport {

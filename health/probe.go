@@ -226,3 +226,19 @@ func reason(op string, err error) string {
 	}
 	return op + " failed"
 }
+
+// ProbeFunc makes a Probe of a function: Label names it, Func checks once
+// (nil means healthy). Wait wraps a plain error it returns in a *ProbeError
+// naming Label.
+type ProbeFunc struct {
+	// Label names the probe in reports.
+	Label string
+	// Func checks once, honouring ctx.
+	Func func(ctx context.Context) error
+}
+
+// Name returns Label.
+func (p ProbeFunc) Name() string { return p.Label }
+
+// Check calls Func.
+func (p ProbeFunc) Check(ctx context.Context) error { return p.Func(ctx) }

@@ -25,6 +25,15 @@ type Endpoint struct {
 	Method string
 	// Expect lists the acceptable statuses; default 200.
 	Expect []int
+	// BaseURL, when set, replaces the suite's BaseURL for this endpoint
+	// (an endpoint served by another service's port).
+	BaseURL string
+	// Header holds request headers for this endpoint, added over the
+	// suite's Header; a "Host" entry replaces the suite's Host.
+	Header http.Header
+	// BodyContains and JSON are as in HTTPProbe.
+	BodyContains string
+	JSON         map[string]string
 }
 
 // DefaultEndpoints are the seed pipeline's smoke checks.
@@ -146,9 +155,13 @@ func (e Endpoint) expect() []int {
 
 // Probe returns the HTTP probe that checks endpoint e of the suite.
 func (s Suite) Probe(e Endpoint) (*HTTPProbe, error) {
-	u, err := url.Parse(s.BaseURL)
+	base := s.BaseURL
+	if e.BaseURL != "" {
+		base = e.BaseURL
+	}
+	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("smoke: base URL %q: want an absolute http:// or https:// URL", redactURL(s.BaseURL))
+		return nil, fmt.Errorf("smoke: base URL %q: want an absolute http:// or https:// URL", redactURL(base))
 	}
 	path := e.Path
 	if !strings.HasPrefix(path, "/") {
@@ -160,8 +173,23 @@ func (s Suite) Probe(e Endpoint) (*HTTPProbe, error) {
 	}
 	full := *u
 	full.Path, full.RawPath, full.RawQuery = ref.Path, ref.RawPath, ref.RawQuery
+	header, hostHeader := s.Header, s.Host
+	if len(e.Header) > 0 {
+		header = s.Header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		for k, vs := range e.Header {
+			header[http.CanonicalHeaderKey(k)] = vs
+		}
+		if h := header.Get("Host"); h != "" {
+			hostHeader = h
+			header.Del("Host")
+		}
+	}
 	return &HTTPProbe{
-		Method: e.method(), URL: full.String(), Host: s.Host, Header: s.Header, Expect: e.expect(),
+		Method: e.method(), URL: full.String(), Host: hostHeader, Header: header, Expect: e.expect(),
+		BodyContains: e.BodyContains, JSON: e.JSON,
 		Dialer: s.Dialer, RootCAs: s.RootCAs, InsecureSkipVerify: s.InsecureSkipVerify, ServerName: s.ServerName,
 	}, nil
 }

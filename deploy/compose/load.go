@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -215,4 +216,27 @@ func ParseEnvFile(data []byte, name string) (vars map[string]string, unset []str
 	}
 	sort.Strings(unset)
 	return vars, unset, nil
+}
+
+// ServiceVariable returns the value service's containers get for key: the
+// service's `environment:` entry, else, when the service has an
+// env_file, the value in envFile (the KEY=VALUE pairs of the env file on
+// the host, which Load leaves unread). ok is false when neither sets it.
+func (p *Project) ServiceVariable(service, key string, envFile []string) (value string, ok bool) {
+	svc, found := p.Services[service]
+	if !found {
+		return "", false
+	}
+	if v, set := svc.Environment[key]; set && v != nil {
+		return *v, true
+	}
+	if len(svc.EnvFiles) == 0 {
+		return "", false
+	}
+	for _, kv := range envFile {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			value, ok = v, true
+		}
+	}
+	return value, ok
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // DefaultCaddyAdmin is Caddy's default admin API address.
@@ -394,3 +395,32 @@ func (c *Caddy) Validate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Verify waits until Caddy's loaded configuration routes every route by
+// the colour files (its @id handler, read from the admin API) and the
+// first colour file of each is colour: Caddy reads the files on every
+// request, so its next request goes there. One answer is enough (nothing
+// reloads), unless policy says otherwise. It returns an error wrapping
+// ErrWrongColour with what was seen last.
+func (c *Caddy) Verify(ctx context.Context, colour string, policy health.Policy) error {
+	if zeroPolicy(policy) {
+		policy = VerifyPolicy()
+		policy.SuccessesInRow = 1
+	}
+	probe := health.ProbeFunc{Label: "caddy's routes at " + c.cfg.Admin, Func: func(ctx context.Context) error {
+		live, err := c.Live(ctx)
+		if err != nil {
+			return err
+		}
+		if live != colour {
+			return fmt.Errorf("routes go to %s", live)
+		}
+		return nil
+	}}
+	if _, err := health.Wait(ctx, probe, policy, nil); err != nil {
+		return fmt.Errorf("caddy: verify %s: %w: %w", colour, ErrWrongColour, err)
+	}
+	return nil
+}
+
+var _ Verifier = (*Caddy)(nil)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // Caddy listening on an inherited socket. A switch renames a colour file
@@ -54,6 +55,16 @@ func TestCaddyErrors(t *testing.T) {
 	if err := VerifyPublic(ctx, env.url, Blue, VerifyOptions{Interval: 20 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
+	// Verify reads Caddy's loaded route and the colour files, not a
+	// header from the application.
+	fast := health.Policy{Attempts: 5, Interval: 20 * time.Millisecond, AttemptTimeout: time.Second, Timeout: time.Second}
+	if err := env.sw.Verify(ctx, Blue, fast); err != nil {
+		t.Fatal(err)
+	}
+	err = env.sw.Verify(ctx, Green, fast)
+	is(t, err, ErrWrongColour)
+	mustContain(t, err.Error(), "routes go to blue")
+	is(t, missing.Verify(ctx, Blue, fast), ErrNotWired)
 
 	// A switcher whose directory is not the one Caddy reads, or whose
 	// upstreams differ from Caddy's: not wired, and nothing is written.

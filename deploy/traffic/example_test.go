@@ -19,8 +19,9 @@ func ExampleNewNginx() {
 			traffic.Blue:  {"127.0.0.1:8001"},
 			traffic.Green: {"127.0.0.1:8002"},
 		}}},
-		Command: []string{"sudo", "-n", "nginx"},
-		Runner:  host.NewLocal(),
+		Command:      []string{"sudo", "-n", "nginx"},
+		ColourListen: "127.0.0.1:8999",
+		Runner:       host.NewLocal(),
 	})
 	if err != nil {
 		panic(err)
@@ -30,7 +31,7 @@ func ExampleNewNginx() {
 
 	// In a deployment:
 	//	err = sw.Switch(ctx, traffic.Green)
-	//	err = traffic.VerifyPublic(ctx, "https://example.com/api/health/", traffic.Green, traffic.VerifyOptions{})
+	//	err = sw.Verify(ctx, traffic.Green, health.Policy{}) // nginx's colour server answers green
 
 	// Output:
 	// /etc/nginx/blueshift/myapp-upstream.conf -> [sudo -n nginx -s reload]
@@ -42,6 +43,19 @@ func ExampleNewNginx() {
 	// }
 	// map $host $blueshift_myapp_colour {
 	//     default "green";
+	// }
+	// # The colour nginx has loaded, for blueshift to check after a switch.
+	// server {
+	//     listen 127.0.0.1:8999;
+	//     server_name blueshift-colour.myapp;
+	//     access_log off;
+	//     location = /blueshift/colour {
+	//         default_type application/json;
+	//         return 200 '{"app":"myapp","colour":"$blueshift_myapp_colour"}\n';
+	//     }
+	//     location / {
+	//         return 404;
+	//     }
 	// }
 }
 

@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // NginxConfig configures an Nginx switcher.
@@ -50,9 +53,25 @@ type NginxConfig struct {
 	// the Connection header for it to take effect). Default 16; negative
 	// turns it off.
 	Keepalive int
+	// ColourListen is the address of the loopback server Render adds to the
+	// upstream file: it answers GET /blueshift/colour with the colour nginx
+	// has loaded ({"app":"<App>","colour":"green"}), and Verify polls it
+	// after a switch, so that the proxy, not the application, proves the
+	// switch. It is a server of its own in blueshift's file (server_name
+	// ColourServerName), so the site's configuration is untouched.
+	// Default "127.0.0.1:<port>", the port in 20000-29999 from a hash of
+	// App and UpstreamFile (stable for an application, different for two
+	// applications or test instances on one machine); "off" adds no server
+	// (Verify then returns ErrNotVerifiable). With Container the default is
+	// "off": 127.0.0.1 in the container is not the host's; set an address
+	// the host reaches (a container on the host's network).
+	ColourListen string
 	// Runner runs the commands on the host nginx (or its container's Docker
 	// Engine) lives on. Required.
 	Runner host.Runner
+	// Dialer reaches ColourListen as the host sees it. Default Runner when
+	// it is also a host.Dialer (host.Local and SSH hosts are).
+	Dialer host.Dialer
 	// Logger receives debug records of each step; nil discards them.
 	Logger *slog.Logger
 }
@@ -96,12 +115,49 @@ func NewNginx(cfg NginxConfig) (*Nginx, error) {
 	if cfg.Keepalive == 0 {
 		cfg.Keepalive = 16
 	}
+	if err := cfg.colourListenDefault(); err != nil {
+		return nil, err
+	}
+	if d, ok := cfg.Runner.(host.Dialer); ok && cfg.Dialer == nil {
+		cfg.Dialer = d
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Nginx{cfg: cfg, log: log}, nil
 }
+
+// ColourListenOff is NginxConfig.ColourListen's value for no colour server.
+const ColourListenOff = "off"
+
+// ColourPath is the path the colour server answers on.
+const ColourPath = "/blueshift/colour"
+
+// colourListenDefault fills in and checks ColourListen.
+func (cfg *NginxConfig) colourListenDefault() error {
+	switch {
+	case cfg.ColourListen == "" && cfg.Container != "":
+		cfg.ColourListen = ColourListenOff
+	case cfg.ColourListen == "":
+		h := fnv.New32a()
+		h.Write([]byte(cfg.App + "\x00" + cfg.UpstreamFile))
+		cfg.ColourListen = "127.0.0.1:" + strconv.Itoa(20000+int(h.Sum32()%10000))
+	case cfg.ColourListen == ColourListenOff:
+	default:
+		if err := checkAddr(cfg.ColourListen); err != nil || strings.HasPrefix(cfg.ColourListen, "unix") {
+			return fmt.Errorf("nginx: colour listen: %q: want host:port (a TCP address: a unix socket left by a crash would stop nginx from starting) or %q", cfg.ColourListen, ColourListenOff)
+		}
+	}
+	return nil
+}
+
+// ColourListen is the colour server's address ("off" when there is none).
+func (n *Nginx) ColourListen() string { return n.cfg.ColourListen }
+
+// ColourServerName is the colour server's server_name, the Host its
+// requests carry: "blueshift-colour.<App>".
+func (n *Nginx) ColourServerName() string { return "blueshift-colour." + n.cfg.App }
 
 // nginxArgv prefixes nginx's arguments with the command and, in container
 // mode, `docker exec <container>`.
@@ -156,6 +212,22 @@ func (n *Nginx) Render(colour string) ([]byte, error) {
 		b.WriteString("}\n")
 	}
 	fmt.Fprintf(&b, "map $host %s {\n    default %q;\n}\n", n.ColourVariable(), colour)
+	if n.cfg.ColourListen != ColourListenOff {
+		fmt.Fprintf(&b, `# The colour nginx has loaded, for blueshift to check after a switch.
+server {
+    listen %s;
+    server_name %s;
+    access_log off;
+    location = %s {
+        default_type application/json;
+        return 200 '{"app":"%s","colour":"%s"}\n';
+    }
+    location / {
+        return 404;
+    }
+}
+`, n.cfg.ColourListen, n.ColourServerName(), ColourPath, n.cfg.App, n.ColourVariable())
+	}
 	return b.Bytes(), nil
 }
 
@@ -225,6 +297,28 @@ func (n *Nginx) Switch(ctx context.Context, colour string) error {
 		return fmt.Errorf("nginx: switch to %s: write %s: %w", colour, file, err)
 	}
 }
+
+// Verify polls the colour server (ColourListen) through Dialer until it
+// answers colour, policy.SuccessesInRow times in a row: the reload has
+// taken effect and new connections reach the colour's upstreams. It returns
+// an error wrapping ErrWrongColour with the last answer, or
+// ErrNotVerifiable when ColourListen is "off" or there is no Dialer.
+func (n *Nginx) Verify(ctx context.Context, colour string, policy health.Policy) error {
+	if n.cfg.ColourListen == ColourListenOff {
+		return fmt.Errorf("nginx: verify %s: %w: proxy.nginx.colour_listen is off", colour, ErrNotVerifiable)
+	}
+	if n.cfg.Dialer == nil {
+		return fmt.Errorf("nginx: verify %s: %w: no dialer reaches %s from nginx's host", colour, ErrNotVerifiable, n.cfg.ColourListen)
+	}
+	probe := &health.HTTPProbe{Label: "nginx's loaded colour at " + n.cfg.ColourListen, URL: "http://" + n.cfg.ColourListen + ColourPath,
+		Host: n.ColourServerName(), JSONField: "colour", JSONValue: colour, Dialer: n.cfg.Dialer}
+	if _, err := health.Wait(ctx, probe, verifyPolicy(policy), nil); err != nil {
+		return fmt.Errorf("nginx: verify %s: %w: %w (nginx keeps its previous configuration when a reload fails: see its error log, e.g. for a port already in use)", colour, ErrWrongColour, err)
+	}
+	return nil
+}
+
+var _ Verifier = (*Nginx)(nil)
 
 // Exit codes of switchScript.
 const (

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 func TestNginxConformance(t *testing.T) {
@@ -61,6 +62,40 @@ func TestNginxFailedCheckRestoresFileAndKeepsTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := VerifyPublic(ctx, env.url, Green, VerifyOptions{Interval: 20 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNginxVerifyReadsTheLoadedColour: the colour server in blueshift's
+// own file answers what nginx has loaded, so a switch is proved without the
+// application's help. Before it, the switch waited for an
+// X-Blueshift-Colour header from the application, and every deployment of
+// an application that does not send it (thebot) rolled back after 30 s.
+func TestNginxVerifyReadsTheLoadedColour(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := startNginx(t)
+	fast := health.Policy{Attempts: 20, Interval: 20 * time.Millisecond, AttemptTimeout: time.Second, Timeout: 2 * time.Second, SuccessesInRow: 3}
+	if err := env.sw.Verify(ctx, Blue, fast); err != nil {
+		t.Fatal(err)
+	}
+	err := env.sw.Verify(ctx, Green, fast)
+	is(t, err, ErrWrongColour)
+	mustContain(t, err.Error(), `JSON colour is "blue", want "green"`)
+
+	// A file written but not loaded (no reload) is not what nginx serves.
+	b, err := env.sw.Render(Green)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(env.sw.UpstreamFile(), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	is(t, env.sw.Verify(ctx, Green, fast), ErrWrongColour)
+	if err := env.sw.Switch(ctx, Green); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.sw.Verify(ctx, Green, health.Policy{}); err != nil {
 		t.Fatal(err)
 	}
 }

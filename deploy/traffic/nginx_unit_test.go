@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // fakeHost is a Runner with an in-memory filesystem for the POSIX tools the
@@ -159,7 +161,7 @@ func TestNginxArgvPinned(t *testing.T) {
 }
 
 func TestNginxRender(t *testing.T) {
-	n, err := NewNginx(NginxConfig{App: "my-app", Routes: twoColours, Runner: newFakeHost()})
+	n, err := NewNginx(NginxConfig{App: "my-app", Routes: twoColours, Runner: newFakeHost(), ColourListen: "127.0.0.1:8999"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +179,19 @@ upstream app_backend {
 map $host $blueshift_my_app_colour {
     default "blue";
 }
+# The colour nginx has loaded, for blueshift to check after a switch.
+server {
+    listen 127.0.0.1:8999;
+    server_name blueshift-colour.my-app;
+    access_log off;
+    location = /blueshift/colour {
+        default_type application/json;
+        return 200 '{"app":"my-app","colour":"$blueshift_my_app_colour"}\n';
+    }
+    location / {
+        return 404;
+    }
+}
 `
 	if string(got) != want {
 		t.Errorf("Render(blue):\n%s\nwant:\n%s", got, want)
@@ -186,6 +201,47 @@ map $host $blueshift_my_app_colour {
 	}
 	if _, err := n.Render("purple"); err == nil {
 		t.Error("Render(purple) succeeded")
+	}
+}
+
+// TestNginxColourListenDefaults pins where the colour server listens: a
+// port from the app and file's hash (two apps or test instances on one
+// machine differ), off in container mode, and no unix sockets (a socket
+// left by a crash stops nginx from starting: "bind() ... Address already
+// in use").
+func TestNginxColourListenDefaults(t *testing.T) {
+	listen := func(cfg NginxConfig) (string, error) {
+		cfg.Routes, cfg.Runner = twoColours, newFakeHost()
+		n, err := NewNginx(cfg)
+		if err != nil {
+			return "", err
+		}
+		return n.ColourListen(), nil
+	}
+	a, _ := listen(NginxConfig{App: "a"})
+	again, _ := listen(NginxConfig{App: "a"})
+	b, _ := listen(NginxConfig{App: "b"})
+	other, _ := listen(NginxConfig{App: "a", UpstreamFile: "/tmp/t1/a.conf"})
+	if a != again || a == b || a == other || !strings.HasPrefix(a, "127.0.0.1:2") {
+		t.Errorf("default listens: a %s (again %s), b %s, a elsewhere %s", a, again, b, other)
+	}
+	if got, _ := listen(NginxConfig{App: "a", Container: "proxy"}); got != ColourListenOff {
+		t.Errorf("container mode: %q, want off", got)
+	}
+	for _, bad := range []string{"unix:/run/x.sock", "127.0.0.1", "127.0.0.1:0", "x y:80"} {
+		if _, err := listen(NginxConfig{App: "a", ColourListen: bad}); err == nil || !strings.Contains(err.Error(), "nginx: colour listen:") {
+			t.Errorf("ColourListen %q: %v", bad, err)
+		}
+	}
+	n, err := NewNginx(NginxConfig{App: "a", Routes: twoColours, Runner: newFakeHost(), ColourListen: ColourListenOff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := n.Render(Blue); strings.Contains(string(b), "server {") {
+		t.Errorf("colour listen off still renders a server:\n%s", b)
+	}
+	if err := n.Verify(context.Background(), Blue, health.Policy{}); !errors.Is(err, ErrNotVerifiable) {
+		t.Errorf("Verify with the colour server off: %v", err)
 	}
 }
 

@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // The two colours of a blue-green deployment. A Switcher accepts any colour
@@ -44,6 +47,38 @@ type Switcher interface {
 	Validate(ctx context.Context) error
 }
 
+// Verifier is implemented by switchers that can prove, from the proxy
+// itself, which colour it routes to: not from the application, which need
+// not say which colour answered. The engine calls Verify after Switch.
+type Verifier interface {
+	// Verify waits, under policy (VerifyPolicy's numbers when zero), until
+	// the proxy routes every route to colour. It returns an error wrapping
+	// ErrWrongColour (and the *health.WaitError) naming what the proxy
+	// said last when that does not happen.
+	Verify(ctx context.Context, colour string, policy health.Policy) error
+}
+
+// VerifyPolicy is how long Verify waits by default: 3 answers in a row
+// naming the colour (a reloading nginx's old workers may still accept a
+// connection or two), 200ms apart, each at most 5s, within 30s.
+func VerifyPolicy() health.Policy {
+	return health.Policy{Attempts: 150, Interval: 200 * time.Millisecond, AttemptTimeout: 5 * time.Second, Timeout: 30 * time.Second, SuccessesInRow: 3}
+}
+
+// verifyPolicy is p, or VerifyPolicy when p is the zero value.
+func verifyPolicy(p health.Policy) health.Policy {
+	if zeroPolicy(p) {
+		return VerifyPolicy()
+	}
+	return p
+}
+
+// zeroPolicy reports whether p sets nothing (Policy holds a func: it cannot
+// be compared with ==).
+func zeroPolicy(p health.Policy) bool {
+	return p.Attempts == 0 && p.Interval == 0 && p.AttemptTimeout == 0 && p.Timeout == 0 && p.SuccessesInRow == 0 && p.Classify == nil
+}
+
 // Upstreams maps a colour to the addresses serving it as seen from the
 // proxy ("127.0.0.1:8001").
 type Upstreams map[string][]string
@@ -75,8 +110,11 @@ var (
 	// not use what Switch writes (the upstream file is not included, the
 	// handler @id does not exist).
 	ErrNotWired = errors.New("proxy not wired for switching")
-	// ErrWrongColour is wrapped by VerifyPublic when the public endpoint
-	// keeps answering from another colour.
+	// ErrNotVerifiable is wrapped by Verify when the switcher has no way to
+	// see what the proxy loaded (nginx's colour server is off).
+	ErrNotVerifiable = errors.New("the proxy's colour cannot be checked")
+	// ErrWrongColour is wrapped by Verify and VerifyPublic when the proxy
+	// or the public endpoint keeps answering from another colour.
 	ErrWrongColour = errors.New("public endpoint answers from the wrong colour")
 )
 

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // VerifyOptions tunes VerifyPublic. The zero value is ready to use.
@@ -38,7 +40,7 @@ type VerifyOptions struct {
 // requests until opts.Consecutive answers in a row carry wantColour in
 // opts.Header with a 2xx or 3xx status, and fails with an error wrapping
 // ErrWrongColour (naming the last colour, status or error seen) when
-// opts.Timeout passes first.
+// opts.Timeout passes first. The attempts are health.Wait's.
 func VerifyPublic(ctx context.Context, url, wantColour string, opts VerifyOptions) error {
 	if opts.Header == "" {
 		opts.Header = ColourHeader
@@ -61,35 +63,30 @@ func VerifyPublic(ctx context.Context, url, wantColour string, opts VerifyOption
 	if opts.Consecutive <= 0 {
 		opts.Consecutive = 3
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	var last string
-	inRow := 0
-	for attempt := 1; ; attempt++ {
+	var answered error // the last answer that was not cut short by the deadline
+	probe := health.ProbeFunc{Label: "GET " + url, Func: func(ctx context.Context) error {
 		got, status, err := fetchColour(ctx, opts, url)
 		switch {
-		case err != nil && ctx.Err() != nil && last != "":
-			// The check's own deadline cut this attempt short: report
-			// the last real answer.
+		case err != nil && ctx.Err() != nil && answered != nil:
+			return answered // the wait's own deadline cut this attempt short
 		case err != nil:
-			inRow, last = 0, "error: "+err.Error()
+			answered = err
 		case status >= 400:
-			inRow, last = 0, fmt.Sprintf("status %d (colour %q)", status, got)
+			answered = fmt.Errorf("status %d (colour %q)", status, got)
 		case got != wantColour:
-			inRow, last = 0, fmt.Sprintf("colour %q (status %d)", got, status)
+			answered = fmt.Errorf("colour %q (status %d)", got, status)
 		default:
-			inRow++
-			if inRow >= opts.Consecutive {
-				return nil
-			}
+			answered = nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("verify %s answers from %s: %w: after %d attempts in %s the last answer was %s; check the proxy's configuration and that colour's containers",
-				url, wantColour, ErrWrongColour, attempt, opts.Timeout, last)
-		case <-time.After(opts.Interval):
-		}
+		return answered
+	}}
+	pol := health.Policy{Attempts: int(opts.Timeout/opts.Interval) + 1, Interval: opts.Interval, AttemptTimeout: opts.Client.Timeout,
+		Timeout: opts.Timeout, SuccessesInRow: opts.Consecutive}
+	if _, err := health.Wait(ctx, probe, pol, nil); err != nil {
+		return fmt.Errorf("verify %s answers from %s: %w: %w; check the proxy's configuration and that colour's containers",
+			url, wantColour, ErrWrongColour, err)
 	}
+	return nil
 }
 
 func fetchColour(ctx context.Context, opts VerifyOptions, url string) (colour string, status int, err error) {

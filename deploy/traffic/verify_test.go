@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +48,7 @@ func TestVerifyPublic(t *testing.T) {
 	short.Timeout = 100 * time.Millisecond
 	err := VerifyPublic(ctx, srv.URL, Blue, short)
 	is(t, err, ErrWrongColour)
-	mustContain(t, err.Error(), `last answer was colour "green"`)
+	mustContain(t, err.Error(), `last: GET `+srv.URL+`: check failed: colour "green" (status 200)`)
 
 	short.Host = "other.example"
 	err = VerifyPublic(ctx, srv.URL, Green, short)
@@ -56,7 +57,7 @@ func TestVerifyPublic(t *testing.T) {
 
 	srv.Close()
 	err = VerifyPublic(ctx, srv.URL, Green, short)
-	if !strings.Contains(fmt.Sprint(err), "error: ") {
+	if !errors.Is(err, ErrWrongColour) || !strings.Contains(fmt.Sprint(err), "connection refused") {
 		t.Errorf("against a closed server: %v", err)
 	}
 }

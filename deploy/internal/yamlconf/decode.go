@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -215,18 +216,28 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(s)
 }
 
-// fieldsOf maps the yaml names of v's exported fields to their indexes,
-// and lists the names in declaration order.
-func fieldsOf(t reflect.Type) (map[string]int, []string) {
-	fields := map[string]int{}
+// fieldsOf maps the yaml names of v's exported fields to their index
+// paths, and lists the names in declaration order. The fields of a struct
+// field tagged `yaml:",inline"` are the outer struct's own.
+func fieldsOf(t reflect.Type) (map[string][]int, []string) {
+	fields := map[string][]int{}
 	var names []string
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		tag := strings.Split(f.Tag.Get("yaml"), ",")
+		if f.IsExported() && f.Type.Kind() == reflect.Struct && slices.Contains(tag[1:], "inline") {
+			inner, innerNames := fieldsOf(f.Type)
+			for _, n := range innerNames {
+				fields[n] = append([]int{i}, inner[n]...)
+				names = append(names, n)
+			}
+			continue
+		}
+		name := tag[0]
 		if !f.IsExported() || name == "-" || name == "" {
 			continue
 		}
-		fields[name] = i
+		fields[name] = []int{i}
 		names = append(names, name)
 	}
 	return fields, names
@@ -253,7 +264,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		d.lines[p] = k.Line
-		d.decode(val, v.Field(idx), p)
+		d.decode(val, v.FieldByIndex(idx), p)
 	}
 }
 

@@ -1,0 +1,83 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/state"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+)
+
+// rollbackPreparePhase picks the release to return to (to, or the
+// previous release when to is empty) and the colour it runs in, and
+// records the rollback as in flight.
+type rollbackPreparePhase struct {
+	e  *Engine
+	to string
+}
+
+func (rollbackPreparePhase) Name() string { return PhaseRollbackPrepare }
+
+func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
+	e, to := p.e, p.to
+	// Read under the lock by the lock phase's reconcile: no second read.
+	st, err := e.Store.Known(ctx)
+	if err != nil {
+		return err
+	}
+	live, err := e.liveColour(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !live.Valid() {
+		return fmt.Errorf("%w: nothing is live yet", ErrNoPrevious)
+	}
+	d.Live, d.Next = live, live.Other()
+	d.Previous = st.Current
+	target := st.Previous
+	if to != "" {
+		v, err := e.checkRollbackTo(ctx, st, to) // again, under the lock
+		if err != nil {
+			return err
+		}
+		if target == nil || target.Version != v.String() {
+			target = &state.Release{Version: v.String()}
+			d.furtherBack = true
+		}
+	}
+	if target == nil || target.Version == "" {
+		return fmt.Errorf("%w: state records only %s; name a version with -to=VERSION", ErrNoPrevious, releaseVersion(st.Current))
+	}
+	d.Version, err = version.Parse(target.Version)
+	if err != nil {
+		return fmt.Errorf("recorded previous release: %w", err)
+	}
+	d.ID = version.DeploymentID(e.Env.Name, d.Version, time.Now().UTC())
+	// d.Lock stays as written to the host: Release matches it on
+	// DeploymentID, and the lock was taken before the ID was known.
+	rel := *target
+	rel.Colour, rel.DeploymentID = string(d.Next), d.ID
+	d.Release = &rel
+	d.Commit = rel.Commit
+	d.AddFact("rolling back", fmt.Sprintf("%s (%s) -> %s (%s)", releaseVersion(st.Current), live, d.Version, d.Next))
+	_, err = e.Store.Update(ctx, func(s *state.State) {
+		s.InFlight = &state.InFlight{Kind: state.KindRollback, DeploymentID: d.ID, Version: d.Version.String(),
+			From: string(d.Live), To: string(d.Next), Phase: PhaseRollbackPrepare, Started: time.Now().UTC(), Holder: holder(d)}
+	})
+	return err
+}
+
+func (p rollbackPreparePhase) Plan(context.Context, *Deployment) (string, error) {
+	if p.to == "" {
+		return "pick the previous release and the colour it runs in", nil
+	}
+	return "pick " + p.to + " and the colour it runs in", nil
+}
+
+func releaseVersion(r *state.Release) string {
+	if r == nil {
+		return "nothing"
+	}
+	return r.Version
+}
