@@ -108,8 +108,19 @@ func (e *Environment) Budget(skipTests bool) Budget {
 	if e.Health.Redis.Addr != "" {
 		add("health.redis 3 × (5s + 2s)", 21*time.Second)
 	}
+	// The in-container checks: 3 attempts of at most 1m, 2s apart.
+	if len(e.Health.Postgres.Command) > 0 {
+		add("health.postgres.command 3 × (1m + 2s)", 3*(time.Minute+2*time.Second))
+	}
+	if svc := e.Health.Redis.Service; svc != "" && svc != RedisCheckOff {
+		add("health.redis.service 3 × (1m + 2s)", 3*(time.Minute+2*time.Second))
+	}
 	if len(e.Smoke.Endpoints) > 0 {
+		// Before the switch on the colour's ports, after it on the public URL.
 		add("smoke.timeout", e.Smoke.Timeout)
+		if e.PublicURL != "" {
+			add("smoke.timeout (public URL)", e.Smoke.Timeout)
+		}
 	}
 	if e.Monitor.Window > 0 {
 		add("monitor.window + one check", e.Monitor.Window+max(e.Monitor.Interval, e.Health.Backend.AttemptTimeout))

@@ -162,6 +162,18 @@ func (e *Environment) serviceDefaults() {
 	if e.Backup.AppDump.Service == "" && len(e.Backup.AppDump.Command) > 0 {
 		e.Backup.AppDump.Service = first
 	}
+	e.checkDefaults()
+}
+
+// checkDefaults names the services the health checks and smoke endpoints
+// run in or are requested on; hooks.migrate_service is set.
+func (e *Environment) checkDefaults() {
+	if e.Health.Postgres.Service == "" && len(e.Health.Postgres.Command) > 0 {
+		e.Health.Postgres.Service = e.Hooks.MigrateService
+	}
+	if r := &e.Health.Redis; r.Service == "" && r.Addr == "" && slices.Contains(e.Services.Shared, "redis") {
+		r.Service = "redis"
+	}
 	if e.Health.Backend.Service == "" {
 		e.Health.Backend.Service = e.portedService("backend", "")
 	}
@@ -170,7 +182,11 @@ func (e *Environment) serviceDefaults() {
 	}
 	for i := range e.Smoke.Endpoints {
 		ep := &e.Smoke.Endpoints[i]
-		if ep.Service == "" {
+		switch {
+		case ep.Service != "":
+		case ep.Path == "/" && e.Health.Frontend.Service != "":
+			ep.Service = e.Health.Frontend.Service
+		default:
 			ep.Service = e.Health.Backend.Service
 		}
 	}

@@ -309,16 +309,31 @@ type Checks struct {
 // Enabled reports whether the check runs.
 func (c HTTPCheck) Enabled() bool { return c.URL != "" && (c.Service != "" || isAbsURL(c.URL)) }
 
-// PostgresCheck checks the database the application uses.
+// PostgresCheck checks the database the application uses: in a container
+// of the next colour, with its own settings (Command), and/or from the
+// host (DSN).
 type PostgresCheck struct {
+	// Command is run in Service's container of the next colour and must
+	// exit 0: the application reaching its database with its own settings
+	// ([python, manage.py, check, --database, default] for Django). Empty
+	// disables it. Default none.
+	Command []string `yaml:"command" json:"command"`
+	// Service is the stateless service Command runs in. Default
+	// hooks.migrate_service.
+	Service string `yaml:"service" json:"service"`
 	// DSN is a connection string as seen from the host
-	// ("postgres://user:pass@127.0.0.1:5432/db", e.g. "${DATABASE_URL}").
-	// Empty disables the check.
+	// ("postgres://user:pass@127.0.0.1:5432/db", e.g. "${DATABASE_URL}"),
+	// checked with a connection and SELECT 1. Empty disables the check.
 	DSN Secret `yaml:"dsn" json:"dsn"`
 }
 
-// RedisCheck checks the cache the application uses.
+// RedisCheck checks the cache the application uses: `redis-cli ping` in
+// the shared redis container, and/or PING from the host (Addr).
 type RedisCheck struct {
+	// Service is the shared service `redis-cli ping` runs in (it must
+	// answer PONG). Default "redis" when that is a shared service and Addr
+	// is empty; "none" disables it.
+	Service string `yaml:"service" json:"service"`
 	// Addr is host:port as seen from the host ("127.0.0.1:6379"). Empty
 	// disables the check.
 	Addr string `yaml:"addr" json:"addr"`
@@ -352,8 +367,8 @@ type SmokeEndpoint struct {
 	Expect []int `yaml:"expect" json:"expect"`
 	// Service is the stateless service whose colour port the path is
 	// requested on before the switch (after it, every path goes to the
-	// public URL). Default health.backend.service; the default list's "/"
-	// goes to health.frontend.service when there is one.
+	// public URL). Default health.backend.service, except "/", which goes
+	// to health.frontend.service when there is one (a frontend serves /).
 	Service string `yaml:"service" json:"service"`
 	// Checks are the request headers and body assertions, added over
 	// smoke.headers. Default none.

@@ -20,6 +20,9 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/deploy/internal/yamlconf"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -154,6 +157,9 @@ func TestDefaults(t *testing.T) {
 	want.Proxy.Caddy.RouteID = "demo-production"
 	want.Hooks.MigrateService = "web"
 	want.Health.Backend.Service = "web"
+	for i := range want.Smoke.Endpoints {
+		want.Smoke.Endpoints[i].Service = "web"
+	}
 	want.Notify.GitHub.APIURL = "https://api.github.com/"
 	if !reflect.DeepEqual(e, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", e, want)
@@ -321,6 +327,24 @@ func TestValidationMessages(t *testing.T) {
 			nil, `environments.production.monitor.interval: 1m0s is longer than monitor.window 10s (line 9)`},
 		{"registry password without user", base + "    registry: {password: x}\n",
 			nil, `environments.production.registry.username: required with registry.password (line 9)`},
+		{"check headers, body and json", base + "    health:\n      backend: {headers: {X-Forwarded-Proto: https, Host: the-bot.ru}, json: {status: ok, checks.database: ok}}\n    smoke:\n      headers: {X-Forwarded-Proto: https}\n      endpoints: [{path: /, service: web, body_contains: TheBot}]\n",
+			nil, ``},
+		{"bad header name", base + "    health:\n      backend: {headers: {'X Proto': https}}\n",
+			nil, `environments.production.health.backend.headers: "X Proto" is not a header name (letters, digits and -) (line 10)`},
+		{"body and json", base + "    smoke:\n      endpoints: [{path: /, body_contains: x, json: {status: ok}}]\n",
+			nil, `environments.production.smoke.endpoints[0]: set body_contains or json, not both (line 10)`},
+		{"bad json path", base + "    health:\n      backend: {json: {checks..db: ok}}\n",
+			nil, `environments.production.health.backend.json: "checks..db" is not a dotted path into the JSON body (status, checks.database) (line 10)`},
+		{"smoke service without ports", base + "    smoke:\n      endpoints: [{path: /, service: worker}]\n",
+			nil, `environments.production.smoke.endpoints[0].service: "worker" has no ports: add ports.worker to request it on the colour's own port (line 10)`},
+		{"smoke service unknown", base + "    smoke:\n      endpoints: [{path: /, service: db}]\n",
+			nil, `environments.production.smoke.endpoints[0].service: "db" is not a stateless service (line 10)`},
+		{"postgres command in a shared service", base + "    health:\n      postgres: {command: [true], service: db}\n",
+			nil, `environments.production.health.postgres.service: "db" is not a stateless service: the command runs in the next colour's container (line 10)`},
+		{"redis service not shared", base + "    health:\n      redis: {service: web}\n",
+			nil, `environments.production.health.redis.service: "web" is not a shared service (or "none") (line 10)`},
+		{"bad colour listen", base + "    proxy: {nginx: {colour_listen: 'unix:/run/x.sock'}}\n",
+			nil, `environments.production.proxy.nginx.colour_listen: "unix:/run/x.sock": want a loopback host:port (a unix socket left by a crash would stop nginx from starting) or "off" (line 9)`},
 		{"proxy none needs no ports", strings.Split(base, "    ports:")[0] + "    proxy: {kind: none}\n    health: {backend: {url: 'http://127.0.0.1:8000/health'}}\n",
 			nil, ``},
 	} {
@@ -928,4 +952,61 @@ func TestTestPhaseBoundAndEnvironment(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("testEnv() = %q, want %q", got, want)
 	}
+}
+
+// TestCheckServiceDefaults: health and smoke go to the services that
+// publish ports (the frontend's "/" to the frontend: smoke used to send
+// every path to the backend, where Django answers / with 404), the
+// database command runs in the migrate service and redis-cli ping in the
+// shared redis service.
+func TestCheckServiceDefaults(t *testing.T) {
+	load := func(t *testing.T, yml string) *Environment {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "deploy.yml")
+		require.NoError(t, os.WriteFile(path, []byte(yml), 0o600))
+		c, err := Load(path, env{}.get)
+		require.NoError(t, err)
+		e, err := c.Env("production")
+		require.NoError(t, err)
+		return e
+	}
+	e := load(t, `app: thebot
+environments:
+  production:
+    host: {address: local}
+    path: /srv/thebot
+    services: {stateless: [backend, frontend, worker], shared: [db, redis]}
+    ports:
+      backend: {container: 8000, blue: 8001, green: 8002}
+      frontend: {container: 3000, blue: 3001, green: 3002}
+    health:
+      postgres: {command: [python, manage.py, check, --database, default]}
+`)
+	assert.Equal(t, "backend", e.Health.Backend.Service)
+	assert.Equal(t, "frontend", e.Health.Frontend.Service)
+	for _, ep := range e.Smoke.Endpoints {
+		want := "backend"
+		if ep.Path == "/" {
+			want = "frontend"
+		}
+		assert.Equal(t, want, ep.Service, ep.Path)
+	}
+	assert.Equal(t, "backend", e.Health.Postgres.Service)
+	assert.Equal(t, "redis", e.Health.Redis.Service)
+	assert.Empty(t, e.Backup.Postgres.User, "the backup's user comes from the compose file at backup time")
+
+	// Other names: the services with ports, in order; no redis service.
+	e = load(t, `app: other
+environments:
+  production:
+    host: {address: local}
+    path: /srv/other
+    services: {stateless: [worker, api, web], shared: [cache]}
+    ports:
+      api: {container: 8000, blue: 8001, green: 8002}
+      web: {container: 3000, blue: 3001, green: 3002}
+`)
+	assert.Equal(t, "api", e.Health.Backend.Service)
+	assert.Equal(t, "web", e.Health.Frontend.Service)
+	assert.Empty(t, e.Health.Redis.Service)
 }

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"maps"
 	"slices"
 	"strings"
@@ -72,6 +73,13 @@ func (v *envCheck) proxy() {
 	switch px.Kind {
 	case "nginx":
 		v.absHostPath("proxy.nginx.upstream_file", px.Nginx.UpstreamFile)
+		switch l := px.Nginx.ColourListen; {
+		case l == "" || l == traffic.ColourListenOff:
+		case strings.HasPrefix(l, "unix"):
+			v.addAt("proxy.nginx.colour_listen", "%q: want a loopback host:port (a unix socket left by a crash would stop nginx from starting) or %q", l, traffic.ColourListenOff)
+		default:
+			v.hostPort("proxy.nginx.colour_listen", l, false)
+		}
 	case "caddy":
 		v.caddy(px.Caddy)
 	case "none":

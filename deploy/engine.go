@@ -186,7 +186,7 @@ func (e *Engine) newSwitcher() (traffic.Switcher, error) {
 		n := e.Env.Proxy.Nginx
 		return traffic.NewNginx(traffic.NginxConfig{
 			App: e.App + "-" + e.Env.Name, Routes: routes, UpstreamFile: n.UpstreamFile,
-			Container: n.Container, Command: n.Command, Runner: e.Host, Logger: e.Logger,
+			Container: n.Container, Command: n.Command, ColourListen: n.ColourListen, Runner: e.Host, Dialer: e.Host, Logger: e.Logger,
 		})
 	case "caddy":
 		c := e.Env.Proxy.Caddy

@@ -74,7 +74,7 @@ func (e *Engine) CheckLive(ctx context.Context) (version.Colour, []Check, error)
 	}
 	if e.Env.PublicURL != "" && !isAbsURL(e.Env.Health.Backend.URL) {
 		u := strings.TrimRight(e.Env.PublicURL, "/") + e.Env.Health.Backend.URL
-		probes = append(probes, &health.HTTPProbe{Label: "public " + u, URL: u, Expect: e.Env.Health.Backend.Expect})
+		probes = append(probes, httpProbe("public "+u, u, e.Env.Health.Backend, "", nil))
 	}
 	var checks []Check
 	var failed []string
@@ -101,8 +101,10 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 		return health.SmokeReport{}, fmt.Errorf("environments.%s.smoke.endpoints: empty, nothing to request", e.Env.Name)
 	}
 	if e.Env.PublicURL != "" {
-		s := e.smokeSuite(strings.TrimRight(e.Env.PublicURL, "/"), "")
-		s.Dialer = nil // the public URL is reached from here, like users reach it
+		s, err := e.smokeSuite("") // reached from here, like users reach it
+		if err != nil {
+			return health.SmokeReport{}, err
+		}
 		return s.Run(ctx)
 	}
 	live, err := e.LiveColour(ctx)
@@ -112,11 +114,11 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 	if !live.Valid() {
 		return health.SmokeReport{}, ErrNothingLive
 	}
-	base, err := e.ColourURL(live, e.Env.Health.Backend.Service)
+	s, err := e.smokeSuite(live)
 	if err != nil {
 		return health.SmokeReport{}, err
 	}
-	return e.smokeSuite(base, publicHost(e.Env.PublicURL)).Run(ctx)
+	return s.Run(ctx)
 }
 
 // TestNotify sends one test event (a "started" event for version

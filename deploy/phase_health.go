@@ -65,10 +65,14 @@ func (e *Engine) healthChecks(c version.Colour) ([]health.Probe, []health.Policy
 			}
 			u = base + u
 		}
-		probes = append(probes, &health.HTTPProbe{Label: chk.Service + " " + u, URL: u, Expect: chk.Expect, Host: publicHost(e.Env.PublicURL), Dialer: e.Host})
+		probes = append(probes, httpProbe(chk.Service+" "+u, u, chk, publicHost(e.Env.PublicURL), e.Host))
 		policies = append(policies, health.Policy{Attempts: chk.Attempts, Interval: chk.Interval, Timeout: chk.Timeout, AttemptTimeout: chk.AttemptTimeout, Classify: classifyHealth})
 	}
 	one := health.Policy{Attempts: 3, Interval: 2 * time.Second, AttemptTimeout: 5 * time.Second, Classify: classifyHealth}
+	for _, p := range e.containerChecks(c) {
+		probes = append(probes, p)
+		policies = append(policies, health.Policy{Attempts: 3, Interval: 2 * time.Second, AttemptTimeout: time.Minute, Classify: classifyHealth})
+	}
 	if dsn := e.Env.Health.Postgres.DSN; dsn != "" {
 		probes = append(probes, &health.PostgresProbe{URL: dsn.Reveal(), Dialer: e.Host})
 		policies = append(policies, one)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 	"github.com/blueshift-deploy/blueshift/health"
 )
 
@@ -20,35 +21,35 @@ func (p smokePhase) Run(ctx context.Context, d *Deployment) error {
 		d.Progress("no smoke endpoints configured")
 		return nil
 	}
-	base, err := e.ColourURL(d.Next, e.Env.Health.Backend.Service)
+	rep, err := e.runSmoke(ctx, d, d.Next)
 	if err != nil {
-		return err
-	}
-	var rep health.SmokeReport
-	err = bounded(ctx, e.field("smoke.timeout"), e.Env.Smoke.Timeout, func(ctx context.Context) (err error) {
-		rep, err = e.smokeSuite(base, publicHost(e.Env.PublicURL)).Run(ctx)
-		return err
-	})
-	d.Progress("\n" + rep.Table())
-	if err != nil {
-		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)
 		return err
 	}
 	d.AddFact("smoke", fmt.Sprintf("%d endpoints passed in %s", len(rep.Results), rep.Elapsed.Round(time.Millisecond)))
 	return nil
 }
 
-func (p smokePhase) Plan(_ context.Context, d *Deployment) (string, error) {
-	return fmt.Sprintf("request %d endpoints on %s's own port", len(p.e.Env.Smoke.Endpoints), d.Next), nil
+// runSmoke runs smokeSuite(c) within smoke.timeout and shows its table; on
+// failure it keeps the next colour's logs for the summary.
+func (e *Engine) runSmoke(ctx context.Context, d *Deployment, c version.Colour) (health.SmokeReport, error) {
+	suite, err := e.smokeSuite(c)
+	if err != nil {
+		return health.SmokeReport{}, err
+	}
+	var rep health.SmokeReport
+	err = bounded(ctx, e.field("smoke.timeout"), e.Env.Smoke.Timeout, func(ctx context.Context) (err error) {
+		rep, err = suite.Run(ctx)
+		return err
+	})
+	d.Progress("\n" + rep.Table())
+	if err != nil {
+		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)
+	}
+	return rep, err
 }
 
-// smokeSuite is the smoke suite against base (a colour's port or the public URL).
-func (e *Engine) smokeSuite(base, hostHeader string) health.Suite {
-	var eps []health.Endpoint
-	for _, ep := range e.Env.Smoke.Endpoints {
-		eps = append(eps, health.Endpoint{Path: ep.Path, Expect: ep.Expect})
-	}
-	return health.Suite{BaseURL: base, Host: hostHeader, Endpoints: eps, Concurrency: e.Env.Smoke.Concurrency, Dialer: e.Host}
+func (p smokePhase) Plan(_ context.Context, d *Deployment) (string, error) {
+	return fmt.Sprintf("request %d endpoints on %s's own ports", len(p.e.Env.Smoke.Endpoints), d.Next), nil
 }
 
 func publicHost(public string) string {

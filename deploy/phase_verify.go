@@ -18,6 +18,9 @@ func (verifyPhase) Name() string { return PhaseVerify }
 
 func (p verifyPhase) Run(ctx context.Context, d *Deployment) error {
 	e := p.e
+	if err := e.publicSmoke(ctx, d); err != nil {
+		return err
+	}
 	m := e.Env.Monitor
 	if m.Window <= 0 {
 		return nil
@@ -43,8 +46,29 @@ func (p verifyPhase) Run(ctx context.Context, d *Deployment) error {
 }
 
 func (p verifyPhase) Plan(context.Context, *Deployment) (string, error) {
-	m := p.e.Env.Monitor
-	return fmt.Sprintf("watch for %s, every %s, failing after more than %d errors", m.Window, m.Interval, m.MaxErrors), nil
+	e := p.e
+	m := e.Env.Monitor
+	watch := fmt.Sprintf("watch for %s, every %s, failing after more than %d errors", m.Window, m.Interval, m.MaxErrors)
+	if e.Env.PublicURL != "" && len(e.Env.Smoke.Endpoints) > 0 {
+		watch = fmt.Sprintf("request %d smoke endpoints on %s, then %s", len(e.Env.Smoke.Endpoints), e.Env.PublicURL, watch)
+	}
+	return watch, nil
+}
+
+// publicSmoke runs the smoke suite on the public URL after the switch:
+// every path through the proxy, reached from this machine as users reach
+// it (the smoke phase checked each service's own port before the switch).
+// Without a public URL or endpoints there is nothing to run.
+func (e *Engine) publicSmoke(ctx context.Context, d *Deployment) error {
+	if e.Env.PublicURL == "" || len(e.Env.Smoke.Endpoints) == 0 {
+		return nil
+	}
+	rep, err := e.runSmoke(ctx, d, "")
+	if err != nil {
+		return fmt.Errorf("after the switch, on %s: %w", e.Env.PublicURL, err)
+	}
+	d.AddFact("public smoke", fmt.Sprintf("%d endpoints passed on %s in %s", len(rep.Results), e.Env.PublicURL, rep.Elapsed.Round(time.Millisecond)))
+	return nil
 }
 
 // monitorProbe is what the stability monitor watches: the backend health
@@ -53,14 +77,14 @@ func (e *Engine) monitorProbe(c version.Colour) (health.Probe, error) {
 	chk := e.Env.Health.Backend
 	path := chk.URL
 	if isAbsURL(path) {
-		return &health.HTTPProbe{URL: path, Expect: chk.Expect, Dialer: e.Host}, nil
+		return httpProbe("", path, chk, "", e.Host), nil
 	}
 	if e.Env.PublicURL != "" {
-		return &health.HTTPProbe{URL: strings.TrimRight(e.Env.PublicURL, "/") + path, Expect: chk.Expect}, nil
+		return httpProbe("", strings.TrimRight(e.Env.PublicURL, "/")+path, chk, "", nil), nil
 	}
 	base, err := e.ColourURL(c, chk.Service)
 	if err != nil {
 		return nil, err
 	}
-	return &health.HTTPProbe{URL: base + path, Expect: chk.Expect, Dialer: e.Host}, nil
+	return httpProbe("", base+path, chk, "", e.Host), nil
 }

@@ -180,3 +180,36 @@ func TestSuiteConfigErrors(t *testing.T) {
 	_, err = health.Suite{BaseURL: "the-bot.ru", Endpoints: health.DefaultEndpoints()}.Run(context.Background())
 	assert.EqualError(t, err, `smoke: base URL "the-bot.ru": want an absolute http:// or https:// URL`)
 }
+
+// TestSuiteEndpointOwnBaseHeadersAndBody: an endpoint can go to another
+// service's port, send its own headers (a Host among them) over the
+// suite's, and check the body's text or JSON fields.
+func TestSuiteEndpointOwnBaseHeadersAndBody(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Forwarded-Proto") != "https" {
+			http.Redirect(w, r, "https://example.com"+r.URL.Path, http.StatusMovedPermanently)
+			return
+		}
+		io.WriteString(w, `{"status":"ok","checks":{"database":"ok","redis":"error"}}`)
+	}))
+	defer backend.Close()
+	frontend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "<title>TheBot on "+r.Host+"</title>")
+	}))
+	defer frontend.Close()
+	suite := health.Suite{BaseURL: backend.URL, Host: "the-bot.ru", Header: http.Header{"X-Forwarded-Proto": {"https"}}, Endpoints: []health.Endpoint{
+		{Path: "/api/health/", JSON: map[string]string{"status": "ok", "checks.database": "ok"}},
+		{Path: "/", BaseURL: frontend.URL, BodyContains: "TheBot on www.the-bot.ru", Header: http.Header{"Host": {"www.the-bot.ru"}}},
+	}}
+	rep, err := suite.Run(context.Background())
+	require.NoError(t, err, rep.Table())
+	assert.Equal(t, frontend.URL+"/", rep.Results[1].URL)
+
+	suite.Endpoints[0].JSON["checks.redis"] = "ok"
+	suite.Endpoints = append(suite.Endpoints, health.Endpoint{Path: "/plain/", Header: http.Header{"X-Forwarded-Proto": {"http"}}})
+	rep, err = suite.Run(context.Background())
+	require.ErrorIs(t, err, health.ErrSmokeFailed)
+	assert.Contains(t, rep.Results[0].Reason, `JSON checks.redis is "error", want "ok"`)
+	assert.Equal(t, health.Pass, rep.Results[1].Verdict)
+	assert.Contains(t, rep.Results[2].Reason, "status 301", "the endpoint's own header replaces the suite's")
+}

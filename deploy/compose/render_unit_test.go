@@ -237,3 +237,34 @@ func TestMaskedYAMLHidesInterpolatedValues(t *testing.T) {
 		t.Errorf("MaskedYAML shows the password:\n%s", masked)
 	}
 }
+
+// TestServiceVariable reads what a service's containers get, as the
+// official postgres image reads POSTGRES_USER: the service's environment
+// first, then its env_file (passed in, as read on the host); a service
+// without env_file does not see the env file's variables.
+func TestServiceVariable(t *testing.T) {
+	dir := writeCompose(t, map[string]string{
+		"docker-compose.yml": "services:\n  db:\n    image: pg\n    env_file: .env.production\n  cache:\n    image: redis\n    environment: {POSTGRES_DB: fromenv}\n",
+	})
+	p, err := Load(context.Background(), LoadOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := []string{"POSTGRES_USER=thebot", "POSTGRES_DB=thebot_db"}
+	for _, c := range []struct {
+		service, key, want string
+		ok                 bool
+	}{
+		{"db", "POSTGRES_USER", "thebot", true},
+		{"db", "POSTGRES_DB", "thebot_db", true},
+		{"db", "POSTGRES_PASSWORD", "", false},
+		{"cache", "POSTGRES_USER", "", false},
+		{"cache", "POSTGRES_DB", "fromenv", true},
+		{"nosuch", "POSTGRES_USER", "", false},
+	} {
+		got, ok := p.ServiceVariable(c.service, c.key, file)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ServiceVariable(%s, %s) = %q, %v; want %q, %v", c.service, c.key, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package yamlconf
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -121,5 +122,30 @@ func TestUnsetVariableMatchesSentinel(t *testing.T) {
 	_, err = Expand("${1X}", func(string) string { return "" })
 	if err == nil || errors.Is(err, ErrUnsetVariable) {
 		t.Errorf("a bad name is not an unset variable: %v", err)
+	}
+}
+
+// TestInlineStructFields: the fields of a struct field tagged
+// `yaml:",inline"` are decoded as the outer struct's own, and unknown keys
+// are still errors naming them.
+func TestInlineStructFields(t *testing.T) {
+	type inner struct {
+		Headers map[string]string `yaml:"headers"`
+		Body    string            `yaml:"body"`
+	}
+	type exported struct {
+		Path  string `yaml:"path"`
+		Inner inner  `yaml:",inline"`
+	}
+	var got exported
+	if _, err := Decode([]byte("path: /\nheaders: {X-A: b}\nbody: ok\n"), &got, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got.Path != "/" || got.Inner.Headers["X-A"] != "b" || got.Inner.Body != "ok" {
+		t.Errorf("decoded %+v", got)
+	}
+	res, err := Decode([]byte("path: /\nbodyy: ok\n"), &got, Options{})
+	if err != nil || len(res.Problems) != 1 || !strings.Contains(fmt.Sprint(res.Problems[0]), `unknown field (did you mean "body"?)`) {
+		t.Errorf("unknown inline key: %v %+v", err, res.Problems)
 	}
 }
