@@ -84,7 +84,7 @@ func BenchThebot(ctx context.Context, o Options) (*ThebotResult, error) {
 	if err := w.StartProxy(ctx); err != nil {
 		return res, err
 	}
-	cfg, err := w.WriteDeployConfig(filepath.Join(dir, "srv"), o.Monitor.String(), thebot.AllWorkarounds)
+	cfg, err := w.WriteDeployConfig(filepath.Join(dir, "srv"), o.Monitor.String(), thebot.Workarounds{})
 	if err != nil {
 		return res, err
 	}

@@ -138,6 +138,9 @@ func TestDeployConfigIsValid(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{"db", "redis"}, env.Services.Shared)
 			assert.Equal(t, 18102, env.Ports["backend"].Green)
+			if name == "none" {
+				assert.Equal(t, "frontend", env.Smoke.Endpoints[len(env.Smoke.Endpoints)-1].Service, "/ is the frontend's")
+			}
 			if name == "all" {
 				assert.Empty(t, env.Proxy.VersionHeader)
 				assert.Equal(t, "thebot", env.Backup.Postgres.User)

@@ -114,8 +114,11 @@ environments:
       migrate: [python, manage.py, migrate, --noinput]
       after_start: [{service: backend, command: [python, manage.py, collectstatic, --noinput]}]
     health:
-      backend: {url: /api/health/, attempts: 30, interval: 2s}
+      backend: {url: /api/health/, attempts: 30, interval: 2s{{if not .WA.SmokeWithoutRoot}}, json: {status: ok}{{end}}}
       frontend: {url: /, attempts: 10, interval: 2s}
+{{- if not .WA.SmokeWithoutRoot}}
+      postgres: {command: [python, manage.py, check, --database, default]}
+{{- end}}
 {{- if .WA.SmokeWithoutRoot}}
     smoke:   # workaround: smoke sends / to the backend
       endpoints:
@@ -123,6 +126,15 @@ environments:
         - {path: /api/system/readiness/, expect: [200]}
         - {path: /api/v1/auth/status/, expect: [200, 401]}
         - {path: /admin/, expect: [200, 302]}
+{{- else}}
+    smoke:   # the README's
+      headers: {X-Forwarded-Proto: https}
+      endpoints:
+        - {path: /api/health/, json: {database: ok, redis: ok}}
+        - {path: /api/system/readiness/}
+        - {path: /api/v1/auth/status/, expect: [200, 401]}
+        - {path: /admin/, expect: [200, 302]}
+        - {path: /, service: frontend, body_contains: TheBot}
 {{- end}}
     monitor: {window: {{.Monitor}}, interval: 1s, max_errors: 3}
     timeouts: {drain: 5s}

@@ -196,7 +196,7 @@ func TestThebotScenariosThroughMage(t *testing.T) {
 	require.NoError(t, w.WriteFiles(w.Images))
 	require.NoError(t, w.StartProxy(ctx))
 	appPath := filepath.Join(w.Dir, "srv")
-	cfg, err := w.WriteDeployConfig(appPath, "10s", thebot.AllWorkarounds)
+	cfg, err := w.WriteDeployConfig(appPath, "10s", thebot.Workarounds{})
 	require.NoError(t, err)
 	require.NoError(t, <-compiled)
 	m := &mageRunner{bin: bin, dir: w.Dir, env: map[string]string{
