@@ -48,7 +48,9 @@ func startLoad(t *testing.T, base string, specs []loadSpec) *runningLoad {
 	l := &runningLoad{t: t, gens: map[string]*load.Generator{}}
 	for _, s := range specs {
 		path := s.path
-		g, err := load.Start(context.Background(), load.Options{URL: base + path, Rate: s.rate, OnResult: func(r load.Result) {
+		// The bench's timeout: other jobs share the 2 cores, and a request
+		// answered late is not a dropped one (p99 and max are logged).
+		g, err := load.Start(context.Background(), load.Options{URL: base + path, Rate: s.rate, Timeout: 10 * time.Second, OnResult: func(r load.Result) {
 			if r.Failed() {
 				t.Logf("failed %s started %s after %s: %d %v", path, r.Start.Format("15:04:05.000"), r.Latency.Round(time.Millisecond), r.Status, r.Err)
 			}
@@ -133,8 +135,10 @@ func tailLines(s string, n int) string {
 }
 
 // hostSnapshot describes what a deployment could change on the host: the
-// app directory's files (but the history, where even a stopped deployment
-// is recorded), the host nginx's upstream file and the stack's containers.
+// app directory's files, the host nginx's upstream file and the stack's
+// containers. Blueshift's record of the attempt is left out: the history,
+// where even a stopped deployment is recorded, and state.json's time of
+// update (its releases, live colour and run in flight are compared).
 func hostSnapshot(t *testing.T, w *thebot.Workspace, appPath string) string {
 	t.Helper()
 	var b strings.Builder
@@ -146,6 +150,12 @@ func hostSnapshot(t *testing.T, w *thebot.Workspace, appPath string) string {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
+		}
+		if filepath.Base(p) == "state.json" {
+			var st state.State
+			require.NoError(t, json.Unmarshal(data, &st))
+			st.Updated = time.Time{}
+			data, _ = json.Marshal(st)
 		}
 		fmt.Fprintf(&b, "file %s %x\n", strings.TrimPrefix(p, appPath), sha256.Sum256(data))
 		return nil
@@ -253,7 +263,7 @@ class ReleaseGate(TestCase):
 		assert.Contains(t, r.report.Failure.Error, "test suite failed (sh "+thebot.TestScriptName+")")
 		assert.Contains(t, r.stdout+r.stderr, "FAIL: test_fails_on_purpose")
 		for _, p := range []string{"backup", "start", "switch"} {
-			assert.Empty(t, phaseOutcome(r.report, p), "phase %s ran after the failed tests", p)
+			assert.Contains(t, []string{"", "skipped"}, phaseOutcome(r.report, p), "phase %s ran after the failed tests", p)
 		}
 		assert.Equal(t, before, hostSnapshot(t, w, appPath), "the failed test phase changed the host")
 		assertTestServicesGone(t, w)
