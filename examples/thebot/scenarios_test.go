@@ -297,6 +297,7 @@ class ReleaseGate(TestCase):
 			assert.Equal(t, "rolled-back", r.report.Outcome, "%s", r)
 			require.NotNil(t, r.report.Failure, "%s", r)
 			assert.Equal(t, c.phase, r.report.Failure.Phase, "%s", r)
+			t.Logf("failed in %s: %s", r.report.Failure.Phase, r.report.Failure.Error)
 			for _, s := range c.cause {
 				assert.Contains(t, r.report.Failure.Error, s, "the report names the cause")
 				assert.Contains(t, r.stdout, s, "the summary names the cause")
