@@ -256,7 +256,7 @@ func TestBadInputCorpus(t *testing.T) {
 	// Compile the frontend while v1.0.0 goes live.
 	bin := filepath.Join(t.TempDir(), "mage-bin")
 	compiled := make(chan error, 1)
-	go func() { compiled <- hosttest.CompileMage(bin) }()
+	go func() { compiled <- compileMage(bin) }()
 
 	_, err := a.deploy("v1.0.0", nil)
 	require.NoError(t, err)
@@ -371,6 +371,9 @@ func (r *corpusRunner) run(t *testing.T, c badCase) (code int, stdout, stderr, d
 	code, stdout, stderr = runMage(t, r.bin, dir, env, c.args...)
 	return code, stdout, stderr, dir
 }
+
+// compileMage compiles the Mage frontend of this repository into bin.
+func compileMage(bin string) error { return hosttest.CompileMage("..", bin) }
 
 // runMage runs the compiled frontend with exactly env and returns its exit
 // code and output.

@@ -805,7 +805,8 @@ func TestDeadlineBudgetOfTheExampleFits(t *testing.T) {
 	want := []string{"lock, prepare, preflight and switch", "start notification 3 × timeouts.notify", "tests.timeout", "backup.timeout",
 		"timeouts.start", "hooks.migrate_timeout", "hooks.after_start[0].timeout", "health.backend.timeout",
 		"health.frontend.attempts × (interval + attempt_timeout)", "health.postgres 3 × (5s + 2s)", "health.redis 3 × (5s + 2s)",
-		"smoke.timeout", "monitor.window + one check", "2 × timeouts.drain"}
+		"health.postgres.command 3 × (1m + 2s)", "health.redis.service 3 × (1m + 2s)",
+		"smoke.timeout", "smoke.timeout (public URL)", "monitor.window + one check", "2 × timeouts.drain"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("terms:\n got %q\nwant %q", names, want)
 	}

@@ -315,10 +315,11 @@ func TestBlueGreenOnRealEngine(t *testing.T) {
 	})
 
 	t.Run("monitor failure after the switch: automatic rollback, zero failed requests on working endpoints", func(t *testing.T) {
-		// When verification starts, the new colour's health endpoint breaks
-		// (a release failing minutes after the switch); "/" keeps working.
+		// After the monitor's first check (the post-switch smoke on the
+		// public URL passed), the new colour's health endpoint breaks (a
+		// release failing minutes after the switch); "/" keeps working.
 		a.onEvent = func(e deploy.Event, d *deploy.Deployment) {
-			if e.Kind == deploy.EventPhaseStarted && e.Phase == deploy.PhaseVerify {
+			if e.Kind == deploy.EventProgress && e.Phase == deploy.PhaseVerify && strings.HasPrefix(e.Message, "check 1:") {
 				out, err := exec.Command("docker", "compose", "-p", a.app+"-"+string(d.Next), "exec", "-T", "web", "/demoapp", "break", "/api/health/").CombinedOutput()
 				assert.NoError(t, err, "%s", out)
 			}

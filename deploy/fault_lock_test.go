@@ -21,7 +21,6 @@ import (
 
 	"github.com/blueshift-deploy/blueshift/deploy"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
-	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
@@ -100,7 +99,7 @@ func TestFaultStatusPolledEverySecondDuringDeployment(t *testing.T) {
 		t.Skip("end-to-end fault suite")
 	}
 	bin := filepath.Join(t.TempDir(), "mage-blueshift")
-	require.NoError(t, hosttest.CompileMage(bin))
+	require.NoError(t, compileMage(bin))
 	f := newFaultApp(t)
 	f.deployOK(t, "v1.0.0")
 	f.setEnv("START_DELAY=4s") // green takes a while: several polls land in health
@@ -269,7 +268,7 @@ func TestFaultReadOnlyTargetsReportAndReconcileRepairs(t *testing.T) {
 		t.Skip("end-to-end fault suite")
 	}
 	bin := filepath.Join(t.TempDir(), "mage-blueshift")
-	require.NoError(t, hosttest.CompileMage(bin))
+	require.NoError(t, compileMage(bin))
 	f := newFaultApp(t)
 	f.deployOK(t, "v1.0.0")
 	s := f.underLoad(faultRate, func() {

@@ -42,8 +42,14 @@
 //
 // Both reach the machine only through package host (a Runner for commands
 // and files, a Dialer for Caddy's admin API), so a switch works locally and
-// over SSH alike. VerifyPublic then checks that the public endpoint answers
-// from the new colour. Package traffic/load generates fixed-rate load to
+// over SSH alike. Both are Verifiers: after a switch, Verify proves from the
+// proxy itself which colour it routes to, so the application need not say
+// (nginx: a loopback server of blueshift's own in the upstream file answers
+// the colour nginx has loaded, because `nginx -s reload` only signals and a
+// reload nginx cannot take leaves the old configuration running; Caddy: its
+// loaded route and the colour files). VerifyPublic checks, for applications
+// that do, that the public endpoint answers with a colour header. Both wait
+// through health.Wait. Package traffic/load generates fixed-rate load to
 // prove a switch drops nothing.
 //
 // Package traffic never imports package deploy.

@@ -113,7 +113,7 @@ func TestReadmeConfigDeploysThebot(t *testing.T) {
 	}
 
 	bin := filepath.Join(t.TempDir(), "mage-bin")
-	require.NoError(t, hosttest.CompileMage(bin))
+	require.NoError(t, hosttest.CompileMage("../..", bin))
 	mage := func(timeout time.Duration, args ...string) (int, string) {
 		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()

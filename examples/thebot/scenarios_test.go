@@ -197,7 +197,7 @@ func TestThebotScenariosThroughMage(t *testing.T) {
 	o := testOptions(t)
 	bin := filepath.Join(t.TempDir(), "mage-blueshift")
 	compiled := make(chan error, 1)
-	go func() { compiled <- hosttest.CompileMage(bin) }()
+	go func() { compiled <- hosttest.CompileMage("../..", bin) }()
 	o.Images = sharedImages(t)
 	cleanupStack(t, o, o.App, o.App+"-blue", o.App+"-green", o.App+"-tests")
 	w, err := thebot.Open(o)
