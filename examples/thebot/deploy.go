@@ -16,10 +16,10 @@ const ConfigName = "deploy.yml"
 // password from.
 const RegistryPasswordEnv = "THEBOT_REGISTRY_PASSWORD"
 
-// Workarounds are the deploy.yml settings blueshift needs today (before
-// the changes of issue 12) to deploy thebot. Each is what a user had to
-// find out by a failed deployment; each names the change that makes it
-// unnecessary.
+// Workarounds are the deploy.yml settings blueshift needed before the
+// changes of issue 12 to deploy thebot. Each is what a user had to find out
+// by a failed deployment; each names the change that made it unnecessary.
+// The zero value (none) is what the tests and the bench deploy with.
 type Workarounds struct {
 	// NoColourHeader sets proxy.version_header to "": the switch otherwise
 	// waits for an X-Blueshift-Colour response header thebot never sends,
@@ -44,8 +44,10 @@ var AllWorkarounds = Workarounds{NoColourHeader: true, SmokeWithoutRoot: true, B
 // DeployConfig returns thebot's deploy.yml for blueshift, shaped like the
 // README's suggestion (host local, the app's directory appPath, the host
 // nginx's upstream file and command, the local registry with its password
-// from $THEBOT_REGISTRY_PASSWORD), with the given workarounds. monitor is
-// the verify phase's window ("10s"). The README's one-line
+// from $THEBOT_REGISTRY_PASSWORD, the README's checks: health JSON, the
+// in-container database check, smoke with X-Forwarded-Proto and / on the
+// frontend), with the given workarounds, and the test phase (TestScriptName).
+// monitor is the verify phase's window ("10s"). The README's one-line
 // `host: {address: ${PRODUCTION_HOST}, …}` is not valid YAML (a `{` in a
 // plain scalar inside a flow mapping); values holding ${…} are written in
 // block style here.
