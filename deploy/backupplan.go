@@ -13,9 +13,9 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
-// BackupPlan is the pre-deployment backup of this environment: the
+// backupPlan is the pre-deployment backup of this environment: the
 // database, media, the Docker state and the live release.
-func (e *Engine) BackupPlan(ctx context.Context, v string, current *state.Release, live version.Colour) (*backup.Plan, error) {
+func (e *Engine) backupPlan(ctx context.Context, v string, current *state.Release, live version.Colour) (*backup.Plan, error) {
 	b := e.Env.Backup
 	plan := &backup.Plan{Runner: e.Host, Options: backup.Options{AppDir: e.Env.Path, Dir: e.BackupsDir(), App: e.App, Version: v, Logger: e.Logger}}
 	if pg := b.Postgres; pg.Enabled() {

@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// OtherPhasesAllowance is what the deadline budget counts for the phases
-// without a bound of their own (lock, prepare, preflight, switch and its
-// check): each takes seconds, but they talk to the host, the registry and
+// otherPhasesAllowance is what the deadline budget counts for the phases
+// without a bound of their own (lock, reconcile, prepare, preflight,
+// switch and its check): each takes seconds, but they talk to the host, the registry and
 // the proxy.
-const OtherPhasesAllowance = 2 * time.Minute
+const otherPhasesAllowance = 2 * time.Minute
 
 // Term is one phase's worst case in a Budget: the configured bound (or
 // product of bounds) it can wait for.
@@ -64,7 +64,7 @@ func (e *Environment) Budget(skipTests bool) Budget {
 	b := Budget{Env: e.Name, Deadline: e.Timeouts.Deployment}
 	add := func(name string, d time.Duration) { b.Terms = append(b.Terms, Term{Name: name, Worst: d}) }
 
-	add("lock, prepare, preflight and switch", OtherPhasesAllowance)
+	add("lock, prepare, preflight and switch", otherPhasesAllowance)
 	n := e.Notify
 	if n.Telegram.Enabled() || n.GitHub.Enabled() || n.Email.Enabled() || n.Webhook.Enabled() {
 		// The start notification, tried three times (notify.Dispatcher's

@@ -95,11 +95,10 @@ type serviceExec struct {
 }
 
 // Exec runs argv in service's container.
-func (x serviceExec) Exec(ctx context.Context, service string, argv []string) (health.ExecResult, error) {
+func (x serviceExec) Exec(ctx context.Context, service string, argv []string) (container.ExecResult, error) {
 	id, err := x.e.serviceContainer(ctx, x.colour, service)
 	if err != nil {
-		return health.ExecResult{}, err
+		return container.ExecResult{}, err
 	}
-	res, err := container.Exec(ctx, x.e.Docker, id, argv, nil)
-	return health.ExecResult{ExitCode: res.ExitCode, Stdout: string(res.Stdout), Stderr: string(res.Stderr)}, err
+	return container.Docker{Engine: x.e.Docker}.Exec(ctx, id, argv)
 }

@@ -203,12 +203,7 @@ func (e *Engine) colourRunning(ctx context.Context, c version.Colour) (bool, err
 	if err != nil {
 		return false, err
 	}
-	for _, ct := range cs {
-		if ct.State == "running" {
-			return true, nil
-		}
-	}
-	return false, nil
+	return anyRunning(cs), nil
 }
 
 var errNoPorts = errors.New("no ports configured for the service")
@@ -222,7 +217,7 @@ func (e *Engine) ColourURL(c version.Colour, service string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("environments.%s.ports.%s: %w", e.Env.Name, service, errNoPorts)
 	}
-	return fmt.Sprintf("http://127.0.0.1:%d", p.Port(string(c))), nil
+	return fmt.Sprintf("http://127.0.0.1:%d", p.Port(c)), nil
 }
 
 // HTTPClient returns an HTTP client whose connections are dialled through

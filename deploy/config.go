@@ -23,7 +23,11 @@ import (
 //   - config_errors.go: ValidationError, FieldError and their sentinels;
 //   - config_host.go: connecting to the host an environment names;
 //   - config_secret.go: Secret and the Redactor;
-//   - internal/yamlconf: the strict YAML decoder and ${VAR} expansion.
+//   - internal/yamlconf: the strict YAML decoder, merge keys and $VAR
+//     interpolation;
+//   - internal/schemagen: examples/deploy.schema.json from the types.
+
+//go:generate go run ./internal/schemagen . ../examples/deploy.schema.json
 
 // Env returns the environment called name.
 func (c *Config) Env(name string) (*Environment, error) {
@@ -71,8 +75,11 @@ func LoadDefault(getenv func(string) string) (*Config, error) {
 }
 
 // Load reads, expands, defaults and validates the configuration in path.
-// ${VAR} and ${VAR:-default} in values are replaced using getenv (nil
-// means os.Getenv); "$$" is a literal "$". Unknown keys, values of the wrong
+// Values are interpolated as in a Compose file ($VAR, ${VAR},
+// ${VAR:-default}, ${VAR:?message}; "$$" is a literal "$") using getenv
+// (nil means os.Getenv), except that a variable without a default that is
+// unset or empty is an error (see yamlconf.Expand). Merge keys (<<: *base)
+// and x- keys (ignored) let environments share blocks. Unknown keys, values of the wrong
 // type, variables that are not set and failed validation are all reported
 // together in a *ValidationError, one line per problem, each starting with
 // the field's path.

@@ -1,6 +1,10 @@
 package deploy
 
-import "time"
+import (
+	"time"
+
+	"github.com/blueshift-deploy/blueshift/deploy/version"
+)
 
 // This file is the configuration's schema: what deploy.yml may say. Every
 // field's doc comment gives its default; config_defaults.go sets them,
@@ -139,13 +143,12 @@ type PortsConfig struct {
 	Green int `yaml:"green" json:"green"`
 }
 
-// Port returns the loopback port of colour c ("blue" or "green"), 0 for
-// anything else.
-func (p PortsConfig) Port(c string) int {
+// Port returns the loopback port of colour c, 0 for the zero Colour.
+func (p PortsConfig) Port(c version.Colour) int {
 	switch c {
-	case "blue":
+	case version.Blue:
 		return p.Blue
-	case "green":
+	case version.Green:
 		return p.Green
 	}
 	return 0

@@ -222,6 +222,110 @@ environments:
       web: {container: 8000, blue: 8001, green: 8002}
 `
 
+// TestComposeSyntaxLoadsLikeItsExpandedForm: a deploy.yml written as users
+// write Compose files (anchors, merge keys, x- keys, $VAR and the
+// ${VAR:-default} / ${VAR:?message} forms) loads to the same Config as the
+// same file written out. On 7081692 the merge keys and x- keys were
+// unknown fields and $VAR stayed literal.
+func TestComposeSyntaxLoadsLikeItsExpandedForm(t *testing.T) {
+	composed := `x-host: &host {user: $DEPLOY_USER, sessions: shared}
+x-services: &services
+  services: {stateless: [web, worker], shared: [db]}
+  ports:
+    web: {container: 8000, blue: 8001, green: 8002}
+x-health: &health
+  interval: 2s
+  expect: [200, 204]
+app: demo
+environments:
+  production:
+    <<: *services
+    x-owner: ops
+    host: {<<: *host, address: "${PROD_HOST:?set PROD_HOST}"}
+    path: /opt/demo
+    public_url: https://$DOMAIN/
+    health:
+      backend: {<<: *health, url: /healthz}
+  staging:
+    <<: [*services]
+    host:
+      <<: *host
+      address: ${STAGING_HOST-staging.example.com}
+      sessions: per-command
+    path: ${STAGING_PATH:-/opt/demo-staging}
+    health: {backend: *health}
+`
+	expanded := `app: demo
+environments:
+  production:
+    services: {stateless: [web, worker], shared: [db]}
+    ports:
+      web: {container: 8000, blue: 8001, green: 8002}
+    host: {user: deploy, sessions: shared, address: prod.example.com}
+    path: /opt/demo
+    public_url: https://demo.example.com/
+    health:
+      backend: {interval: 2s, expect: [200, 204], url: /healthz}
+  staging:
+    services: {stateless: [web, worker], shared: [db]}
+    ports:
+      web: {container: 8000, blue: 8001, green: 8002}
+    host: {user: deploy, address: staging.example.com, sessions: per-command}
+    path: /opt/demo-staging
+    health:
+      backend: {interval: 2s, expect: [200, 204]}
+`
+	vars := env{"DEPLOY_USER": "deploy", "PROD_HOST": "prod.example.com", "DOMAIN": "demo.example.com", "HOME": "/home/ci"}
+	dir := t.TempDir()
+	load := func(name, data string) *Config {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path, vars.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.File, c.lines = "", nil
+		return c
+	}
+	got, want := load("composed.yml", composed), load("expanded.yml", expanded)
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		w, _ := json.MarshalIndent(want, "", " ")
+		t.Errorf("the composed file loads to\n%s\nits expanded form to\n%s", g, w)
+	}
+	if p := got.Environments["production"]; p.Health.Backend.URL != "/healthz" || p.Host.Address != "prod.example.com" || len(p.Ports) != 1 {
+		t.Errorf("production not merged: %+v", p)
+	}
+}
+
+// TestInterpolationErrorsNeverShowSecrets: a problem in a secret field's
+// value (a bad reference beside the secret's own, a required variable
+// missing) names the field and the variable, never the expanded secret.
+func TestInterpolationErrorsNeverShowSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	for _, value := range []string{
+		`"${PRODUCTION_SSH_KEY}${1X}"`,
+		`"${PRODUCTION_SSH_KEY}${NOT_SET}"`,
+		`"$PRODUCTION_SSH_KEY${NOT_SET:?the key's suffix}"`,
+		`"${PRODUCTION_SSH_KEY}${NOT_SET:-${PRODUCTION_SSH_KEY}}"`,
+	} {
+		doc := strings.Replace(base, "user: deploy}", "user: deploy, ssh_key: "+value+"}", 1)
+		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, exampleEnv().get)
+		if err == nil || !strings.Contains(err.Error(), "environments.production.host.ssh_key: ") {
+			t.Fatalf("ssh_key: %s: Load = %v, want an error naming the field", value, err)
+		}
+		if strings.Contains(err.Error(), "secret-key-material") {
+			t.Errorf("ssh_key: %s: the error shows the secret:\n%v", value, err)
+		}
+	}
+}
+
 func TestValidationMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml string
@@ -278,6 +382,19 @@ func TestValidationMessages(t *testing.T) {
 			nil, `environments.production.public_url: environment variable PUBLIC_URL is not set (referenced as ${PUBLIC_URL}; set it, or write ${PUBLIC_URL:-default} to allow a default) (line 9)`},
 		{"var default", base + "    public_url: ${PUBLIC_URL:-https://demo.example.com}\n",
 			nil, ``},
+		{"var without braces missing", base + "    public_url: https://$DOMAIN/\n",
+			nil, `environments.production.public_url: environment variable DOMAIN is not set (referenced as $DOMAIN; set it, or write ${DOMAIN:-default} to allow a default) (line 9)`},
+		{"var required with message", base + "    public_url: ${PUBLIC_URL:?set PUBLIC_URL to the site's address}\n",
+			nil, `environments.production.public_url: required variable PUBLIC_URL is missing a value: set PUBLIC_URL to the site's address (line 9)`},
+		{"var bad name", base + "    public_url: ${1URL}\n",
+			nil, `environments.production.public_url: Invalid template: "${1URL}": a variable name is letters, digits and _, not starting with a digit; write $$ for a literal $ (line 9)`},
+		{"merge of a list", base + "    <<: [1, 2]\n",
+			nil, "environments.production.<<: must be a mapping, an alias (*name) of one or a list of them, not the value \"1\" (line 9)\n" +
+				`environments.production.<<: must be a mapping, an alias (*name) of one or a list of them, not the value "2" (line 9)`},
+		{"x- keys ignored", "x-note: {anything: [1]}\n" + base + "    x-owner: ops\n",
+			nil, ``},
+		{"unknown field from a merge", "x-h: &h {adress: example.com}\n" + strings.Replace(base, "host: {address: example.com, user: deploy}", "host: {<<: *h, address: example.com, user: deploy}", 1),
+			nil, `environments.production.host.adress: unknown field (did you mean "address"?) (line 1)`},
 		{"var unterminated", base + "    public_url: ${PUBLIC_URL\n",
 			nil, `environments.production.public_url: unterminated ${ in "${PUBLIC_URL": close it with } (line 9)`},
 		{"bad public url", base + "    public_url: demo.example.com\n",
@@ -916,7 +1033,7 @@ func TestRedactingLogger(t *testing.T) {
 	var buf bytes.Buffer
 	e := DefaultEnvironment("production")
 	e.Host.Address, e.Notify.GitHub.Token = "the-bot.ru", "ghp_secretgithubtoken4711"
-	l := RedactingLogger(slog.New(slog.NewTextHandler(&buf, nil)), e.Redactor())
+	l := redactingLogger(slog.New(slog.NewTextHandler(&buf, nil)), e.Redactor())
 	l = l.With("host", "the-bot.ru").WithGroup("g")
 	l.Warn("calling the-bot.ru", "err", errors.New("401 for ghp_secretgithubtoken4711"), "n", 3,
 		slog.Group("sub", "token", "ghp_secretgithubtoken4711"))
@@ -939,13 +1056,15 @@ func TestRedactingLogger(t *testing.T) {
 // interrupt stopped it) and inherited every variable of blueshift's.
 func TestTestPhaseBoundAndEnvironment(t *testing.T) {
 	e := DefaultEnvironment("production")
-	e.Tests.Command = []string{"sh", "-c", "sleep 30"}
+	// exec: the killed shell is the sleep, so no grandchild holds the
+	// output open for host.Local's 5 s WaitDelay (the test took 5.2 s).
+	e.Tests.Command = []string{"sh", "-c", "exec sleep 30"}
 	e.Tests.Timeout = 200 * time.Millisecond
 	e.Tests.Env = []string{"NAMED", "PATH"}
 	vars := env{"PATH": os.Getenv("PATH"), "NAMED": "yes", "GITHUB_SHA": "abc", "GITHUB_TOKEN": "ghp_x", "PRODUCTION_SSH_KEY": "k", "UNNAMED": "no"}
 	eng := &Engine{Env: e, Getenv: vars.get}
 	err := testPhase{eng}.Run(context.Background(), &Deployment{})
-	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
+	if err == nil || !strings.Contains(err.Error(), "test suite failed (sh -c exec sleep 30): environments.production.tests.timeout (200ms) exceeded: ") {
 		t.Errorf("test phase past its bound: %v", err)
 	}
 	got := eng.testEnv()

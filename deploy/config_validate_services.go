@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // Validation of what runs and how traffic reaches it: services, ports and
@@ -48,15 +50,15 @@ func (v *envCheck) ports() {
 		}
 		pc := e.Ports[s]
 		v.checkPort(pp+".container", pc.Container)
-		v.colourPort(used, s, "blue", pc.Blue)
-		v.colourPort(used, s, "green", pc.Green)
+		v.colourPort(used, s, version.Blue, pc.Blue)
+		v.colourPort(used, s, version.Green, pc.Green)
 	}
 }
 
 // colourPort checks one colour's loopback port of service: in range and
 // not already used (used maps the ports seen to their field).
-func (v *envCheck) colourPort(used map[int]string, service, colour string, port int) {
-	field := "ports." + service + "." + colour
+func (v *envCheck) colourPort(used map[int]string, service string, colour version.Colour, port int) {
+	field := "ports." + service + "." + string(colour)
 	if !v.checkPort(v.at(field), port) {
 		return
 	}

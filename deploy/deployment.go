@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -85,9 +84,6 @@ type Deployment struct {
 	// Clock is time.Now unless a test sets it.
 	Clock func() time.Time
 
-	// onPhase, when set, runs as each phase starts (the engine records the
-	// phase on the host for crash recovery).
-	onPhase func(ctx context.Context, phase string)
 	// abort cancels the running work phases' context (Abort); nil once the
 	// final phases have started.
 	abort func(cause error)
@@ -97,8 +93,8 @@ type Deployment struct {
 
 // Abort stops the run from outside its phases: the work phase running sees
 // its context cancelled with cause, and the run fails with cause (the
-// pipeline undoes what it did, unless cause is state.ErrLockLost: see
-// Pipeline.Run). Once the final phases (record, notify, unlock) have
+// pipeline undoes what it did, unless cause says undoing would do harm, as
+// the lock phase's does when the lock is lost). Once the final phases (record, notify, unlock) have
 // started, or before Run, Abort does nothing. Safe from any goroutine.
 func (d *Deployment) Abort(cause error) {
 	d.mu.Lock()

@@ -1,8 +1,9 @@
 // Package deploy ships a Docker Compose application to a server with
 // zero-downtime blue-green deployments: the configuration (deploy.yml), the
-// deployment state, and the pipeline of phases (lock, prepare, preflight,
-// test, backup, start the next colour, health, smoke, switch, verify, retire,
-// record, notify, unlock) that run on a host reached through deploy/host.
+// deployment state, and the pipeline of phases (lock, reconcile, prepare,
+// notify-start, preflight, test, backup, start the next colour, health,
+// smoke, switch, verify, retire, record, notify, unlock: listed in
+// pipelines.go) that run on a host reached through deploy/host.
 //
 // Configuration is strict and documented: Load reads deploy.yml, expands
 // ${VAR} and ${VAR:-default} from the environment, applies defaults (the

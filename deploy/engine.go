@@ -61,7 +61,7 @@ type Engine struct {
 // Options tune Open.
 type Options struct {
 	// Logger receives the engine's log, masked by the environment's
-	// Redactor (see RedactingLogger); nil discards.
+	// Redactor (see redactingLogger); nil discards.
 	Logger *slog.Logger
 	Getenv func(string) string
 	// Host, when set, is used instead of connecting to the configured one
@@ -91,7 +91,7 @@ func Open(ctx context.Context, cfg *Config, envName string, o Options) (*Engine,
 	}
 	// Nothing the engine or the libraries it drives log may show a secret,
 	// the host, the user or the path.
-	o.Logger = RedactingLogger(o.Logger, env.Redactor())
+	o.Logger = redactingLogger(o.Logger, env.Redactor())
 	e := &Engine{App: cfg.App, Env: env, Logger: o.Logger, Getenv: o.Getenv, Host: o.Host}
 	if cfg.File != "" {
 		e.ComposeDir = filepath.Dir(cfg.File)
@@ -163,8 +163,8 @@ func (e *Engine) Routes() []traffic.Route {
 		out = append(out, traffic.Route{
 			Name: name,
 			Upstreams: traffic.Upstreams{
-				"blue":  {fmt.Sprintf("127.0.0.1:%d", p.Blue)},
-				"green": {fmt.Sprintf("127.0.0.1:%d", p.Green)},
+				string(version.Blue):  {fmt.Sprintf("127.0.0.1:%d", p.Blue)},
+				string(version.Green): {fmt.Sprintf("127.0.0.1:%d", p.Green)},
 			},
 		})
 	}
@@ -203,7 +203,7 @@ func (e *Engine) composeDir() string { return path.Join(e.Store.Path(), "compose
 // colourCLI is the compose CLI of one colour's project on the host.
 func (e *Engine) colourCLI(c version.Colour) compose.CLI {
 	cli := e.Compose
-	cli.ProjectName = compose.ColourProject(e.App, string(c))
+	cli.ProjectName = compose.ColourProject(e.App, c)
 	cli.Files = []string{path.Join(e.composeDir(), cli.ProjectName+".yml")}
 	return cli
 }
@@ -313,10 +313,10 @@ func (e *Engine) render(ctx context.Context, c version.Colour, v version.Version
 	}
 	ports := map[string]compose.PortMap{}
 	for svc, pc := range e.Env.Ports {
-		ports[svc] = compose.PortMap{Container: uint32(pc.Container), Host: uint32(pc.Port(string(c)))}
+		ports[svc] = compose.PortMap{Container: uint32(pc.Container), Host: uint32(pc.Port(c))}
 	}
 	r, err := compose.Render(p, compose.RenderOptions{
-		App: e.App, Colour: string(c), Version: v.String(), DeploymentID: id,
+		App: e.App, Colour: c, Version: v.String(), DeploymentID: id,
 		Shared: e.Env.Services.Shared, Stateless: e.Env.Services.Stateless,
 		Ports: ports, HostDir: e.Env.Path,
 	})

@@ -795,7 +795,15 @@ func TestFaultDiskFullDuringBackup(t *testing.T) {
 	var pe *deploy.PhaseError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, deploy.PhaseBackup, pe.Phase)
-	assert.Contains(t, err.Error(), "No space left on device")
+	// The cause is in the message or, when stderr's last line only says
+	// that the command gave up (tar's "Error is not recoverable"), in the
+	// stderr lines the error keeps, which the summary shows.
+	cause := err.Error()
+	var exit *host.ExitError
+	if errors.As(err, &exit) {
+		cause += "\n" + exit.StderrTail
+	}
+	assert.Contains(t, cause, "No space left on device")
 	assert.Contains(t, err.Error(), "backup into "+filepath.Join(f.appPath, "backups")+" on ", "the message names the disk")
 	assert.Equal(t, deploy.OutcomeFailed, d.Outcome)
 	assert.Zero(t, s.Failed, "failed requests: %v", s.Errors)

@@ -128,7 +128,7 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 // environment's Redactor. GitHub records it as a deployment of
 // $GITHUB_SHA (of the version's name, which fails, when that is unset).
 func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
-	disp, err := e.Dispatcher()
+	disp, err := e.notifyDispatcher()
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func (e *Engine) currentBackupPlan(ctx context.Context) (*backup.Plan, error) {
 	if st.Current != nil && st.Current.Version != "" {
 		v = st.Current.Version
 	}
-	return e.BackupPlan(ctx, v, st.Current, live)
+	return e.backupPlan(ctx, v, st.Current, live)
 }
 
 // Restore puts backup id back (database, media, …) while holding the
@@ -204,17 +204,17 @@ func (e *Engine) Restore(ctx context.Context, id string, confirm bool) (backup.R
 		return backup.RestoreResult{}, fmt.Errorf("restore %s: %w: it replaces live data; pass -confirm or set %s=%s",
 			id, backup.ErrNotConfirmed, backup.ConfirmEnv, id)
 	}
-	held, err := e.Store.Acquire(ctx, state.NewLock("restore", "", "", "restore "+id))
-	if err != nil {
-		return backup.RestoreResult{}, err
-	}
-	defer held.Release(context.WithoutCancel(ctx))
-	if _, err := e.reconcileHeld(ctx, held); err != nil {
-		return backup.RestoreResult{}, err
-	}
-	plan, err := e.currentBackupPlan(ctx)
-	if err != nil {
-		return backup.RestoreResult{}, err
-	}
-	return plan.Restore(ctx, backup.RestoreOptions{ID: id, Confirm: true})
+	var res backup.RestoreResult
+	err := e.underLock(ctx, state.NewLock("restore", "", "", "restore "+id), func(ctx context.Context, held *state.Held) error {
+		if _, err := e.reconcileHeld(ctx, held); err != nil {
+			return err
+		}
+		plan, err := e.currentBackupPlan(ctx)
+		if err != nil {
+			return err
+		}
+		res, err = plan.Restore(ctx, backup.RestoreOptions{ID: id, Confirm: true})
+		return err
+	})
+	return res, err
 }

@@ -34,10 +34,10 @@ func (e *Engine) notifiers() ([]notify.Notifier, error) {
 	return out, nil
 }
 
-// Dispatcher returns the fan-out over the configured notifiers; notifiers
+// notifyDispatcher returns the fan-out over the configured notifiers; notifiers
 // are built once per engine so the GitHub deployment record carries over
 // from the start event to the outcome.
-func (e *Engine) Dispatcher() (*notify.Dispatcher, error) {
+func (e *Engine) notifyDispatcher() (*notify.Dispatcher, error) {
 	if e.dispatcher != nil {
 		return e.dispatcher, nil
 	}
@@ -84,7 +84,7 @@ func (e *Engine) event(d *Deployment, kind notify.Kind) notify.Event {
 // send delivers an event to every notifier; failures are reported in the
 // summary and never change the deployment's outcome.
 func (e *Engine) send(ctx context.Context, d *Deployment, ev notify.Event) {
-	disp, err := e.Dispatcher()
+	disp, err := e.notifyDispatcher()
 	if err != nil {
 		d.Warn("notifications disabled: " + e.redact(err.Error()))
 		return
@@ -101,10 +101,4 @@ func (e *Engine) send(ctx context.Context, d *Deployment, ev notify.Event) {
 		}
 		d.AddFact("notify "+r.Notifier, fmt.Sprintf("%s sent in %s", ev.Kind.String(), r.Duration.Round(time.Millisecond)))
 	}
-}
-
-// notifyStarted announces the deployment (and creates the GitHub
-// deployment record).
-func (e *Engine) notifyStarted(ctx context.Context, d *Deployment) {
-	e.send(ctx, d, e.event(d, notify.Started))
 }

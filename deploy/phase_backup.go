@@ -20,7 +20,7 @@ func (p backupPhase) Run(ctx context.Context, d *Deployment) error {
 		d.Warn("backups are disabled (backup.enabled: false)")
 		return nil
 	}
-	plan, err := e.BackupPlan(ctx, d.Version.String(), d.Previous, d.Live)
+	plan, err := e.backupPlan(ctx, d.Version.String(), d.Previous, d.Live)
 	if err != nil {
 		return err
 	}

@@ -5,14 +5,15 @@ import (
 	"fmt"
 )
 
-// preflightPhase is the pipeline phase around Preflight.
+// preflightPhase checks that the deployment can work before anything
+// changes (preflightWith), printing each check.
 type preflightPhase struct{ e *Engine }
 
 func (preflightPhase) Name() string { return PhasePreflight }
 
 func (p preflightPhase) Run(ctx context.Context, d *Deployment) error {
 	e := p.e
-	checks, err := e.Preflight(ctx, d.Version, d.Live)
+	checks, err := e.preflightWith(ctx, d.Version, d.Live, nil)
 	for _, c := range checks {
 		mark := "ok"
 		if !c.OK {

@@ -20,7 +20,7 @@ func (preparePhase) Name() string { return PhasePrepare }
 
 func (p preparePhase) Run(ctx context.Context, d *Deployment) error {
 	e := p.e
-	// Read under the lock by the lock phase's reconcile: no second read.
+	// Read under the lock by the reconcile phase: no second read.
 	st, err := e.Store.Known(ctx)
 	if err != nil {
 		return err
@@ -65,10 +65,9 @@ func (p preparePhase) Run(ctx context.Context, d *Deployment) error {
 	}
 	d.AddFact("live colour", orNone(string(d.Live)))
 	d.AddFact("next colour", string(d.Next))
-	e.notifyStarted(ctx, d)
 	return nil
 }
 
 func (preparePhase) Plan(_ context.Context, d *Deployment) (string, error) {
-	return fmt.Sprintf("deployment %s: %s -> %s, release notes, GitHub deployment record", d.ID, orNone(string(d.Live)), d.Next), nil
+	return fmt.Sprintf("deployment %s: %s -> %s, in-flight record, release notes", d.ID, orNone(string(d.Live)), d.Next), nil
 }

@@ -21,7 +21,7 @@ func (rollbackPreparePhase) Name() string { return PhaseRollbackPrepare }
 
 func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
 	e, to := p.e, p.to
-	// Read under the lock by the lock phase's reconcile: no second read.
+	// Read under the lock by the reconcile phase: no second read.
 	st, err := e.Store.Known(ctx)
 	if err != nil {
 		return err

@@ -41,7 +41,6 @@ func (e *Engine) NewDeployment(v version.Version) *Deployment {
 		Actor: notify.ActorFromEnv(e.Getenv), Reason: e.Getenv("DEPLOY_REASON"), Commit: e.Getenv("GITHUB_SHA"),
 		TestsSkipped: e.Getenv("SKIP_TESTS") == "true", Logger: e.Logger, Values: map[string]any{},
 	}
-	d.onPhase = func(ctx context.Context, phase string) { e.markPhase(ctx, d, phase) }
 	return d
 }
 
@@ -164,7 +163,8 @@ func (e *Engine) historyEntry(d *Deployment, kind string) state.Entry {
 
 // markPhase records the phase (and what is known of the release so far) in
 // the in-flight record, so a run that finds it after a crash knows how far
-// this one got. The engine's deployments call it as each phase starts.
+// this one got. The engine's pipelines run it as each phase starts
+// (Pipeline.BeforePhase).
 // Before the run holds the lock it writes nothing (state belongs to the
 // lock's holder, and a refused rollback must change nothing).
 //

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/blueshift-deploy/blueshift/deploy/state"
 )
 
 // Phase is one named step of a deployment. Phases run in order; a phase that
@@ -151,6 +149,11 @@ type Pipeline struct {
 	// never leaves a half-done deployment behind. The engine sets it from
 	// timeouts.deployment.
 	Deadline time.Duration
+	// BeforePhase, when set, runs as each phase starts, while the run has
+	// not failed; its remote commands and time count in the phase. The
+	// engine's pipelines set it to record the phase in the host's
+	// in-flight record, for crash recovery (see Engine.Pipeline).
+	BeforePhase func(ctx context.Context, d *Deployment, phase string)
 }
 
 // NewPipeline returns a pipeline running phases in order.
@@ -264,12 +267,12 @@ func (p *Pipeline) Run(ctx context.Context, d *Deployment) error {
 			runCtx = parent
 		}
 		d.CurrentPhase = ph.Name()
-		// The phase's remote commands include the in-flight marker written
-		// as it starts (onPhase), and so does its duration.
+		// The phase's remote commands include BeforePhase's (the engine's
+		// in-flight marker), and so does its duration.
 		runCtx, remote := withRemoteCounter(runCtx, d.now)
 		start := d.now()
-		if d.onPhase != nil && d.Failure == nil {
-			d.onPhase(runCtx, ph.Name())
+		if p.BeforePhase != nil && d.Failure == nil {
+			p.BeforePhase(runCtx, d, ph.Name())
 		}
 		d.emit(Event{Kind: EventPhaseStarted, Phase: ph.Name()})
 		err := ph.Run(runCtx, d)
@@ -321,18 +324,25 @@ func (p *Pipeline) stopped(ctx context.Context, phase string, err error) error {
 	return fmt.Errorf("%w: %v", ErrInterrupted, err)
 }
 
-// fail records the failure and undoes the completed phases, newest first.
-// A run that lost its deploy lock (state.ErrLockLost) undoes nothing:
-// another run may hold the lock now, and two runs changing the host at once
-// is what the lock exists to prevent; the next run holding it reconciles.
+// noUndo is a failure after which undoing would do harm (the lock phase's
+// lockLost: another run may own the host now). The pipeline then undoes
+// nothing and sets Deployment.Attention to NoUndo's answer for the phase
+// the run stopped in.
+type noUndo interface {
+	error
+	NoUndo(phase string) (attention string)
+}
+
+// fail records the failure and undoes the completed phases, newest first;
+// a failure wrapping a noUndo undoes nothing.
 func (p *Pipeline) fail(ctx context.Context, d *Deployment, done []Phase, perr *PhaseError) {
 	d.Failure = perr
 	d.Outcome = OutcomeFailed
-	if errors.Is(perr, state.ErrLockLost) {
+	if nu, ok := errors.AsType[noUndo](perr); ok {
 		if slices.ContainsFunc(done, func(ph Phase) bool { _, ok := canUndo(ph); return ok }) {
 			d.Outcome = OutcomeRollbackFailed
 		}
-		d.Attention = fmt.Sprintf("this run lost the deploy lock during %s (its host-side session ended: the connection to the host dropped, or someone ran lock:release -force), so it undid nothing: another run may hold the lock now. Run `go tool mage reconcile` (it takes the lock and brings the host back to one serving colour), then `go tool mage status`", perr.Phase)
+		d.Attention = nu.NoUndo(perr.Phase)
 		return
 	}
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orDefault(p.UndoTimeout, 10*time.Minute))

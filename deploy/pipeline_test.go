@@ -207,7 +207,7 @@ func TestPipelineAbortOnLostLockUndoesNothing(t *testing.T) {
 	tr := &trace{}
 	wait := &Func{PhaseName: "health", RunFunc: func(ctx context.Context, d *Deployment) error {
 		tr.add("run health")
-		go d.Abort(fmt.Errorf("%w (test)", state.ErrLockLost))
+		go d.Abort(lockLost{fmt.Errorf("%w (test)", state.ErrLockLost)})
 		<-ctx.Done()
 		return ctx.Err()
 	}}
@@ -229,4 +229,39 @@ func TestPipelineAbortOnLostLockUndoesNothing(t *testing.T) {
 	require.NoError(t, NewPipeline(phase(tr2, "a", nil, true), late).Run(context.Background(), d2))
 	assert.Equal(t, []string{"run a", "final unlock <nil>"}, tr2.steps)
 	assert.Equal(t, OutcomeSucceeded, d2.Outcome)
+}
+
+// testNoUndo is a failure that says undoing would do harm.
+type testNoUndo struct{ error }
+
+func (testNoUndo) NoUndo(phase string) string { return "look at the host: stopped in " + phase }
+
+// TestPipelineNoUndoIsTheCausesChoice: whether a failure is undone is the
+// cause's to say (noUndo), not a rule of the pipeline's. On dfd9197
+// Pipeline.fail tested errors.Is(err, state.ErrLockLost) itself, so the
+// pipeline knew about locks, and no other cause (a phase's error included)
+// could ask for no undo. Now the lock phase's lockLost says it, any error
+// implementing NoUndo does, and anything else is undone.
+func TestPipelineNoUndoIsTheCausesChoice(t *testing.T) {
+	tr := &trace{}
+	boom := testNoUndo{errors.New("the host changed hands")}
+	d := &Deployment{}
+	err := NewPipeline(phase(tr, "start", nil, true), phase(tr, "health", fmt.Errorf("wait: %w", boom), false), final(tr, "record")).Run(context.Background(), d)
+	require.ErrorIs(t, err, boom)
+	assert.Equal(t, []string{"run start", "run health", "final record rollback-failed"}, tr.steps, "start is not undone")
+	assert.Equal(t, "look at the host: stopped in health", d.Attention)
+
+	// A cause that is not a noUndo is undone like any failure, even one
+	// wrapping state.ErrLockLost: only the lock phase's lockLost speaks for it.
+	tr = &trace{}
+	d = &Deployment{}
+	wait := &Func{PhaseName: "health", RunFunc: func(ctx context.Context, d *Deployment) error {
+		go d.Abort(fmt.Errorf("%w (not the lock phase's)", state.ErrLockLost))
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	err = NewPipeline(phase(tr, "start", nil, true), wait, final(tr, "record")).Run(context.Background(), d)
+	require.ErrorIs(t, err, state.ErrLockLost)
+	assert.Equal(t, []string{"run start", "undo start", "final record rolled-back"}, tr.steps)
+	assert.Empty(t, d.Attention)
 }

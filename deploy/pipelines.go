@@ -8,25 +8,28 @@ import "github.com/blueshift-deploy/blueshift/deploy/state"
 // it changes something on the host, Always when it is a final phase, and
 // Plan, the dry-run text deploy:plan prints. Pipeline (pipeline.go) runs
 // a list: phases in order, after a failure the Undo of each completed
-// phase newest first, the final phases always.
+// phase newest first, the final phases always. Nothing else runs: what a
+// deployment does is in these lists and in the BeforePhase hook below.
 
 // Phase names of the standard pipeline, in order.
 const (
-	PhaseLock      = "lock"
-	PhasePrepare   = "prepare"
-	PhasePreflight = "preflight"
-	PhaseTest      = "test"
-	PhaseBackup    = "backup"
-	PhaseStart     = "start"
-	PhaseMigrate   = "migrate"
-	PhaseHealth    = "health"
-	PhaseSmoke     = "smoke"
-	PhaseSwitch    = "switch"
-	PhaseVerify    = "verify"
-	PhaseRetire    = "retire"
-	PhaseRecord    = "record"
-	PhaseNotify    = "notify"
-	PhaseUnlock    = "unlock"
+	PhaseLock        = "lock"
+	PhaseReconcile   = "reconcile"
+	PhasePrepare     = "prepare"
+	PhaseNotifyStart = "notify-start"
+	PhasePreflight   = "preflight"
+	PhaseTest        = "test"
+	PhaseBackup      = "backup"
+	PhaseStart       = "start"
+	PhaseMigrate     = "migrate"
+	PhaseHealth      = "health"
+	PhaseSmoke       = "smoke"
+	PhaseSwitch      = "switch"
+	PhaseVerify      = "verify"
+	PhaseRetire      = "retire"
+	PhaseRecord      = "record"
+	PhaseNotify      = "notify"
+	PhaseUnlock      = "unlock"
 )
 
 // Rollback phase names.
@@ -37,12 +40,14 @@ const (
 )
 
 // Pipeline returns the standard deployment pipeline of this engine:
-// lock, prepare, preflight, test, backup, start, migrate, health, smoke,
-// switch, verify, retire, record, notify, unlock.
+// lock, reconcile, prepare, notify-start, preflight, test, backup, start,
+// migrate, health, smoke, switch, verify, retire, record, notify, unlock.
 func (e *Engine) Pipeline() *Pipeline {
-	p := NewPipeline(
+	return e.pipeline(
 		lockPhase{e, state.KindDeploy},
+		reconcilePhase{e},
 		preparePhase{e},
+		notifyStartPhase{e},
 		preflightPhase{e},
 		testPhase{e},
 		backupPhase{e},
@@ -53,14 +58,10 @@ func (e *Engine) Pipeline() *Pipeline {
 		switchPhase{e}, // undo: switch back to the old colour
 		verifyPhase{e},
 		retirePhase{e}, // undo: start the old colour again
-		recordPhase{e}, // final: always runs
+		recordPhase{e}, // final: runs whatever happened
 		notifyPhase{e}, // final
 		unlockPhase{e}, // final
 	)
-	// Undo keeps the pipeline's own budget (10m): the deadline may have
-	// just passed, and a rollback must not be cut short by it.
-	p.Deadline = e.Env.Timeouts.Deployment
-	return p
 }
 
 // RollbackPipeline returns the pipeline of a manual rollback: the kept old
@@ -77,9 +78,10 @@ func (e *Engine) Pipeline() *Pipeline {
 // as a deployment does; returning to the previous release skips them.
 func (e *Engine) RollbackPipeline(to string) *Pipeline {
 	further := to != "" // a version named: maybe further back than the previous release
-	p := NewPipeline(present(
+	return e.pipeline(present(
 		when(further, rollbackCheckPhase{e, to}),
 		lockPhase{e, state.KindRollback},
+		reconcilePhase{e},
 		rollbackPreparePhase{e, to},
 		when(further, furtherBackOnly{preflightPhase{e}}),
 		rollbackStartPhase{e}, // undo: stop the colour again
@@ -92,7 +94,20 @@ func (e *Engine) RollbackPipeline(to string) *Pipeline {
 		rollbackNotifyPhase{e}, // final
 		unlockPhase{e},         // final
 	)...)
+}
+
+// pipeline is the engine's pipeline of phases, with what every engine
+// pipeline has:
+//   - Deadline is timeouts.deployment. Undo keeps the pipeline's own
+//     budget (UndoTimeout): the deadline may have just passed, and a
+//     rollback must not be cut short by it.
+//   - BeforePhase is markPhase: as the health and switch phases start, the
+//     host's in-flight record is updated, so the run that finds it after a
+//     crash (the reconcile phase) knows how far this one got.
+func (e *Engine) pipeline(phases ...Phase) *Pipeline {
+	p := NewPipeline(phases...)
 	p.Deadline = e.Env.Timeouts.Deployment
+	p.BeforePhase = e.markPhase
 	return p
 }
 

@@ -14,9 +14,9 @@ import (
 	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
-// MinFreeMemory is the available memory preflight requires on the host to
+// minFreeMemory is the available memory preflight requires on the host to
 // run a second colour beside the live one.
-const MinFreeMemory = 256 << 20
+const minFreeMemory = 256 << 20
 
 // backupMargin is how much more free disk than the backup estimate
 // preflight requires.
@@ -53,15 +53,11 @@ func (e *PreflightError) Error() string {
 	return fmt.Sprintf("%d preflight check(s) failed:\n  %s", len(e.Failed), strings.Join(lines, "\n  "))
 }
 
-// Preflight checks, without changing anything on the host, that deploying v
-// can work: images exist, disk and memory suffice, Docker, Compose and the
-// proxy answer, the backup plan is valid, timeouts are sane.
-func (e *Engine) Preflight(ctx context.Context, v version.Version, live version.Colour) ([]Check, error) {
-	return e.preflightWith(ctx, v, live, nil)
-}
-
-// preflightWith is Preflight reusing r, the next colour already rendered for
-// v (nil: render it here), so a plan does not load the compose file twice.
+// preflightWith checks, without changing anything on the host, that
+// deploying v can work: images exist, disk and memory suffice, Docker,
+// Compose and the proxy answer, the backup plan is valid, timeouts are
+// sane. r is the next colour already rendered for v (nil: render it here),
+// so a plan does not load the compose file twice.
 func (e *Engine) preflightWith(ctx context.Context, v version.Version, live version.Colour, r *compose.Rendered) ([]Check, error) {
 	var checks []Check
 	add := func(name string, err error, ok string) {
@@ -110,7 +106,7 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	var planErr error
 	diskDir := e.Env.Path
 	if e.Env.Backup.Enabled {
-		if plan, planErr = e.BackupPlan(ctx, v.String(), nil, live); planErr == nil {
+		if plan, planErr = e.backupPlan(ctx, v.String(), nil, live); planErr == nil {
 			diskDir = plan.BackupsDir()
 		}
 	}
@@ -120,8 +116,8 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	}
 	err = res.MemoryErr
 	mem := res.Memory
-	if err == nil && mem.Available < MinFreeMemory {
-		err = fmt.Errorf("only %d MiB available; a second colour needs at least %d MiB: free memory or stop unused containers", mem.Available>>20, MinFreeMemory>>20)
+	if err == nil && mem.Available < minFreeMemory {
+		err = fmt.Errorf("only %d MiB available; a second colour needs at least %d MiB: free memory or stop unused containers", mem.Available>>20, minFreeMemory>>20)
 	}
 	add("memory", err, fmt.Sprintf("%d MiB available", mem.Available>>20))
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/blueshift-deploy/blueshift/deploy/container"
 	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
@@ -28,110 +29,285 @@ type Reconciliation struct {
 // holding the lock makes it fail with an error wrapping state.ErrLocked and
 // nothing is touched. It returns nil, nil when there was nothing to do.
 func (e *Engine) Reconcile(ctx context.Context) (*Reconciliation, error) {
-	held, err := e.Store.Acquire(ctx, state.NewLock(state.KindReconcile, "", "", "reconcile"))
-	if err != nil {
-		return nil, err
-	}
-	r, err := e.reconcileHeld(ctx, held)
-	return r, errors.Join(err, held.Release(context.WithoutCancel(ctx)))
+	var r *Reconciliation
+	err := e.underLock(ctx, state.NewLock(state.KindReconcile, "", "", "reconcile"), func(ctx context.Context, held *state.Held) error {
+		var err error
+		r, err = e.reconcileHeld(ctx, held)
+		return err
+	})
+	return r, err
 }
 
 // reconcileHeld brings the host back to one consistent live colour after a
 // deployment or rollback that died part-way (the tool was killed, the SSH
 // connection dropped). It runs only while this run holds the lock (held),
-// so whatever is in flight belongs to a dead run. The proxy's view of the
-// live colour wins; that colour is made to run and pass its health checks,
-// the proxy is made to serve it (a run killed between writing nginx's
-// upstream file and reloading nginx leaves the file naming a colour nginx
-// does not serve yet), and only then is the other colour stopped or
-// removed; state is corrected and the evidence written to history.
+// so whatever is in flight belongs to a dead run. It looks (observe), decides
+// (decideReconcile, a pure function: see there for the rules) and applies
+// the steps in order, stopping at the first that fails.
 func (e *Engine) reconcileHeld(ctx context.Context, held *state.Held) (*Reconciliation, error) {
 	st, err := e.Store.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if st.InFlight == nil && held.Previous == nil {
+	if !needsReconcile(st, held.Previous) {
 		return nil, nil
 	}
-	r := &Reconciliation{Interrupted: st.InFlight, Holder: held.Previous}
-	if held.Previous != nil {
-		r.Actions = append(r.Actions, "took over the lock of "+held.Previous.String()+" (its host-side lock was free: the holder is gone)")
-	}
-	live, err := e.proxyLive(ctx, st)
+	view, err := e.observe(ctx, st, held.Previous)
 	if err != nil {
-		return r, fmt.Errorf("reconcile: %w", err)
+		return &Reconciliation{Interrupted: st.InFlight, Holder: held.Previous}, fmt.Errorf("reconcile: %w", err)
 	}
-	r.Live = live
-	if in := st.InFlight; in != nil {
-		to, _ := version.ParseColour(in.To)
-		if live.Valid() {
-			if err := e.assertServing(ctx, live); err != nil {
-				return r, fmt.Errorf("reconcile: nothing was stopped: %w", err)
-			}
-			r.Actions = append(r.Actions, fmt.Sprintf("%s (live at the proxy) runs, is healthy and is what the proxy serves", live))
-		}
-		other := to.Valid() && to != live
-		from, _ := version.ParseColour(in.From)
-		retire := to.Valid() && to == live && from.Valid() && from != live
-		if (other || retire) && live.Valid() {
-			e.drain(ctx)
-		}
-		switch {
-		case other && in.Kind == state.KindDeploy:
-			// The switch never happened: the next colour is half-started.
-			if err := e.removeColour(ctx, to); err != nil {
-				return r, fmt.Errorf("reconcile: %w", err)
-			}
-			r.Actions = append(r.Actions, fmt.Sprintf("removed the half-started %s (%s)", to, in.Version))
-		case other:
-			// A rollback that never switched: the kept colour it started
-			// goes back to being kept, stopped.
-			if err := e.stopColour(ctx, to); err != nil {
-				return r, fmt.Errorf("reconcile: %w", err)
-			}
-			r.Actions = append(r.Actions, fmt.Sprintf("stopped %s again (kept for rollback)", to))
-		case retire:
-			// The switch happened: the new version serves. Keep it, stop the old.
-			if err := e.stopColour(ctx, from); err != nil {
-				return r, fmt.Errorf("reconcile: %w", err)
-			}
-			r.Actions = append(r.Actions, fmt.Sprintf("stopped %s (kept for rollback)", from))
-		}
-		_, err = e.Store.Update(ctx, func(s *state.State) {
-			if to.Valid() && to == live && (s.Current == nil || s.Current.Version != in.Version || s.Current.Colour != in.To) {
-				s.Previous = s.Current
-				rel := state.Release{Version: in.Version, DeploymentID: in.DeploymentID}
-				if in.Release != nil {
-					rel = *in.Release
-				}
-				rel.Colour, rel.DeployedAt = in.To, time.Now().UTC()
-				s.Current = &rel
-			}
-			if live.Valid() {
-				s.Live = string(live)
-			}
-			s.InFlight = nil
-		})
-		if err != nil {
+	plan := decideReconcile(view)
+	r := &Reconciliation{Interrupted: st.InFlight, Holder: held.Previous, Live: view.Live}
+	for _, s := range plan {
+		if err := e.applyReconcileStep(ctx, s, r); err != nil {
 			return r, err
 		}
-	} else if live.Valid() && st.Live != string(live) {
-		if _, err := e.Store.Update(ctx, func(s *state.State) { s.Live = string(live) }); err != nil {
-			return r, err
+		if s.Done != "" {
+			r.Actions = append(r.Actions, s.Done)
 		}
-		r.Actions = append(r.Actions, "state's live colour corrected to the proxy's: "+string(live))
-	}
-	if err := e.Store.Append(ctx, reconcileEntry(r)); err != nil {
-		return r, err
 	}
 	e.Logger.Warn("reconciled an interrupted run", "actions", r.Actions)
 	return r, nil
 }
 
-// assertServing makes colour c serve: started if it is stopped, healthy,
-// and switched to at the proxy (again: Switch rewrites, checks and reloads
-// nginx's configuration, or points Caddy's handlers at c), so that what the
-// proxy runs matches what reconcile keeps before anything else is stopped.
+// needsReconcile reports whether there is anything to reconcile: a run left
+// in flight, or a dead holder's lock that was taken over.
+func needsReconcile(st state.State, holder *state.Lock) bool {
+	return st.InFlight != nil || holder != nil
+}
+
+// reconcileView is what reconcile decides from, read under the lock.
+type reconcileView struct {
+	// State is state.json.
+	State state.State
+	// Holder is the dead holder whose lock this run took over, or nil.
+	Holder *state.Lock
+	// Live is the colour the proxy serves (else state's), or the zero
+	// Colour when neither knows.
+	Live version.Colour
+	// Running says which colours have running containers (read only when a
+	// run is in flight: nothing is started or stopped otherwise).
+	Running map[version.Colour]bool
+}
+
+// observe reads what reconcile decides from: the proxy's live colour and,
+// with a run in flight, which colours have running containers.
+func (e *Engine) observe(ctx context.Context, st state.State, holder *state.Lock) (reconcileView, error) {
+	v := reconcileView{State: st, Holder: holder}
+	live, err := e.proxyLive(ctx, st)
+	if err != nil {
+		return v, err
+	}
+	v.Live = live
+	if st.InFlight == nil {
+		return v, nil
+	}
+	v.Running = map[version.Colour]bool{}
+	for _, c := range []version.Colour{version.Blue, version.Green} {
+		cs, err := container.Containers(ctx, e.Docker, e.App, string(c))
+		if err != nil {
+			return v, fmt.Errorf("list %s's containers: %w", c, err)
+		}
+		v.Running[c] = anyRunning(cs)
+	}
+	return v, nil
+}
+
+// anyRunning reports whether one of cs is running.
+func anyRunning(cs []container.Container) bool {
+	for _, ct := range cs {
+		if ct.State == "running" {
+			return true
+		}
+	}
+	return false
+}
+
+// reconcileOp is what one reconcile step does.
+type reconcileOp int
+
+const (
+	// opNote does nothing: it records something already done (the lock
+	// taken over).
+	opNote reconcileOp = iota
+	// opStart starts the live colour's kept (stopped) containers.
+	opStart
+	// opServe waits for the live colour to be healthy and makes the proxy
+	// serve it (again).
+	opServe
+	// opDrain waits timeouts.drain before a colour is stopped.
+	opDrain
+	// opRemove removes a colour's containers (never volumes).
+	opRemove
+	// opStop stops a colour, keeping its containers for a rollback.
+	opStop
+	// opState writes state: Promote (if set) becomes current, Live (if
+	// valid) the live colour, and the in-flight record is cleared if
+	// ClearInFlight.
+	opState
+	// opRecord appends the reconciliation to history (always last).
+	opRecord
+)
+
+// reconcileStep is one step of a reconciliation, with the reason for it.
+type reconcileStep struct {
+	Op     reconcileOp
+	Colour version.Colour
+	// Promote is the release opState makes current (its DeployedAt is set
+	// when applied).
+	Promote *state.Release
+	// ClearInFlight makes opState clear the in-flight record.
+	ClearInFlight bool
+	// Why is the reason for the step.
+	Why string
+	// Done is what Reconciliation.Actions says once the step succeeded
+	// (empty: nothing to say).
+	Done string
+}
+
+// decideReconcile is what reconcile does, in order, given what it sees. It
+// changes nothing; nil means there is nothing to do. The rules:
+//   - the proxy's view of the live colour wins; with a run in flight, that
+//     colour is started if it is stopped, must be healthy and is made what
+//     the proxy serves (a run killed between writing nginx's upstream file
+//     and reloading nginx leaves the file naming a colour nginx does not
+//     serve yet) before anything is stopped;
+//   - then the other colour the run touched goes: a deployment's
+//     half-started next colour is removed, a rollback's restarted kept
+//     colour is stopped again, and after a switch that happened the old
+//     colour is stopped (kept for rollback), each after a drain;
+//   - the live colour is never stopped or removed;
+//   - state follows (the switched-to release becomes current, the live
+//     colour is the proxy's, the in-flight record goes) and history records
+//     it all.
+func decideReconcile(v reconcileView) []reconcileStep {
+	if !needsReconcile(v.State, v.Holder) {
+		return nil
+	}
+	var steps []reconcileStep
+	if h := v.Holder; h != nil {
+		steps = append(steps, reconcileStep{Op: opNote, Why: "the lock's holder is gone",
+			Done: "took over the lock of " + h.String() + " (its host-side lock was free: the holder is gone)"})
+	}
+	if v.State.InFlight != nil {
+		steps = append(steps, decideInFlight(v)...)
+	} else if v.Live.Valid() && v.State.Live != string(v.Live) {
+		steps = append(steps, reconcileStep{Op: opState, Colour: v.Live, Why: fmt.Sprintf("state names %q as live, the proxy serves %s", v.State.Live, v.Live),
+			Done: "state's live colour corrected to the proxy's: " + string(v.Live)})
+	}
+	return append(steps, reconcileStep{Op: opRecord, Why: "history keeps the evidence"})
+}
+
+// decideInFlight are the steps for a run left in flight (see decideReconcile).
+func decideInFlight(v reconcileView) []reconcileStep {
+	in, live := v.State.InFlight, v.Live
+	to, _ := version.ParseColour(in.To)
+	from, _ := version.ParseColour(in.From)
+	var steps []reconcileStep
+	if live.Valid() {
+		if !v.Running[live] {
+			steps = append(steps, reconcileStep{Op: opStart, Colour: live, Why: string(live) + " serves but has no running container"})
+		}
+		steps = append(steps, reconcileStep{Op: opServe, Colour: live, Why: string(live) + " is live at the proxy",
+			Done: fmt.Sprintf("%s (live at the proxy) runs, is healthy and is what the proxy serves", live)})
+	}
+	// The colour to stop or remove; never the live one.
+	var off reconcileStep
+	switch {
+	case to.Valid() && to != live && in.Kind == state.KindDeploy:
+		off = reconcileStep{Op: opRemove, Colour: to, Why: "the switch never happened: the next colour is half-started",
+			Done: fmt.Sprintf("removed the half-started %s (%s)", to, in.Version)}
+	case to.Valid() && to != live:
+		off = reconcileStep{Op: opStop, Colour: to, Why: "a rollback that never switched: the kept colour it started goes back to being kept",
+			Done: fmt.Sprintf("stopped %s again (kept for rollback)", to)}
+	case to.Valid() && from.Valid() && from != live:
+		off = reconcileStep{Op: opStop, Colour: from, Why: "the switch happened: the new version serves; the old is kept, stopped",
+			Done: fmt.Sprintf("stopped %s (kept for rollback)", from)}
+	}
+	if off.Colour.Valid() {
+		if live.Valid() {
+			steps = append(steps, reconcileStep{Op: opDrain, Colour: off.Colour, Why: "requests the proxy's old workers still send finish"})
+		}
+		steps = append(steps, off)
+	}
+	return append(steps, decideState(v, to))
+}
+
+// decideState is the state write that closes a reconciled run: the release
+// switched to becomes current when the proxy serves it and state does not
+// say so yet.
+func decideState(v reconcileView, to version.Colour) reconcileStep {
+	in, cur := v.State.InFlight, v.State.Current
+	s := reconcileStep{Op: opState, Colour: v.Live, ClearInFlight: true, Why: "the run's in-flight record is settled"}
+	if to.Valid() && to == v.Live && (cur == nil || cur.Version != in.Version || cur.Colour != in.To) {
+		rel := state.Release{Version: in.Version, DeploymentID: in.DeploymentID}
+		if in.Release != nil {
+			rel = *in.Release
+		}
+		rel.Colour = in.To
+		s.Promote = &rel
+	}
+	return s
+}
+
+// applyReconcileStep does step s of a reconciliation r (r.Actions so far is
+// what the history entry of opRecord says was done).
+func (e *Engine) applyReconcileStep(ctx context.Context, s reconcileStep, r *Reconciliation) error {
+	switch s.Op {
+	case opStart:
+		if err := e.startColour(ctx, s.Colour); err != nil {
+			return fmt.Errorf("reconcile: nothing was stopped: %w", err)
+		}
+	case opServe:
+		if err := e.assertServing(ctx, s.Colour); err != nil {
+			return fmt.Errorf("reconcile: nothing was stopped: %w", err)
+		}
+	case opDrain:
+		e.drain(ctx)
+	case opRemove, opStop:
+		return e.retireColour(ctx, s)
+	case opState:
+		_, err := e.Store.Update(ctx, func(st *state.State) { applyState(st, s, time.Now().UTC()) })
+		return err
+	case opRecord:
+		return e.Store.Append(ctx, reconcileEntry(r))
+	}
+	return nil
+}
+
+// retireColour stops (opStop) or removes (opRemove) the colour of step s.
+func (e *Engine) retireColour(ctx context.Context, s reconcileStep) error {
+	do := e.stopColour
+	if s.Op == opRemove {
+		do = e.removeColour
+	}
+	if err := do(ctx, s.Colour); err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	return nil
+}
+
+// applyState makes st say what opState step s decided, at time now.
+func applyState(st *state.State, s reconcileStep, now time.Time) {
+	if s.Promote != nil {
+		st.Previous = st.Current
+		rel := *s.Promote
+		rel.DeployedAt = now
+		st.Current = &rel
+	}
+	if s.Colour.Valid() {
+		st.Live = string(s.Colour)
+	}
+	if s.ClearInFlight {
+		st.InFlight = nil
+	}
+}
+
+// assertServing makes colour c serve: healthy (ensureServing starts it if
+// it is stopped) and switched to at the proxy (again: Switch rewrites,
+// checks and reloads nginx's configuration, or points Caddy's handlers at
+// c), so that what the proxy runs matches what reconcile keeps before
+// anything else is stopped.
 func (e *Engine) assertServing(ctx context.Context, c version.Colour) error {
 	if err := e.ensureServing(ctx, &Deployment{Logger: e.Logger}, c); err != nil {
 		return err

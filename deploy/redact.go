@@ -6,12 +6,12 @@ import (
 	"log/slog"
 )
 
-// RedactingLogger returns a logger writing through l's handler with redact
+// redactingLogger returns a logger writing through l's handler with redact
 // applied to every message and attribute (strings, errors and other values
 // whose text holds something to mask). Open wraps the logger it is given in
 // one built from Environment.Redactor, so a library's log line carrying a
 // host name, a path or a token taken from an error cannot show it.
-func RedactingLogger(l *slog.Logger, redact func(string) string) *slog.Logger {
+func redactingLogger(l *slog.Logger, redact func(string) string) *slog.Logger {
 	if l == nil || redact == nil {
 		return l
 	}

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -46,49 +45,30 @@ func (h *countingHost) Run(ctx context.Context, cmd host.Cmd) error {
 	if c == nil {
 		return h.Host.Run(ctx, cmd)
 	}
-	start := c.begin()
-	err := h.Host.Run(ctx, cmd)
-	c.end(start)
-	return err
+	end := c.Begin()
+	defer end()
+	return h.Host.Run(ctx, cmd)
 }
 
 // remoteKey is the context key of a phase's *remoteCounter.
 type remoteKey struct{}
 
-// remoteCounter sums the commands of one phase; commands may run
-// concurrently, so their times add up to more than the phase's duration.
+// remoteCounter sums the commands of one phase (a host.Counting counting
+// by Begin); commands may run concurrently, so their times add up to more
+// than the phase's duration.
 type remoteCounter struct {
-	now func() time.Time
-
-	mu sync.Mutex
-	n  int
-	d  time.Duration
+	*host.Counting
 }
 
 // withRemoteCounter returns ctx carrying a fresh counter read by the clock
 // now, and the counter.
 func withRemoteCounter(ctx context.Context, now func() time.Time) (context.Context, *remoteCounter) {
-	c := &remoteCounter{now: now}
+	c := &remoteCounter{host.NewCounter(now)}
 	return context.WithValue(ctx, remoteKey{}, c), c
-}
-
-func (c *remoteCounter) begin() time.Time {
-	c.mu.Lock()
-	c.n++
-	c.mu.Unlock()
-	return c.now()
-}
-
-func (c *remoteCounter) end(start time.Time) {
-	d := c.now().Sub(start)
-	c.mu.Lock()
-	c.d += d
-	c.mu.Unlock()
 }
 
 // fill copies the counts so far into res.
 func (c *remoteCounter) fill(res *PhaseResult) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	res.RemoteCommands, res.RemoteTime = c.n, c.d
+	s := c.Stats()
+	res.RemoteCommands, res.RemoteTime = s.Commands, s.Time
 }

@@ -87,11 +87,6 @@ func TestRemoteCommandsCountedPerPhase(t *testing.T) {
 	assert.Same(t, h, CountRemote(h), "wrapping twice would count twice")
 
 	d := &Deployment{Clock: fake.clock}
-	d.onPhase = func(ctx context.Context, phase string) {
-		if phase == "start" { // the engine's in-flight marker
-			require.NoError(t, h.Run(ctx, host.Cmd{Argv: []string{"true"}}))
-		}
-	}
 	p := NewPipeline(
 		runN(h, "lock", 2, false, 1),
 		runN(h, "prepare", 0, false, 0),
@@ -100,6 +95,11 @@ func TestRemoteCommandsCountedPerPhase(t *testing.T) {
 		runN(h, "skipped", 5, false, 0),
 		finalN(h, "unlock", 1),
 	)
+	p.BeforePhase = func(ctx context.Context, d *Deployment, phase string) {
+		if phase == "start" { // the engine's in-flight marker
+			require.NoError(t, h.Run(ctx, host.Cmd{Argv: []string{"true"}}))
+		}
+	}
 	require.NoError(t, h.Run(context.Background(), host.Cmd{Argv: []string{"true"}}), "outside a pipeline")
 	err := p.Run(context.Background(), d)
 	require.Error(t, err)

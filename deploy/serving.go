@@ -49,10 +49,10 @@ func (e *Engine) guardServing(ctx context.Context, d *Deployment) error {
 	var err error
 	switch {
 	case liveErr != nil:
-		err = fmt.Errorf("%s was left running: %w: the proxy could not say which colour it serves (%v), so it may be serving",
+		err = fmt.Errorf("%s was left running: %w: the proxy could not say which colour it serves (%w), so it may be serving",
 			serving, ErrStillServing, liveErr)
 	case switchBackErr(d) != nil:
-		err = fmt.Errorf("%s is %w: undoing the switch failed: %v", serving, ErrStillServing, switchBackErr(d))
+		err = fmt.Errorf("%s is %w: undoing the switch failed: %w", serving, ErrStillServing, switchBackErr(d))
 	case !d.Live.Valid():
 		err = fmt.Errorf("%s is %w: this was the first release here, so there is no earlier colour to switch back to", serving, ErrStillServing)
 	default:

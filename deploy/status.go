@@ -33,8 +33,8 @@ type Status struct {
 	NeedsReconcile string
 }
 
-// ReconcileCommand is what fixes an interrupted run.
-const ReconcileCommand = "go tool mage reconcile"
+// reconcileCommand is what fixes an interrupted run.
+const reconcileCommand = "go tool mage reconcile"
 
 // Status reports, read-only: it stops, removes and releases nothing. An
 // interrupted run is reported (NeedsReconcile), not reconciled.
@@ -78,7 +78,7 @@ func (e *Engine) Status(ctx context.Context, historyLines int) (*Status, error) 
 func (s *Status) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if s.NeedsReconcile != "" {
-		fmt.Fprintf(tw, "INTERRUPTED\t%s: run `%s` (or any deployment) to reconcile\n", s.NeedsReconcile, ReconcileCommand)
+		fmt.Fprintf(tw, "INTERRUPTED\t%s: run `%s` (or any deployment) to reconcile\n", s.NeedsReconcile, reconcileCommand)
 	}
 	fmt.Fprintf(tw, "environment\t%s on %s\n", s.Environment, s.Host)
 	live := s.State.Live
@@ -116,7 +116,7 @@ func (s *Status) Write(w io.Writer) error {
 	case ls.Legacy:
 		fmt.Fprintf(tw, "lock\tLEGACY: %s, taken by an older blueshift that cannot show it is alive (if it is gone: `go tool mage lock:release`)\n", s.Lock)
 	default:
-		fmt.Fprintf(tw, "lock\tSTALE: %s: its holder is gone (`%s` takes it over)\n", s.Lock, ReconcileCommand)
+		fmt.Fprintf(tw, "lock\tSTALE: %s: its holder is gone (`%s` takes it over)\n", s.Lock, reconcileCommand)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -4,53 +4,28 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/blueshift-deploy/blueshift/deploy/container"
 )
 
 // ContainerExec runs a command inside a running container.
+// container.Docker implements it with the Docker Engine API.
 type ContainerExec interface {
 	// Exec runs argv in the container and waits for it. A command that ran
 	// returns its result with a nil error whatever its exit code; err is for
 	// commands that could not be run.
-	Exec(ctx context.Context, container string, argv []string) (ExecResult, error)
+	Exec(ctx context.Context, ctr string, argv []string) (container.ExecResult, error)
 }
 
-// ExecResult is how a command run in a container ended.
-type ExecResult struct {
-	ExitCode int
-	// Stdout and Stderr hold the start of each stream (at most 64 KiB).
-	Stdout, Stderr string
-}
-
-// ContainerInspector reads a container's Docker healthcheck state.
+// ContainerInspector reads a container's state and Docker healthcheck.
+// container.Docker implements it with the Docker Engine API.
 type ContainerInspector interface {
-	Health(ctx context.Context, container string) (ContainerHealth, error)
+	Health(ctx context.Context, ctr string) (container.Health, error)
 }
 
-// ContainerHealth is a container's state as Docker reports it.
-type ContainerHealth struct {
-	// State is the container's state: "running", "exited", "restarting", ...
-	State string
-	// Status is the healthcheck status: "starting", "healthy", "unhealthy",
-	// or "none" when the container has no healthcheck.
-	Status string
-	// FailingStreak counts consecutive failed healthchecks.
-	FailingStreak int
-	// LastOutput is the trimmed output of the latest healthcheck run.
-	LastOutput string
-}
-
-// Healthcheck statuses as Docker reports them, plus NoHealthcheck.
-const (
-	Starting      = string(container.Starting)
-	Healthy       = string(container.Healthy)
-	Unhealthy     = string(container.Unhealthy)
-	NoHealthcheck = string(container.NoHealthcheck)
+var (
+	_ ContainerExec      = container.Docker{}
+	_ ContainerInspector = container.Docker{}
 )
 
 // ExecProbe runs a command in a container and passes when it exits 0 (and,
@@ -65,7 +40,7 @@ type ExecProbe struct {
 	Argv []string
 	// StdoutContains, when set, must occur in the command's stdout.
 	StdoutContains string
-	// Exec runs the command (a Docker, or a fake in tests).
+	// Exec runs the command (a container.Docker, or a fake in tests).
 	Exec ContainerExec
 }
 
@@ -94,15 +69,15 @@ func (p *ExecProbe) Observe(ctx context.Context) Observation {
 	}
 	if res.ExitCode != 0 {
 		why := fmt.Sprintf("exit %d", res.ExitCode)
-		if out := snippet([]byte(res.Stderr)); out != "" {
+		if out := snippet(res.Stderr); out != "" {
 			why += ": stderr: " + out
-		} else if out := snippet([]byte(res.Stdout)); out != "" {
+		} else if out := snippet(res.Stdout); out != "" {
 			why += ": stdout: " + out
 		}
 		return c.fail(why, nil)
 	}
-	if p.StdoutContains != "" && !strings.Contains(res.Stdout, p.StdoutContains) {
-		return c.fail(fmt.Sprintf("exit 0 but stdout lacks %q: stdout: %s", p.StdoutContains, snippet([]byte(res.Stdout))), nil)
+	if p.StdoutContains != "" && !strings.Contains(string(res.Stdout), p.StdoutContains) {
+		return c.fail(fmt.Sprintf("exit 0 but stdout lacks %q: stdout: %s", p.StdoutContains, snippet(res.Stdout)), nil)
 	}
 	return c.pass("exit 0")
 }
@@ -114,7 +89,7 @@ type ContainerHealthProbe struct {
 	Label string
 	// Container is the container's name or ID.
 	Container string
-	// Inspector reads the state (a Docker, or a fake in tests).
+	// Inspector reads the state (a container.Docker, or a fake in tests).
 	Inspector ContainerInspector
 }
 
@@ -144,10 +119,10 @@ func (p *ContainerHealthProbe) Observe(ctx context.Context) Observation {
 	switch {
 	case h.State != "running":
 		return c.fail("container is "+h.State+", not running", nil)
-	case h.Status == Healthy:
-	case h.Status == NoHealthcheck || h.Status == "":
+	case h.Status == container.HealthHealthy:
+	case h.Status == container.HealthNone || h.Status == "":
 		return c.abort("container has no healthcheck (add one to the service, or use another probe)", nil)
-	case h.Status == Starting:
+	case h.Status == container.HealthStarting:
 		return c.fail("healthcheck still starting", nil)
 	default:
 		why := fmt.Sprintf("healthcheck %s (%d failing in a row)", h.Status, h.FailingStreak)
@@ -156,104 +131,5 @@ func (p *ContainerHealthProbe) Observe(ctx context.Context) Observation {
 		}
 		return c.fail(why, nil)
 	}
-	return c.pass(Healthy)
+	return c.pass(container.HealthHealthy)
 }
-
-// DockerAPI is the part of the Docker Engine client (*client.Client) that
-// Docker uses.
-type DockerAPI interface {
-	ContainerExecCreate(ctx context.Context, container string, options container.ExecOptions) (container.ExecCreateResponse, error)
-	ContainerExecAttach(ctx context.Context, execID string, config container.ExecAttachOptions) (types.HijackedResponse, error)
-	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
-	ContainerInspect(ctx context.Context, container string) (container.InspectResponse, error)
-}
-
-var _ DockerAPI = (*client.Client)(nil)
-
-// Docker implements ContainerExec and ContainerInspector with the Docker
-// Engine API. Give it a client that reaches the host's daemon (locally or
-// through the host's Dialer).
-type Docker struct {
-	Client DockerAPI
-}
-
-// execOutputLimit is how much of each stream ExecResult keeps.
-const execOutputLimit = 64 << 10
-
-// Exec creates an exec, attaches to it (which starts it), reads its
-// demultiplexed output to the end, and reads its exit code.
-func (d Docker) Exec(ctx context.Context, ctr string, argv []string) (ExecResult, error) {
-	created, err := d.Client.ContainerExecCreate(ctx, ctr, container.ExecOptions{
-		Cmd: argv, AttachStdout: true, AttachStderr: true,
-	})
-	if err != nil {
-		return ExecResult{}, fmt.Errorf("docker exec create in %s: %w", ctr, err)
-	}
-	att, err := d.Client.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return ExecResult{}, fmt.Errorf("docker exec attach in %s: %w", ctr, err)
-	}
-	// The hijacked connection does not watch ctx: close it on cancel.
-	stop := context.AfterFunc(ctx, att.Close)
-	defer stop()
-	defer att.Close()
-	var stdout, stderr limitedBuffer
-	stdout.n, stderr.n = execOutputLimit, execOutputLimit
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader); err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return ExecResult{}, fmt.Errorf("docker exec in %s: reading output: %w", ctr, err)
-	}
-	// The stream can end a moment before the daemon records the exit.
-	for {
-		ins, err := d.Client.ContainerExecInspect(ctx, created.ID)
-		if err != nil {
-			return ExecResult{}, fmt.Errorf("docker exec inspect in %s: %w", ctr, err)
-		}
-		if !ins.Running {
-			return ExecResult{ExitCode: ins.ExitCode, Stdout: stdout.String(), Stderr: stderr.String()}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return ExecResult{}, fmt.Errorf("docker exec in %s: waiting for the exit code: %w", ctr, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// Health inspects the container.
-func (d Docker) Health(ctx context.Context, ctr string) (ContainerHealth, error) {
-	ins, err := d.Client.ContainerInspect(ctx, ctr)
-	if err != nil {
-		return ContainerHealth{}, fmt.Errorf("docker inspect %s: %w", ctr, err)
-	}
-	h := ContainerHealth{Status: NoHealthcheck}
-	if ins.State == nil {
-		return h, nil
-	}
-	h.State = string(ins.State.Status)
-	if hs := ins.State.Health; hs != nil {
-		h.Status = string(hs.Status)
-		h.FailingStreak = hs.FailingStreak
-		if n := len(hs.Log); n > 0 && hs.Log[n-1] != nil {
-			h.LastOutput = strings.TrimSpace(hs.Log[n-1].Output)
-		}
-	}
-	return h, nil
-}
-
-// limitedBuffer keeps the first n bytes written to it and discards the rest.
-type limitedBuffer struct {
-	n   int
-	buf []byte
-}
-
-func (l *limitedBuffer) Write(p []byte) (int, error) {
-	if room := l.n - len(l.buf); room > 0 {
-		l.buf = append(l.buf, p[:min(room, len(p))]...)
-	}
-	return len(p), nil
-}
-
-func (l *limitedBuffer) String() string { return string(l.buf) }

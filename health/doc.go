@@ -4,7 +4,8 @@
 // A Probe checks one thing once: an HTTP(S) endpoint (HTTPProbe), a TCP port
 // (TCPProbe), PostgreSQL (PostgresProbe, connect and SELECT 1), Redis
 // (RedisProbe, PING), a command inside a container (ExecProbe) or a
-// container's own Docker healthcheck (ContainerHealthProbe). Every network
+// container's own Docker healthcheck (ContainerHealthProbe), both through
+// the Docker wrapper's container.Docker (or a fake). Every network
 // probe dials through a host.Dialer, so the same probe checks a service on the
 // local machine or on a server reached over SSH.
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	dcontainer "github.com/blueshift-deploy/blueshift/deploy/container"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
 	"github.com/blueshift-deploy/blueshift/health"
@@ -85,7 +86,7 @@ func TestProbesOverSSH(t *testing.T) {
 		remote, err := host.NewDockerClient(h, "")
 		require.NoError(t, err)
 		defer remote.Close()
-		d := health.Docker{Client: remote}
+		d := dcontainer.Docker{Engine: remote}
 		p := &health.ExecProbe{Container: id, Argv: []string{"/tinyd", "echo", "PONG"}, StdoutContains: "PONG", Exec: d}
 		require.NoError(t, p.Check(ctx))
 		_, err = health.Wait(ctx, &health.ContainerHealthProbe{Container: id, Inspector: d}, health.Policy{Attempts: 200, Interval: 100 * time.Millisecond}, nil)

@@ -21,6 +21,7 @@ import (
 	bscontainer "github.com/blueshift-deploy/blueshift/deploy/container"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 func freePort(t *testing.T) uint32 {
@@ -91,12 +92,12 @@ func TestDeployColoursWithRealCompose(t *testing.T) {
 		t.Fatal(err)
 	}
 	clis := map[string]compose.CLI{}
-	ports := map[string]uint32{}
-	rendered := map[string]*compose.Rendered{}
-	for colour, version := range map[string]string{compose.Blue: "v1", compose.Green: "v2"} {
+	ports := map[version.Colour]uint32{}
+	rendered := map[version.Colour]*compose.Rendered{}
+	for colour, tag := range map[version.Colour]string{version.Blue: "v1", version.Green: "v2"} {
 		ports[colour] = freePort(t)
 		r, err := compose.Render(p, compose.RenderOptions{
-			App: app, Colour: colour, Version: version, DeploymentID: "e2e-" + colour,
+			App: app, Colour: colour, Version: tag, DeploymentID: "e2e-" + string(colour),
 			Shared: []string{"db"}, Ports: map[string]compose.PortMap{"web": {Container: 8080, Host: ports[colour]}},
 		})
 		if err != nil {
@@ -117,7 +118,7 @@ func TestDeployColoursWithRealCompose(t *testing.T) {
 			clis[rp.Name()] = c
 		}
 	}
-	r := rendered[compose.Blue]
+	r := rendered[version.Blue]
 	t.Cleanup(func() {
 		for _, c := range clis {
 			host.NewLocal().Run(context.Background(), c.Down(false))
@@ -147,7 +148,7 @@ func TestDeployColoursWithRealCompose(t *testing.T) {
 		t.Fatalf("shared containers %+v %v", dbBefore, err)
 	}
 	start := time.Now()
-	blue := clis[compose.ColourProject(app, compose.Blue)]
+	blue := clis[compose.ColourProject(app, version.Blue)]
 	run(t, blue.Up(90*time.Second))
 	t.Logf("blue up --wait took %v", time.Since(start).Round(time.Millisecond))
 
@@ -160,7 +161,7 @@ func TestDeployColoursWithRealCompose(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return strings.TrimSpace(string(b))
 	}
-	if got := get(ports[compose.Blue], "/"); got != "web" {
+	if got := get(ports[version.Blue], "/"); got != "web" {
 		t.Errorf("blue web on its loopback port: %q", got)
 	}
 	if got := run(t, blue.Exec("web", nil, "/testserver", "get", "http://db:8080/")); strings.TrimSpace(got) != "shared-db" {
@@ -168,26 +169,26 @@ func TestDeployColoursWithRealCompose(t *testing.T) {
 	}
 
 	// Green beside blue, and the shared project brought up again.
-	green := clis[compose.ColourProject(app, compose.Green)]
+	green := clis[compose.ColourProject(app, version.Green)]
 	run(t, green.Up(90*time.Second))
 	run(t, shared.UpNoRecreate())
-	if got := get(ports[compose.Green], "/"); got != "web" {
+	if got := get(ports[version.Green], "/"); got != "web" {
 		t.Errorf("green web: %q", got)
 	}
-	if got := get(ports[compose.Blue], "/"); got != "web" {
+	if got := get(ports[version.Blue], "/"); got != "web" {
 		t.Errorf("blue web after green started: %q", got)
 	}
 	dbAfter, _ := bscontainer.Containers(ctx, cli, app, compose.SharedColour)
 	if len(dbAfter) != 1 || dbAfter[0].ID != dbBefore[0].ID {
 		t.Errorf("shared db recreated: before %v after %v", dbBefore, dbAfter)
 	}
-	for colour, version := range map[string]string{compose.Blue: "v1", compose.Green: "v2"} {
-		cs, err := bscontainer.Containers(ctx, cli, app, colour)
+	for colour, tag := range map[version.Colour]string{version.Blue: "v1", version.Green: "v2"} {
+		cs, err := bscontainer.Containers(ctx, cli, app, string(colour))
 		if err != nil || len(cs) != 2 || cs[0].Service != "web" || cs[1].Service != "worker" {
 			t.Fatalf("%s containers %+v %v", colour, cs, err)
 		}
 		for _, c := range cs {
-			if c.Labels[compose.LabelVersion] != version || c.Image != repo+":"+version || c.Project != compose.ColourProject(app, colour) {
+			if c.Labels[compose.LabelVersion] != tag || c.Image != repo+":"+tag || c.Project != compose.ColourProject(app, colour) {
 				t.Errorf("%s %s: labels %v image %s", colour, c.Service, c.Labels, c.Image)
 			}
 		}
@@ -195,7 +196,7 @@ func TestDeployColoursWithRealCompose(t *testing.T) {
 
 	// Which colour answers the bare name "web" from inside green? Both
 	// colours' web sit on the shared network under that alias.
-	greenWeb, _ := bscontainer.Containers(ctx, cli, app, compose.Green)
+	greenWeb, _ := bscontainer.Containers(ctx, cli, app, string(version.Green))
 	own, other := 0, 0
 	for i := 0; i < 10; i++ {
 		h := strings.TrimSpace(run(t, green.Exec("worker", nil, "/testserver", "get", "http://web:8080/hostname")))
@@ -212,7 +213,7 @@ func TestDeployColoursWithRealCompose(t *testing.T) {
 
 	// Removing blue leaves the shared volume, network and service alone.
 	run(t, blue.Down(false))
-	if cs, _ := bscontainer.Containers(ctx, cli, app, compose.Blue); len(cs) != 0 {
+	if cs, _ := bscontainer.Containers(ctx, cli, app, string(version.Blue)); len(cs) != 0 {
 		t.Errorf("blue containers after down: %v", cs)
 	}
 	for _, v := range r.Volumes {

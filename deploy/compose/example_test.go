@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // Render the Django app of testdata/django for the blue colour: the colour
@@ -19,7 +20,7 @@ func ExampleRender() {
 		return
 	}
 	r, err := compose.Render(p, compose.RenderOptions{
-		App: "thebot", Colour: compose.Blue, Version: "v1.0.1",
+		App: "thebot", Colour: version.Blue, Version: "v1.0.1",
 		Shared: []string{"db", "redis"},
 		Ports: map[string]compose.PortMap{
 			"backend":  {Container: 8000, Host: 18000},

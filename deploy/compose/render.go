@@ -13,12 +13,8 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
-)
 
-// Colours a deployment alternates between.
-const (
-	Blue  = "blue"
-	Green = "green"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // Labels Render puts on every service.
@@ -48,8 +44,8 @@ type RenderOptions struct {
 	// volume "shop_media", network "shop_net"). Lowercase letters, digits,
 	// '-' and '_', starting with a letter or digit. Required.
 	App string
-	// Colour is Blue or Green. Required.
-	Colour string
+	// Colour is version.Blue or version.Green. Required.
+	Colour version.Colour
 	// Version is the image tag deployed ("v1.0.1"). Required.
 	Version string
 	// DeploymentID is recorded in a label on each colour service.
@@ -277,7 +273,7 @@ var appName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 func SharedNetwork(app string) string { return app + "_net" }
 
 // ColourProject is the compose project name of a colour: "<app>-<colour>".
-func ColourProject(app, colour string) string { return app + "-" + colour }
+func ColourProject(app string, colour version.Colour) string { return app + "-" + string(colour) }
 
 // Render splits p into the colour project and the shared project for one
 // deployment. p is not modified.
@@ -312,79 +308,109 @@ func Render(p *Project, opts RenderOptions) (*Rendered, error) {
 // splitServices validates opts against p and returns the stateless service
 // names (sorted) and the set of shared ones.
 func splitServices(p *types.Project, opts RenderOptions) ([]string, map[string]bool, error) {
-	if !appName.MatchString(opts.App) {
-		return nil, nil, fmt.Errorf("%w: app %q: use lowercase letters, digits, '-' and '_', starting with a letter or digit", ErrRender, opts.App)
-	}
-	if opts.Colour != Blue && opts.Colour != Green {
-		return nil, nil, fmt.Errorf("%w: colour %q: must be %q or %q", ErrRender, opts.Colour, Blue, Green)
-	}
-	if opts.Version == "" || strings.ContainsAny(opts.Version, " :/@") {
-		return nil, nil, fmt.Errorf("%w: version %q: must be a non-empty image tag", ErrRender, opts.Version)
-	}
-	known := func(field, name string) error {
-		if _, ok := p.Services[name]; !ok {
-			return fmt.Errorf("%w: %s: service %q is not in the compose file (services: %s)", ErrRender, field, name, strings.Join(sortedKeys(p.Services), ", "))
-		}
-		return nil
+	if err := checkNames(opts); err != nil {
+		return nil, nil, err
 	}
 	shared := map[string]bool{}
 	for _, s := range opts.Shared {
-		if err := known("shared", s); err != nil {
+		if err := knownService(p, "shared", s); err != nil {
 			return nil, nil, err
 		}
 		shared[s] = true
 	}
+	stateless, err := statelessServices(p, opts.Stateless, shared)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(stateless) == 0 {
+		return nil, nil, fmt.Errorf("%w: no stateless services: a colour would run nothing", ErrRender)
+	}
+	if err := checkServiceKeys(p, opts, shared); err != nil {
+		return nil, nil, err
+	}
+	return stateless, shared, nil
+}
+
+// checkNames checks opts' app name, colour and version.
+func checkNames(opts RenderOptions) error {
+	if !appName.MatchString(opts.App) {
+		return fmt.Errorf("%w: app %q: use lowercase letters, digits, '-' and '_', starting with a letter or digit", ErrRender, opts.App)
+	}
+	if !opts.Colour.Valid() {
+		return fmt.Errorf("%w: colour %q: must be %q or %q", ErrRender, opts.Colour, version.Blue, version.Green)
+	}
+	if opts.Version == "" || strings.ContainsAny(opts.Version, " :/@") {
+		return fmt.Errorf("%w: version %q: must be a non-empty image tag", ErrRender, opts.Version)
+	}
+	return nil
+}
+
+// knownService says, naming field, when name is not a service of p.
+func knownService(p *types.Project, field, name string) error {
+	if _, ok := p.Services[name]; !ok {
+		return fmt.Errorf("%w: %s: service %q is not in the compose file (services: %s)", ErrRender, field, name, strings.Join(sortedKeys(p.Services), ", "))
+	}
+	return nil
+}
+
+// statelessServices are the stateless services, sorted: those listed
+// (each known, not shared, and together with shared covering every
+// service), or every service not shared when none is listed.
+func statelessServices(p *types.Project, listed []string, shared map[string]bool) ([]string, error) {
 	var stateless []string
-	if len(opts.Stateless) == 0 {
+	if len(listed) == 0 {
 		for _, s := range sortedKeys(p.Services) {
 			if !shared[s] {
 				stateless = append(stateless, s)
 			}
 		}
-	} else {
-		seen := map[string]bool{}
-		for _, s := range opts.Stateless {
-			if err := known("stateless", s); err != nil {
-				return nil, nil, err
-			}
-			if shared[s] {
-				return nil, nil, fmt.Errorf("%w: service %q is both stateless and shared", ErrRender, s)
-			}
-			if !seen[s] {
-				seen[s] = true
-				stateless = append(stateless, s)
-			}
+		return stateless, nil
+	}
+	seen := map[string]bool{}
+	for _, s := range listed {
+		if err := knownService(p, "stateless", s); err != nil {
+			return nil, err
 		}
-		sort.Strings(stateless)
-		for _, s := range sortedKeys(p.Services) {
-			if !shared[s] && !seen[s] {
-				return nil, nil, fmt.Errorf("%w: service %q is neither stateless nor shared: add it to one list", ErrRender, s)
-			}
+		if shared[s] {
+			return nil, fmt.Errorf("%w: service %q is both stateless and shared", ErrRender, s)
+		}
+		if !seen[s] {
+			seen[s] = true
+			stateless = append(stateless, s)
 		}
 	}
-	if len(stateless) == 0 {
-		return nil, nil, fmt.Errorf("%w: no stateless services: a colour would run nothing", ErrRender)
+	sort.Strings(stateless)
+	for _, s := range sortedKeys(p.Services) {
+		if !shared[s] && !seen[s] {
+			return nil, fmt.Errorf("%w: service %q is neither stateless nor shared: add it to one list", ErrRender, s)
+		}
 	}
+	return stateless, nil
+}
+
+// checkServiceKeys checks that the services opts' ports, images and pinned
+// images name exist, and that ports go to stateless services and are valid.
+func checkServiceKeys(p *types.Project, opts RenderOptions, shared map[string]bool) error {
 	for _, field := range []struct {
 		name string
 		keys []string
 	}{{"ports", sortedKeys(opts.Ports)}, {"images", sortedKeys(opts.Images)}, {"pinned images", opts.PinnedImages}} {
 		for _, s := range field.keys {
-			if err := known(field.name, s); err != nil {
-				return nil, nil, err
+			if err := knownService(p, field.name, s); err != nil {
+				return err
 			}
 		}
 	}
 	for _, s := range sortedKeys(opts.Ports) {
 		if shared[s] {
-			return nil, nil, fmt.Errorf("%w: ports: service %q is shared; only stateless services get colour ports", ErrRender, s)
+			return fmt.Errorf("%w: ports: service %q is shared; only stateless services get colour ports", ErrRender, s)
 		}
 		pm := opts.Ports[s]
 		if pm.Container == 0 || pm.Host == 0 || pm.Container > 65535 || pm.Host > 65535 {
-			return nil, nil, fmt.Errorf("%w: ports: service %q: container and host ports must be 1-65535", ErrRender, s)
+			return fmt.Errorf("%w: ports: service %q: container and host ports must be 1-65535", ErrRender, s)
 		}
 	}
-	return stateless, shared, nil
+	return nil
 }
 
 type renderer struct {
@@ -511,7 +537,7 @@ func (r *renderer) service(svc types.ServiceConfig, isShared bool) (types.Servic
 	if isShared {
 		labels[LabelColour] = SharedColour
 	} else {
-		labels[LabelColour] = o.Colour
+		labels[LabelColour] = string(o.Colour)
 		labels[LabelVersion] = o.Version
 		if o.DeploymentID != "" {
 			labels[LabelDeploymentID] = o.DeploymentID

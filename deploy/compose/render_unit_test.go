@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 func TestWithTag(t *testing.T) {
@@ -55,7 +57,7 @@ func TestRenderRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := RenderOptions{App: "shop", Colour: Blue, Version: "v1", Shared: []string{"db"}}
+	ok := RenderOptions{App: "shop", Colour: version.Blue, Version: "v1", Shared: []string{"db"}}
 	for _, tc := range []struct {
 		edit func(*RenderOptions)
 		want string
@@ -89,13 +91,13 @@ func TestRenderDoesNotModifyProject(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := p.MarshalYAML()
-	for _, colour := range []string{Blue, Green} {
+	for _, colour := range []version.Colour{version.Blue, version.Green} {
 		r, err := Render(p, RenderOptions{App: "shop", Colour: colour, Version: "v1", Shared: []string{"db"},
 			Ports: map[string]PortMap{"web": {8000, 18000}}, HostDir: "/srv/shop"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Colour.Name() != "shop-"+colour || r.Shared.Name() != "shop" {
+		if r.Colour.Name() != "shop-"+string(colour) || r.Shared.Name() != "shop" {
 			t.Errorf("names %q %q", r.Colour.Name(), r.Shared.Name())
 		}
 		if r.Colour.FileMode() != 0o644 {
@@ -207,7 +209,7 @@ func TestMaskedYAMLHidesInterpolatedValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Render(p, RenderOptions{App: "shop", Colour: Blue, Version: "v1", Stateless: []string{"web"},
+	r, err := Render(p, RenderOptions{App: "shop", Colour: version.Blue, Version: "v1", Stateless: []string{"web"},
 		Ports: map[string]PortMap{"web": {Container: 8000, Host: 18001}}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,14 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 // MaxLogLines is how many of the failing colour's last log lines the
@@ -60,10 +62,51 @@ func writeSummary(w io.Writer, d *deploy.Deployment, p painter, redact func(stri
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
-	clean := func(s string) string { return sanitize(redact(s)) }
-	var b strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	sw := &summaryWriter{d: d, p: p, redact: redact}
+	sw.banner()
+	sw.fields()
+	sw.phases()
+	sw.facts()
+	sw.warnings()
+	sw.failure()
+	sw.logs()
+	_, err := io.WriteString(w, sw.b.String())
+	if err != nil {
+		return fmt.Errorf("console: write summary: %w", err)
+	}
+	return nil
+}
 
+// summaryWriter builds the summary of d, one section per method, in the
+// order writeSummary calls them.
+type summaryWriter struct {
+	d      *deploy.Deployment
+	p      painter
+	redact func(string) string
+	b      strings.Builder
+}
+
+// clean is s redacted and made safe for a terminal.
+func (sw *summaryWriter) clean(s string) string { return sanitize(sw.redact(s)) }
+
+func (sw *summaryWriter) line(format string, args ...any) { fmt.Fprintf(&sw.b, format+"\n", args...) }
+
+// field writes "name value" when value is set.
+func (sw *summaryWriter) field(name, value string) {
+	if value != "" {
+		sw.line("  %s %s", pad(name, 12), sw.clean(value))
+	}
+}
+
+// section starts a titled section.
+func (sw *summaryWriter) section(title string) {
+	sw.line("")
+	sw.line("%s", title)
+}
+
+// banner is the outcome line, coloured, and what a person must do now.
+func (sw *summaryWriter) banner() {
+	d := sw.d
 	bannerSGR := sgrGreen
 	switch d.Outcome {
 	case deploy.OutcomeRolledBack, "":
@@ -71,119 +114,139 @@ func writeSummary(w io.Writer, d *deploy.Deployment, p painter, redact func(stri
 	case deploy.OutcomeFailed, deploy.OutcomeRollbackFailed:
 		bannerSGR = sgrRed
 	}
-	line("%s", p.paint(sgrBold+bannerSGR, Banner(d)))
+	sw.line("%s", sw.p.paint(sgrBold+bannerSGR, Banner(d)))
 	if d.Attention != "" {
-		line("%s", p.paint(sgrBold+sgrRed, glyphWarning+" "+indentRest(clean(d.Attention), "  ")))
+		sw.line("%s", sw.p.paint(sgrBold+sgrRed, glyphWarning+" "+indentRest(sw.clean(d.Attention), "  ")))
 	}
-	line("")
+	sw.line("")
+}
 
-	field := func(name, value string) {
-		if value != "" {
-			line("  %s %s", pad(name, 12), clean(value))
-		}
-	}
-	field("version", d.Version.String())
-	field("deployment", d.ID)
-	field("environment", d.Environment)
+// fields are the deployment's facts about itself: version, ID, colours, …
+func (sw *summaryWriter) fields() {
+	d := sw.d
+	sw.field("version", d.Version.String())
+	sw.field("deployment", d.ID)
+	sw.field("environment", d.Environment)
 	if d.Live != "" || d.Next != "" {
-		field("colours", fmt.Sprintf("%s → %s", orNone(string(d.Live)), orNone(string(d.Next))))
+		sw.field("colours", fmt.Sprintf("%s → %s", orNone(string(d.Live)), orNone(string(d.Next))))
 	}
-	field("commit", d.Commit)
-	field("actor", d.Actor)
-	field("reason", d.Reason)
+	sw.field("commit", d.Commit)
+	sw.field("actor", d.Actor)
+	sw.field("reason", d.Reason)
 	if d.TestsSkipped {
-		field("tests", "SKIPPED")
+		sw.field("tests", "SKIPPED")
 	}
-	field("backup", d.BackupID)
+	sw.field("backup", d.BackupID)
 	if r := d.Report; !r.Started.IsZero() {
-		field("started", r.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+		sw.field("started", r.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
 		if !r.Finished.IsZero() {
-			field("duration", formatDuration(r.Finished.Sub(r.Started)))
+			sw.field("duration", formatDuration(r.Finished.Sub(r.Started)))
 		}
 	}
-	remoteN, remoteT := remoteTotal(d.Report.Phases)
-	if remoteN > 0 {
-		field("remote", fmt.Sprintf("%d commands on the host, %s", remoteN, formatDuration(remoteT)))
+	if n, t := remoteTotal(d.Report.Phases); n > 0 {
+		sw.field("remote", fmt.Sprintf("%d commands on the host, %s", n, formatDuration(t)))
 	}
+}
 
-	if len(d.Report.Phases) > 0 {
-		line("")
-		line("phases")
-		for _, ph := range d.Report.Phases {
-			label := ph.Name
-			if ph.Undo {
-				label = "undo " + ph.Name
-			}
-			glyph, sgr := glyphOK, sgrGreen
-			switch {
-			case ph.Outcome == deploy.PhaseFailed:
-				glyph, sgr = glyphFailed, sgrRed
-			case ph.Outcome == deploy.PhaseUndone || ph.Undo:
-				glyph, sgr = glyphUndone, sgrYellow
-			case ph.Outcome == deploy.PhaseSkipped:
-				glyph, sgr = glyphSkipped, sgrDim
-			}
-			dur := formatDuration(ph.Duration)
-			if ph.Outcome == deploy.PhaseSkipped {
-				dur = ""
-			}
-			remote := ""
-			if remoteN > 0 {
-				remote = remoteColumn(ph) + "  "
-			}
-			s := fmt.Sprintf("  %s %s %6s  %s%s", p.paint(sgr, glyph), pad(label, labelWidth), dur, remote, ph.Outcome)
-			if ph.Err != "" {
-				s += ": " + truncate(firstLine(clean(ph.Err)), 80)
-			}
-			line("%s", strings.TrimRight(s, " "))
-		}
+// phases is one line per phase and undo step.
+func (sw *summaryWriter) phases() {
+	if len(sw.d.Report.Phases) == 0 {
+		return
 	}
+	remoteN, _ := remoteTotal(sw.d.Report.Phases)
+	sw.section("phases")
+	for _, ph := range sw.d.Report.Phases {
+		sw.phase(ph, remoteN > 0)
+	}
+}
 
-	if len(d.Report.Facts) > 0 {
-		line("")
-		line("facts")
-		for _, f := range d.Report.Facts {
-			line("  %s: %s", clean(f.Name), indentRest(clean(f.Value), "    "))
-		}
+// phaseGlyph is the glyph and colour of a phase's outcome.
+func phaseGlyph(ph deploy.PhaseResult) (glyph, sgr string) {
+	switch {
+	case ph.Outcome == deploy.PhaseFailed:
+		return glyphFailed, sgrRed
+	case ph.Outcome == deploy.PhaseUndone || ph.Undo:
+		return glyphUndone, sgrYellow
+	case ph.Outcome == deploy.PhaseSkipped:
+		return glyphSkipped, sgrDim
 	}
+	return glyphOK, sgrGreen
+}
 
-	if len(d.Report.Warnings) > 0 {
-		line("")
-		line("warnings")
-		for _, wn := range d.Report.Warnings {
-			line("  %s", p.paint(sgrYellow, glyphWarning+" "+indentRest(clean(wn), "    ")))
-		}
+// phase is the line of one phase (or undo step).
+func (sw *summaryWriter) phase(ph deploy.PhaseResult, withRemote bool) {
+	label := ph.Name
+	if ph.Undo {
+		label = "undo " + ph.Name
 	}
+	glyph, sgr := phaseGlyph(ph)
+	dur := formatDuration(ph.Duration)
+	if ph.Outcome == deploy.PhaseSkipped {
+		dur = ""
+	}
+	remote := ""
+	if withRemote {
+		remote = remoteColumn(ph) + "  "
+	}
+	s := fmt.Sprintf("  %s %s %6s  %s%s", sw.p.paint(sgr, glyph), pad(label, labelWidth), dur, remote, ph.Outcome)
+	if ph.Err != "" {
+		s += ": " + truncate(firstLine(sw.clean(ph.Err)), 80)
+	}
+	sw.line("%s", strings.TrimRight(s, " "))
+}
 
-	if d.Failure != nil || len(d.UndoErrors) > 0 {
-		line("")
-		line("failure")
-		if d.Failure != nil {
-			line("  %s %s: %s", p.paint(sgrRed, glyphFailed), d.Failure.Phase, indentRest(clean(errString(d.Failure.Err)), "    "))
-		}
-		for _, u := range d.UndoErrors {
-			line("  %s undo %s: %s", p.paint(sgrRed, glyphFailed), u.Phase, indentRest(clean(errString(u.Err)), "    "))
-		}
+func (sw *summaryWriter) facts() {
+	if len(sw.d.Report.Facts) == 0 {
+		return
 	}
+	sw.section("facts")
+	for _, f := range sw.d.Report.Facts {
+		sw.line("  %s: %s", sw.clean(f.Name), indentRest(sw.clean(f.Value), "    "))
+	}
+}
 
-	if logs := strings.Split(strings.TrimRight(clean(d.Logs), "\n"), "\n"); strings.TrimSpace(d.Logs) != "" {
-		line("")
-		if n := len(logs) - MaxLogLines; n > 0 {
-			line("last logs (%d earlier lines not shown)", n)
-			logs = logs[n:]
-		} else {
-			line("last logs")
-		}
-		for _, l := range logs {
-			line("    %s", strings.TrimRight(truncate(l, maxLogLineWidth), " \r"))
-		}
+func (sw *summaryWriter) warnings() {
+	if len(sw.d.Report.Warnings) == 0 {
+		return
 	}
+	sw.section("warnings")
+	for _, wn := range sw.d.Report.Warnings {
+		sw.line("  %s", sw.p.paint(sgrYellow, glyphWarning+" "+indentRest(sw.clean(wn), "    ")))
+	}
+}
 
-	_, err := io.WriteString(w, b.String())
-	if err != nil {
-		return fmt.Errorf("console: write summary: %w", err)
+// failure is the phase that failed and the undo steps that failed.
+func (sw *summaryWriter) failure() {
+	d := sw.d
+	if d.Failure == nil && len(d.UndoErrors) == 0 {
+		return
 	}
-	return nil
+	sw.section("failure")
+	if d.Failure != nil {
+		sw.line("  %s %s: %s", sw.p.paint(sgrRed, glyphFailed), d.Failure.Phase, indentRest(sw.clean(errString(d.Failure.Err)), "    "))
+	}
+	for _, u := range d.UndoErrors {
+		sw.line("  %s undo %s: %s", sw.p.paint(sgrRed, glyphFailed), u.Phase, indentRest(sw.clean(errString(u.Err)), "    "))
+	}
+}
+
+// logs are the last MaxLogLines lines of the failing colour's logs.
+func (sw *summaryWriter) logs() {
+	d := sw.d
+	if strings.TrimSpace(d.Logs) == "" {
+		return
+	}
+	logs := strings.Split(strings.TrimRight(sw.clean(d.Logs), "\n"), "\n")
+	sw.line("")
+	if n := len(logs) - MaxLogLines; n > 0 {
+		sw.line("last logs (%d earlier lines not shown)", n)
+		logs = logs[n:]
+	} else {
+		sw.line("last logs")
+	}
+	for _, l := range logs {
+		sw.line("    %s", strings.TrimRight(truncate(l, maxLogLineWidth), " \r"))
+	}
 }
 
 func orNone(s string) string {
@@ -193,11 +256,19 @@ func orNone(s string) string {
 	return s
 }
 
+// errString is err's message and, when a command failed with more than
+// one line of stderr, those lines (a host.ExitError keeps the last ones;
+// its message shows only the last).
 func errString(err error) string {
 	if err == nil {
 		return "unknown error"
 	}
-	return err.Error()
+	s := err.Error()
+	var exit *host.ExitError
+	if errors.As(err, &exit) && strings.Contains(exit.StderrTail, "\n") {
+		s += "\nstderr:\n  " + strings.ReplaceAll(exit.StderrTail, "\n", "\n  ")
+	}
+	return s
 }
 
 // indentRest indents every line of s after the first.

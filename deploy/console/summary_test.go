@@ -2,11 +2,13 @@ package console_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
 	"github.com/blueshift-deploy/blueshift/deploy/console"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 func TestSummaryGolden(t *testing.T) {
@@ -94,5 +96,27 @@ func TestSummarySaysWhoServesAfterAFailedSwitchBack(t *testing.T) {
 	rep.Redact(func(s string) string { return strings.ReplaceAll(s, "nginx", "***") })
 	if !strings.Contains(rep.Attention, "green (v1.0.1) is still serving") || strings.Contains(rep.Attention, "nginx") {
 		t.Errorf("report attention (redacted) = %q", rep.Attention)
+	}
+}
+
+// TestSummaryShowsTheFailedCommandsStderr: a failed command's error message
+// shows the last line of its stderr; the summary shows the lines before it
+// too, where the cause often is (gzip's "No space left on device" before
+// tar's "Error is not recoverable").
+func TestSummaryShowsTheFailedCommandsStderr(t *testing.T) {
+	exit := &host.ExitError{Host: "local", Argv: []string{"tar", "-c"}, Code: 2,
+		StderrTail: "gzip: stdout: No space left on device\ntar: Error is not recoverable: exiting now"}
+	d := &deploy.Deployment{Outcome: deploy.OutcomeFailed, Environment: "staging",
+		Failure: &deploy.PhaseError{Phase: deploy.PhaseBackup, Err: fmt.Errorf("backup media: %w", exit)}}
+	var out bytes.Buffer
+	if err := console.Summary(&out, d); err != nil {
+		t.Fatal(err)
+	}
+	want := "backup: backup media: local: tar -c: exit status 2: tar: Error is not recoverable: exiting now\n" +
+		"    stderr:\n" +
+		"      gzip: stdout: No space left on device\n" +
+		"      tar: Error is not recoverable: exiting now\n"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("summary lacks\n%s\ngot:\n%s", want, out.String())
 	}
 }

@@ -7,7 +7,10 @@
 // exists without pulling it, finds a colour's containers by their compose and
 // blueshift labels, reads their health, runs commands in them (migrations,
 // hooks) with stdout, stderr and the exit code kept apart, and tails their
-// logs for failure reports.
+// logs for failure reports. It is blueshift's one Docker wrapper: besides
+// deploy/host, which builds the client, no other package imports the Docker
+// SDK (deploy's layering test checks it). Docker binds an Engine for
+// callers that take an interface, such as health's container probes.
 //
 // BuildScratchImage and BuildGoBinary build tiny FROM scratch images from a
 // static Go binary. Docker Engine cannot pull anything in blueshift's test

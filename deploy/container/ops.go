@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
@@ -20,6 +21,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/host"
 )
 
 // RegistryAuth are credentials for a registry ("ghcr.io": a user name and
@@ -149,7 +151,7 @@ type Container struct {
 }
 
 // Containers lists the containers, running or not, that Render labelled for
-// app and colour (compose.Blue, compose.Green or compose.SharedColour),
+// app and colour ("blue" or "green": a version.Colour as a string; or compose.SharedColour),
 // sorted by service then name.
 func Containers(ctx context.Context, cli Engine, app, colour string) ([]Container, error) {
 	f := filters.NewArgs(filters.Arg("label", compose.LabelApp+"="+app))
@@ -229,14 +231,23 @@ func ContainerHealth(ctx context.Context, cli Engine, id string) (Health, error)
 
 // ExecResult is the outcome of a command run in a container.
 type ExecResult struct {
+	// Stdout and Stderr hold the end of each stream: at most ExecOutputLimit
+	// bytes of it (a failing command's complaint comes last).
 	Stdout, Stderr []byte
 	ExitCode       int
 }
 
+// ExecOutputLimit is how much of each of a command's streams ExecResult keeps.
+const ExecOutputLimit = 64 << 10
+
+// execPollInterval is how often Exec asks for the exit code of a command
+// whose output has ended but which the daemon still reports running.
+const execPollInterval = 10 * time.Millisecond
+
 // Exec runs argv in the running container id, with env (KEY=VALUE) added to
 // its environment, and returns its output and exit code. A command that ran
 // and failed is not an error: check ExitCode. Env values are never put in
-// errors.
+// errors. ctx bounds the whole run: the command's output and its exit.
 func Exec(ctx context.Context, cli Engine, id string, argv, env []string) (ExecResult, error) {
 	if len(argv) == 0 {
 		return ExecResult{}, errors.New("exec: empty argv")
@@ -255,29 +266,58 @@ func Exec(ctx context.Context, cli Engine, id string, argv, env []string) (ExecR
 		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
 	}
 	defer att.Close()
-	var stdout, stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader)
-		done <- err
-	}()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		att.Close()
-		return ExecResult{}, fmt.Errorf("%s: %w", what, ctx.Err())
-	}
-	if err != nil {
+	// The hijacked connection does not watch ctx: close it on cancel.
+	defer context.AfterFunc(ctx, att.Close)()
+	stdout, stderr := host.TailBuffer{N: ExecOutputLimit}, host.TailBuffer{N: ExecOutputLimit}
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return ExecResult{}, fmt.Errorf("%s: read output: %w", what, err)
 	}
-	insp, err := cli.ContainerExecInspect(ctx, created.ID)
+	code, err := execExitCode(ctx, cli, created.ID)
 	if err != nil {
 		return ExecResult{}, fmt.Errorf("%s: %w", what, err)
 	}
-	if insp.Running {
-		return ExecResult{}, fmt.Errorf("%s: output closed but the command is still running", what)
+	return ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, nil
+}
+
+// execExitCode inspects exec id until the daemon no longer reports it
+// running, and returns its exit code: the output stream can end a moment
+// before the daemon records the exit.
+func execExitCode(ctx context.Context, cli Engine, id string) (int, error) {
+	for {
+		insp, err := cli.ContainerExecInspect(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		if !insp.Running {
+			return insp.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("waiting for the exit code: %w", ctx.Err())
+		case <-time.After(execPollInterval):
+		}
 	}
-	return ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: insp.ExitCode}, nil
+}
+
+// Docker binds an Engine to Exec and ContainerHealth for callers that take
+// an interface: health's ExecProbe (health.ContainerExec) and
+// ContainerHealthProbe (health.ContainerInspector).
+type Docker struct {
+	Engine Engine
+}
+
+// Exec runs argv in container id (a name or an ID) as the package's Exec
+// does, with no environment added.
+func (d Docker) Exec(ctx context.Context, id string, argv []string) (ExecResult, error) {
+	return Exec(ctx, d.Engine, id, argv, nil)
+}
+
+// Health inspects container id as ContainerHealth does.
+func (d Docker) Health(ctx context.Context, id string) (Health, error) {
+	return ContainerHealth(ctx, d.Engine, id)
 }
 
 // Logs returns the last tailLines lines (all when <= 0) of the container's

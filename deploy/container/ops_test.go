@@ -32,6 +32,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 func randomName(prefix string) string {
@@ -113,18 +114,18 @@ func TestContainerOps(t *testing.T) {
 	app := randomName("bstest")
 	id := runContainer(t, cli, &container.Config{
 		Image: img, Cmd: []string{"log", "5"},
-		Labels: map[string]string{compose.LabelApp: app, compose.LabelColour: compose.Blue, "com.docker.compose.service": "web"},
+		Labels: map[string]string{compose.LabelApp: app, compose.LabelColour: string(version.Blue), "com.docker.compose.service": "web"},
 	})
 
 	t.Run("Containers", func(t *testing.T) {
-		got, err := Containers(ctx, cli, app, compose.Blue)
+		got, err := Containers(ctx, cli, app, string(version.Blue))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || got[0].ID != id || got[0].Service != "web" || got[0].Image != img || got[0].State != "running" {
 			t.Errorf("blue containers %+v", got)
 		}
-		if got, _ := Containers(ctx, cli, app, compose.Green); len(got) != 0 {
+		if got, _ := Containers(ctx, cli, app, string(version.Green)); len(got) != 0 {
 			t.Errorf("green containers %+v, want none", got)
 		}
 	})
@@ -167,8 +168,8 @@ func TestContainerOps(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("secret in error: %v", err)
 		}
-		if _, err := Exec(ctx, cli, "blueshift-no-such-container", []string{"/testserver"}, nil); err == nil {
-			t.Error("missing container: no error")
+		if _, err := Exec(ctx, cli, "blueshift-no-such-container", []string{"/testserver"}, nil); !client.IsErrNotFound(err) {
+			t.Errorf("missing container: %v, want a not-found error", err)
 		}
 	})
 	t.Run("Logs", func(t *testing.T) {
@@ -345,5 +346,52 @@ func TestImageDigestOfLocalBuild(t *testing.T) {
 	_, err := ImageDigest(context.Background(), cli, testImage(t, cli))
 	if !errors.Is(err, ErrNoDigest) {
 		t.Errorf("err = %v, want ErrNoDigest", err)
+	}
+}
+
+// TestRemoveLabelled removes what an app left behind, matched by either of
+// two labels, and leaves an unlabelled neighbour alone; a second run finds
+// nothing. (This was examples/demo's own sweep, moved here so that only the
+// Docker wrapper imports the Docker SDK.)
+func TestRemoveLabelled(t *testing.T) {
+	t.Parallel()
+	cli := dockerClient(t)
+	ctx := context.Background()
+	img := testImage(t, cli)
+	app := randomName("bstest")
+	byApp := map[string]string{compose.LabelApp: app, "blueshift.test": "1"}
+	byProject := map[string]string{"com.docker.compose.project": app + "-green", "blueshift.test": "1"}
+	runContainer(t, cli, &container.Config{Image: img, Cmd: []string{"serve"}, Labels: byApp})
+	runContainer(t, cli, &container.Config{Image: img, Cmd: []string{"serve"}, Labels: byProject})
+	neighbour := runContainer(t, cli, &container.Config{Image: img, Cmd: []string{"serve"}})
+	vol := compose.Resource{Name: app + "_media", Labels: byApp}
+	nw := compose.Resource{Name: app + "-green_default", Labels: byProject}
+	t.Cleanup(func() {
+		cli.VolumeRemove(context.Background(), vol.Name, true)
+		cli.NetworkRemove(context.Background(), nw.Name)
+	})
+	if err := EnsureVolume(ctx, cli, vol); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureNetwork(ctx, cli, nw); err != nil {
+		t.Fatal(err)
+	}
+	labels := []string{compose.LabelApp + "=" + app, "com.docker.compose.project=" + app + "-green"}
+
+	if ids, err := LabelledContainers(ctx, cli, labels); err != nil || len(ids) != 2 {
+		t.Fatalf("LabelledContainers = %v, %v; want 2", ids, err)
+	}
+	got, err := RemoveLabelled(ctx, cli, labels)
+	if err != nil || got != (Removed{Containers: 2, Volumes: 1, Networks: 1}) {
+		t.Fatalf("RemoveLabelled = %+v, %v; want 2 containers, 1 volume, 1 network", got, err)
+	}
+	if got, err := RemoveLabelled(ctx, cli, labels); err != nil || got != (Removed{}) {
+		t.Errorf("second RemoveLabelled = %+v, %v; want nothing", got, err)
+	}
+	if _, err := cli.ContainerInspect(ctx, neighbour); err != nil {
+		t.Errorf("the unlabelled neighbour was removed: %v", err)
+	}
+	if _, err := cli.VolumeInspect(ctx, vol.Name); !client.IsErrNotFound(err) {
+		t.Errorf("volume %s: %v, want gone", vol.Name, err)
 	}
 }

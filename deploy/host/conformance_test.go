@@ -24,7 +24,8 @@ import (
 )
 
 // TestConformance runs one table of behaviours against every Host
-// implementation: what passes on Local must pass over SSH, with commands
+// implementation: what passes on Local must pass on the unit tests' fake
+// host (hosttest.Fake) and over SSH, with commands
 // framed through the shared shell ("ssh") and with a session per command
 // ("ssh per-command"). Each case gets its own SSH connection, so its
 // commands go through that connection's shared shell rather than falling
@@ -57,6 +58,11 @@ func TestConformance(t *testing.T) {
 	}{
 		{"local", func(*testing.T) func(*testing.T) host.Host {
 			return func(*testing.T) host.Host { return host.NewLocal() }
+		}},
+		// The fake host of the unit tests runs what is not docker,
+		// compose or nginx on this machine: it must behave as Local does.
+		{"fake", func(*testing.T) func(*testing.T) host.Host {
+			return func(t *testing.T) host.Host { return hosttest.NewFake(t) }
 		}},
 		{"ssh", sshMode(host.SessionsShared)},
 		{"ssh per-command", sshMode(host.SessionsPerCommand)},

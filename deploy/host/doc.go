@@ -82,7 +82,8 @@
 // own session without asking, and a long command with live output (docker
 // compose pulling) streams through the shell while other commands meanwhile
 // use sessions of their own. SSH.SessionsOpened tells how many sessions a
-// host opened; Counting counts the commands run through any Runner.
+// host opened; Counting counts the commands run through any Runner (and,
+// per phase, those of a deployment: deploy.CountRemote).
 //
 // Files are handled by functions over any Runner (WriteFile,
 // WriteFileAtomic, ReadFile, Exists, MkdirAll, Remove, RemoveAll, FreeDisk,

@@ -54,9 +54,15 @@ func TestExitErrorMessage(t *testing.T) {
 		{"stderr's last non-blank line", host.ExitError{Host: "local", Argv: []string{"nginx", "-t"}, Code: 1, StderrTail: "a\nnginx: [emerg] unknown directive\n\n"}, "local: nginx -t: exit status 1: nginx: [emerg] unknown directive"},
 		{"long stderr line cut", host.ExitError{Host: "local", Argv: []string{"x"}, Code: 2, StderrTail: long}, "local: x: exit status 2: " + strings.Repeat("x", 299) + "…"},
 		{"a named script by its name and arguments", host.ExitError{Host: "local", Argv: []string{"sh", "-c", "set -e\n" + long, "blueshift-lock", "/srv/app/.blueshift", "30"}, Code: 75, StderrTail: "lock held"}, "local: sh -c … blueshift-lock /srv/app/.blueshift 30: exit status 75: lock held"},
-		// On 8fa63d2+targets a full disk during a backup showed only tar's
-		// "Error is not recoverable: exiting now", not why.
-		{"a generic trailer keeps the lines before it", host.ExitError{Host: "local", Argv: []string{"tar", "-c"}, Code: 2, StderrTail: "tar: a\ngzip: stdout: No space left on device\ntar: /b/f: Wrote only 6144 of 10240 bytes\ntar: Child returned status 1\ntar: Error is not recoverable: exiting now\n"}, "local: tar -c: exit status 2: gzip: stdout: No space left on device | tar: /b/f: Wrote only 6144 of 10240 bytes"},
+		// The message shows the last line even when it only says that the
+		// program gave up; the lines before it (why) are in StderrTail,
+		// which TestExitErrorKeepsTheLastStderrLines checks.
+		{"a generic last line is shown as it is", host.ExitError{Host: "local", Argv: []string{"tar", "-c"}, Code: 2, StderrTail: "gzip: stdout: No space left on device\ntar: Error is not recoverable: exiting now"}, "local: tar -c: exit status 2: tar: Error is not recoverable: exiting now"},
+		// Before this commit a list of "give-up" words picked the line to
+		// show: an error line containing one ("exited with") was taken for
+		// a trailer, and the message showed the harmless line before it
+		// ("local: migrate: exit status 1: warning: settings.DEBUG is on").
+		{"an error naming an exit is the error", host.ExitError{Host: "local", Argv: []string{"migrate"}, Code: 1, StderrTail: "warning: settings.DEBUG is on\nError: migration 0042 exited with code 3"}, "local: migrate: exit status 1: Error: migration 0042 exited with code 3"},
 		{"command cut at 80", host.ExitError{Host: "local", Argv: []string{"echo", long}, Code: 1}, "local: echo " + strings.Repeat("x", 74) + "…: exit status 1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,5 +70,29 @@ func TestExitErrorMessage(t *testing.T) {
 				t.Errorf("Error() =\n%q\nwant\n%q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestExitErrorKeepsTheLastStderrLines runs a command printing 30 lines of
+// stderr, blank lines between them, on the real local runner: the error
+// keeps the last StderrTailLines non-blank ones, trimmed, for a summary
+// or a log, and its message shows only the last.
+func TestExitErrorKeepsTheLastStderrLines(t *testing.T) {
+	script := `for i in $(seq 1 30); do echo "  line $i " >&2; echo >&2; done; echo 'tar: Error is not recoverable: exiting now' >&2; exit 2`
+	err := host.NewLocal().Run(context.Background(), host.Cmd{Argv: []string{"sh", "-c", script}})
+	var exit *host.ExitError
+	if !errors.As(err, &exit) {
+		t.Fatalf("err = %v, want *host.ExitError", err)
+	}
+	var want []string
+	for i := 12; i <= 30; i++ {
+		want = append(want, fmt.Sprintf("line %d", i))
+	}
+	want = append(want, "tar: Error is not recoverable: exiting now")
+	if got := strings.Split(exit.StderrTail, "\n"); strings.Join(got, "|") != strings.Join(want, "|") || len(got) != host.StderrTailLines {
+		t.Errorf("StderrTail = %q, want the last %d lines %q", got, host.StderrTailLines, want)
+	}
+	if !strings.HasSuffix(err.Error(), ": exit status 2: tar: Error is not recoverable: exiting now") {
+		t.Errorf("message = %q", err.Error())
 	}
 }

@@ -71,17 +71,23 @@ var ErrCommandNotFound = errors.New("command not found")
 // ExitError is a command that ran on a host and exited non-zero.
 //
 // Its message is one short line: the host, the command cut to about 80
-// characters, the exit status and the last line of stderr (a Python
-// traceback's exception, a shell's complaint). The whole argv and the tail
-// of stderr stay in Argv and StderrTail for those who show more.
+// characters, the exit status and the last non-blank line of stderr (a
+// Python traceback's exception, a shell's complaint). The whole argv and
+// the last lines of stderr stay in Argv and StderrTail for a summary or a
+// log that shows more.
 type ExitError struct {
 	Host string
 	Argv []string
 	// Code is the exit status; a program killed by signal N has 128+N,
 	// as shells report it.
-	Code       int
-	StderrTail string // last few KiB of stderr, trimmed
+	Code int
+	// StderrTail is the last StderrTailLines non-blank lines of stderr
+	// (at most 4 KiB), each trimmed, joined by newlines.
+	StderrTail string
 }
+
+// StderrTailLines is how many of its last stderr lines an ExitError keeps.
+const StderrTailLines = 20
 
 // Is reports whether target is ErrCommandNotFound and the code is 127.
 func (e *ExitError) Is(target error) bool {
@@ -92,7 +98,7 @@ func (e *ExitError) Is(target error) bool {
 func (e *ExitError) Error() string {
 	msg := fmt.Sprintf("%s: %s: exit status %d", e.Host, shortCommand(e.Argv, commandShown), e.Code)
 	if l := lastLine(e.StderrTail); l != "" {
-		msg += ": " + l
+		msg += ": " + cut(l, stderrLineShown)
 	}
 	return msg
 }
@@ -118,40 +124,23 @@ func shortCommand(argv []string, n int) string {
 	return cut(strings.Join(strings.Fields(strings.Join(argv, " ")), " "), n)
 }
 
-// lastLine is what an error shows of stderr: its last non-blank line,
-// trimmed and cut; when it only says that the program gave up ("tar: Error
-// is not recoverable: exiting now"), the two lines before such trailers
-// instead ("gzip: stdout: No space left on device | tar: Wrote only ..."),
-// joined by " | ".
-func lastLine(s string) string {
+// lastLines returns the last n non-blank lines of s, each trimmed.
+func lastLines(s string, n int) []string {
 	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+	for _, l := range strings.Split(s, "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			lines = append(lines, l)
 		}
 	}
-	if len(lines) == 0 {
-		return ""
-	}
-	if !isTrailer(lines[len(lines)-1]) {
-		return cut(lines[len(lines)-1], stderrLineShown)
-	}
-	n := len(lines)
-	for n > 1 && isTrailer(lines[n-1]) {
-		n--
-	}
-	return cut(strings.Join(lines[max(0, n-2):n], " | "), stderrLineShown)
+	return lines[max(0, len(lines)-n):]
 }
 
-// isTrailer reports whether an error line only says that a program gave up.
-func isTrailer(l string) bool {
-	l = strings.ToLower(l)
-	for _, w := range []string{"not recoverable", "exiting", "aborting", "giving up", "errors occurred", "exited with", "returned status"} {
-		if strings.Contains(l, w) {
-			return true
-		}
+// lastLine is the last non-blank line of s, trimmed, or "".
+func lastLine(s string) string {
+	if l := lastLines(s, 1); len(l) > 0 {
+		return l[0]
 	}
-	return false
+	return ""
 }
 
 // cut shortens s to n runes, marking the cut with "…".
@@ -163,24 +152,43 @@ func cut(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// stderrTailSize is how much of a command's stderr an ExitError keeps.
+// stderrTailSize is how many bytes of a command's stderr a runner keeps
+// for its ExitError.
 const stderrTailSize = 4096
 
-// tailBuffer keeps the last n bytes written to it.
-type tailBuffer struct {
-	n   int
+// TailBuffer is an io.Writer that keeps the last N bytes written to it: a
+// Cmd's Stdout or Stderr whose size must stay bounded however much the
+// command prints.
+type TailBuffer struct {
+	N   int
 	buf []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+// Write keeps the last N bytes of what was written so far; it never fails.
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.n; over > 0 {
+	if over := len(t.buf) - t.N; over > 0 {
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string { return strings.TrimSpace(string(t.buf)) }
+// Bytes returns the bytes kept.
+func (t *TailBuffer) Bytes() []byte { return t.buf }
+
+// String returns the bytes kept as a string.
+func (t *TailBuffer) String() string { return string(t.buf) }
+
+// stderrTail collects a command's stderr for its ExitError.
+type stderrTail struct{ TailBuffer }
+
+func newStderrTail() *stderrTail { return &stderrTail{TailBuffer{N: stderrTailSize}} }
+
+// String returns the last StderrTailLines non-blank lines, for
+// ExitError.StderrTail.
+func (t *stderrTail) String() string {
+	return strings.Join(lastLines(t.TailBuffer.String(), StderrTailLines), "\n")
+}
 
 // Output runs argv on r and returns its stdout.
 func Output(ctx context.Context, r Runner, argv ...string) ([]byte, error) {

@@ -53,7 +53,7 @@ func (l *Local) Run(ctx context.Context, cmd Cmd) error {
 	c.WaitDelay = localWaitDelay
 	c.Stdin = cmd.Stdin
 	c.Stdout = cmd.Stdout
-	tail := &tailBuffer{n: stderrTailSize}
+	tail := newStderrTail()
 	if cmd.Stderr != nil {
 		c.Stderr = io.MultiWriter(cmd.Stderr, tail)
 	} else {

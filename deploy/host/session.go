@@ -139,15 +139,9 @@ func (s *SSH) runShared(ctx context.Context, cmd Cmd) error {
 	if err := ctx.Err(); err != nil {
 		return s.runErr(cmd, err)
 	}
-	sh := s.shell
-	if sh == nil {
-		if sh, err = s.openShell(ctx); err != nil {
-			if errors.Is(err, errNoShell) {
-				return err
-			}
-			return s.runErr(cmd, err)
-		}
-		s.shell = sh
+	sh, err := s.sharedShell(ctx, cmd)
+	if err != nil {
+		return err
 	}
 	n, _ := stdinLen(cmd.Stdin)
 	if n >= 0 && !sh.exactHead {
@@ -155,50 +149,85 @@ func (s *SSH) runShared(ctx context.Context, cmd Cmd) error {
 	}
 
 	marker := newMarker()
-	header := marker + " -"
-	if n >= 0 {
-		header = marker + " " + strconv.FormatInt(n, 10)
-	}
-	// The header is one line: a newline inside a quoted word is spelled
-	// as the driver's $__bs_nl.
-	header += " " + strings.ReplaceAll(line, "\n", `'"$__bs_nl"'`) + "\n"
-
-	tail := &tailBuffer{n: stderrTailSize}
+	tail := newStderrTail()
 	var stderr io.Writer = tail
 	if cmd.Stderr != nil {
 		stderr = io.MultiWriter(cmd.Stderr, tail)
 	}
 	// Output reaches the caller's writers only until Run returns.
-	outGate := &gateWriter{w: cmd.Stdout}
-	errGate := &gateWriter{w: stderr}
-	defer outGate.close()
-	defer errGate.close()
-
-	wrote := make(chan error, 1)
-	go func() {
-		_, err := io.WriteString(sh.stdin, header)
-		if err == nil && n > 0 {
-			var copied int64
-			copied, err = io.CopyN(sh.stdin, cmd.Stdin, n)
-			if err == nil && copied != n {
-				err = io.ErrShortWrite
-			}
-		}
-		wrote <- err
-	}()
-	type result struct {
-		trailer string
-		err     error
+	x := &sharedCmd{sh: sh, cmd: cmd, n: n, marker: marker, header: sharedHeader(marker, n, line),
+		out: &gateWriter{w: cmd.Stdout}, err: &gateWriter{w: stderr}}
+	defer x.out.close()
+	defer x.err.close()
+	status, err := s.exchange(ctx, x)
+	if err != nil {
+		return err
 	}
-	outDone := make(chan result, 1)
-	errDone := make(chan result, 1)
+	return s.sharedResult(x, status, tail)
+}
+
+// sharedShell is the open shared shell, opened now if there is none. Its
+// error is errNoShell (run cmd in a session of its own) or cmd's error.
+func (s *SSH) sharedShell(ctx context.Context, cmd Cmd) (*sharedShell, error) {
+	if s.shell != nil {
+		return s.shell, nil
+	}
+	sh, err := s.openShell(ctx)
+	if err != nil {
+		if errors.Is(err, errNoShell) {
+			return nil, err
+		}
+		return nil, s.runErr(cmd, err)
+	}
+	s.shell = sh
+	return sh, nil
+}
+
+// sharedHeader is the line announcing a command to the shared shell's
+// driver: the marker, the stdin length (n bytes, "-" when unknown) and
+// the command line. The header is one line: a newline inside a quoted
+// word is spelled as the driver's $__bs_nl.
+func sharedHeader(marker string, n int64, line string) string {
+	header := marker + " -"
+	if n >= 0 {
+		header = marker + " " + strconv.FormatInt(n, 10)
+	}
+	return header + " " + strings.ReplaceAll(line, "\n", `'"$__bs_nl"'`) + "\n"
+}
+
+// sharedCmd is one command sent through the shared shell.
+type sharedCmd struct {
+	sh       *sharedShell
+	cmd      Cmd
+	n        int64 // stdin bytes to send (<= 0: none)
+	marker   string
+	header   string
+	out, err *gateWriter
+}
+
+// streamEnd is what one of the shell's output streams ended with.
+type streamEnd struct {
+	trailer string
+	err     error
+}
+
+// exchange sends x's header and stdin and copies the shell's stdout and
+// stderr to x's writers up to the marker; it returns the exit status the
+// driver wrote after the marker on stdout. A stream out of step, a
+// cancelled ctx or a lost connection drop the shell; the error is then
+// the command's.
+func (s *SSH) exchange(ctx context.Context, x *sharedCmd) (string, error) {
+	wrote := make(chan error, 1)
+	go func() { wrote <- x.send() }()
+	outDone := make(chan streamEnd, 1)
+	errDone := make(chan streamEnd, 1)
 	go func() {
-		t, err := sh.stdout.copyUntil(outGate, marker)
-		outDone <- result{t, err}
+		t, err := x.sh.stdout.copyUntil(x.out, x.marker)
+		outDone <- streamEnd{t, err}
 	}()
 	go func() {
-		t, err := sh.stderr.copyUntil(errGate, marker)
-		errDone <- result{t, err}
+		t, err := x.sh.stderr.copyUntil(x.err, x.marker)
+		errDone <- streamEnd{t, err}
 	}()
 
 	var status string
@@ -207,47 +236,61 @@ func (s *SSH) runShared(ctx context.Context, cmd Cmd) error {
 		select {
 		case err := <-wrote:
 			wrote = nil
-			if err != nil && failed == nil {
+			if err != nil {
 				failed = fmt.Errorf("send to shared shell: %w", err)
 			}
 		case r := <-outDone:
 			outDone = nil
-			status = r.trailer
-			if r.err != nil && failed == nil {
-				failed = r.err
-			}
+			status, failed = r.trailer, r.err
 		case r := <-errDone:
 			errDone = nil
-			if r.err != nil && failed == nil {
-				failed = r.err
-			}
+			failed = r.err
 		case <-ctx.Done():
 			s.dropShell(true)
-			return s.runErr(cmd, ctx.Err())
+			return "", s.runErr(x.cmd, ctx.Err())
 		case <-s.done:
 			s.dropShell(false)
-			return s.runErr(cmd, s.lost())
+			return "", s.runErr(x.cmd, s.lost())
 		}
 		if failed != nil {
 			// The stream is out of step or gone: the shell cannot be
 			// trusted with another command.
 			s.dropShell(true)
-			return s.runErr(cmd, s.connErr(fmt.Errorf("%w: shared shell: %v", ErrConnectionLost, failed)))
+			return "", s.runErr(x.cmd, s.connErr(fmt.Errorf("%w: shared shell: %v", ErrConnectionLost, failed)))
 		}
 	}
+	return status, nil
+}
+
+// send writes x's header and its n bytes of stdin to the shell.
+func (x *sharedCmd) send() error {
+	_, err := io.WriteString(x.sh.stdin, x.header)
+	if err == nil && x.n > 0 {
+		var copied int64
+		copied, err = io.CopyN(x.sh.stdin, x.cmd.Stdin, x.n)
+		if err == nil && copied != x.n {
+			err = io.ErrShortWrite
+		}
+	}
+	return err
+}
+
+// sharedResult is the command's result from the exit status the driver
+// wrote and what writing its output did.
+func (s *SSH) sharedResult(x *sharedCmd, status string, tail *stderrTail) error {
 	code, err := strconv.Atoi(strings.TrimSpace(status))
 	if err != nil {
 		s.dropShell(true)
-		return s.runErr(cmd, fmt.Errorf("shared shell: bad exit status %q", status))
+		return s.runErr(x.cmd, fmt.Errorf("shared shell: bad exit status %q", status))
 	}
-	if werr := outGate.err; werr != nil {
-		return s.runErr(cmd, fmt.Errorf("write stdout: %w", werr))
+	if werr := x.out.err; werr != nil {
+		return s.runErr(x.cmd, fmt.Errorf("write stdout: %w", werr))
 	}
 	if code != 0 {
-		return &ExitError{Host: s.name, Argv: cmd.Argv, Code: code, StderrTail: tail.String()}
+		return &ExitError{Host: s.name, Argv: x.cmd.Argv, Code: code, StderrTail: tail.String()}
 	}
-	if werr := errGate.err; werr != nil {
-		return s.runErr(cmd, fmt.Errorf("write stderr: %w", werr))
+	if werr := x.err.err; werr != nil {
+		return s.runErr(x.cmd, fmt.Errorf("write stderr: %w", werr))
 	}
 	return nil
 }

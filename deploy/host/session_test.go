@@ -236,7 +236,7 @@ func TestSSHSessionsSetting(t *testing.T) {
 // Counting counts every Run and its time; Sub attributes them to a span.
 func TestCountingRunner(t *testing.T) {
 	t.Parallel()
-	c := host.NewCountingHost(host.NewLocal())
+	c := host.NewCounting(host.NewLocal())
 	ctx := testCtx(t)
 	if _, err := host.Output(ctx, c, "true"); err != nil {
 		t.Fatal(err)

@@ -436,7 +436,7 @@ func (s *SSH) runSession(ctx context.Context, cmd Cmd) error {
 		return s.runErr(cmd, err)
 	}
 	defer sess.Close()
-	tail := &tailBuffer{n: stderrTailSize}
+	tail := newStderrTail()
 	sess.Stdin = cmd.Stdin
 	sess.Stdout = cmd.Stdout
 	pid := &pidWriter{next: tail}

@@ -348,12 +348,22 @@ func (h *Held) Release(ctx context.Context) error {
 	return h.relErr
 }
 
+// lockLost is Release's error when the session had ended: it wraps
+// ErrLockLost and the cause (host.ErrConnectionLost when the connection
+// dropped), both for errors.Is.
+func lockLost(cause error) error {
+	if cause == nil {
+		return fmt.Errorf("release lock: %w", ErrLockLost)
+	}
+	return fmt.Errorf("release lock: %w (%w)", ErrLockLost, cause)
+}
+
 func (h *Held) release(ctx context.Context) error {
 	defer h.cancel()
 	select {
 	case <-h.done:
 		h.stdin.Close()
-		return fmt.Errorf("release lock: %w (%v)", ErrLockLost, h.runErr)
+		return lockLost(h.runErr)
 	default:
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -361,12 +371,12 @@ func (h *Held) release(ctx context.Context) error {
 	_, werr := h.stdin.Write([]byte("release\n"))
 	h.stdin.Close()
 	if werr != nil {
-		return fmt.Errorf("release lock: %w (%v)", ErrLockLost, werr)
+		return lockLost(werr)
 	}
 	for {
 		line, err := h.next(ctx)
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("release lock: %w (%v)", ErrLockLost, h.runErr)
+			return lockLost(h.runErr)
 		}
 		if err != nil {
 			return fmt.Errorf("release lock: %w", err)

@@ -85,6 +85,7 @@ func TestHistoryAppendsAndTails(t *testing.T) {
 }
 
 func TestLockIsExclusiveUnderRace(t *testing.T) {
+	t.Parallel() // each has its own directory; together they wait seconds for beats
 	ctx := context.Background()
 	s, _ := newStore(t)
 	var wg sync.WaitGroup
@@ -115,6 +116,7 @@ func TestLockIsExclusiveUnderRace(t *testing.T) {
 }
 
 func TestLockedErrorNamesHolder(t *testing.T) {
+	t.Parallel() // each has its own directory; together they wait seconds for beats
 	ctx := context.Background()
 	s, _ := newStore(t)
 	mine, err := s.Acquire(ctx, NewLock("deploy", "v1.0.1", "prod-v1.0.1-20241227_183050", "hotfix for payments"))
@@ -165,6 +167,7 @@ func killSession(t *testing.T, dir string) {
 // host judges: a held flock is a live holder, whatever the lock's age or
 // machine.
 func TestLockOfLiveHolderIsNeverStaleWhateverItsAge(t *testing.T) {
+	t.Parallel() // each has its own directory; together they wait seconds for beats
 	ctx := context.Background()
 	s, _ := newStore(t)
 	l := otherMachine(NewLock("deploy", "v1.0.1", "prod-v1.0.1-x", "long health phase"))
@@ -204,7 +207,13 @@ func TestLiveLocalPIDIsNeverStale(t *testing.T) {
 	assert.False(t, st.Stale)
 	_, err = s.Acquire(ctx, NewLock("deploy", "v1.0.2", "y", ""))
 	assert.ErrorIs(t, err, ErrLocked)
-	assert.ErrorIs(t, h.Release(ctx), ErrLockLost)
+	// Release wraps the session's end as well as ErrLockLost (here the
+	// killed session's exit); before, the cause was only in the text (%v)
+	// and errors.Is/As could not see, say, a lost connection.
+	err = h.Release(ctx)
+	assert.ErrorIs(t, err, ErrLockLost)
+	var exit *host.ExitError
+	assert.ErrorAs(t, err, &exit, "%v", err)
 }
 
 // TestDeadHolderTakenOverAtomically: on 239a55e a stale lock was removed by
@@ -214,6 +223,7 @@ func TestLiveLocalPIDIsNeverStale(t *testing.T) {
 // lock.json as evidence, and the dead holder's late Release touches
 // nothing.
 func TestDeadHolderTakenOverAtomically(t *testing.T) {
+	t.Parallel() // each has its own directory; together they wait seconds for beats
 	ctx := context.Background()
 	s, dir := newStore(t)
 	dead, err := s.Acquire(ctx, otherMachine(NewLock("deploy", "v1.0.1", "prod-v1.0.1-dead", "")))
@@ -257,6 +267,7 @@ func TestDeadHolderTakenOverAtomically(t *testing.T) {
 // TestForceReleaseRecordsEvidence: a dead holder's lock is released and
 // recorded; a live one only with force, which ends its session.
 func TestForceReleaseRecordsEvidence(t *testing.T) {
+	t.Parallel() // each has its own directory; together they wait seconds for beats
 	ctx := context.Background()
 	s, dir := newStore(t)
 	dead, err := s.Acquire(ctx, otherMachine(NewLock("deploy", "v1.0.1", "prod-v1.0.1-x", "")))

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/blueshift-deploy/blueshift/deploy"
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
@@ -87,7 +85,7 @@ type rig struct {
 	blue, green        int
 	seedPort           int
 	nginx              *nginxProc
-	docker             *client.Client
+	dockerVersion      string // the Engine's, for the results
 	composeCLI         compose.CLI
 	composeVersion     string
 	cleanupDir         bool
@@ -128,13 +126,16 @@ func newRig(ctx context.Context, o Options) (_ *rig, err error) {
 		return nil, err
 	}
 	local := host.NewLocal()
-	r.docker, err = host.NewDockerClient(local, o.DockerSocket)
-	if err == nil {
-		_, err = r.docker.Ping(ctx)
-	}
+	docker, err := host.NewDockerClient(local, o.DockerSocket)
 	if err != nil {
 		return nil, fmt.Errorf("bench needs the Docker Engine: %w", err)
 	}
+	defer docker.Close()
+	ver, err := docker.ServerVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bench needs the Docker Engine: %w", err)
+	}
+	r.dockerVersion = ver.Version
 	r.composeCLI, r.composeVersion, err = compose.DetectCLI(ctx, local)
 	if err != nil {
 		return nil, fmt.Errorf("bench needs docker compose: %w", err)
@@ -144,7 +145,7 @@ func newRig(ctx context.Context, o Options) (_ *rig, err error) {
 	}
 	for _, v := range Versions {
 		o.progress("building image %s:%s", r.repo, v)
-		ref, err := demoimage.Build(ctx, r.docker, r.repo, v)
+		ref, err := demoimage.Build(ctx, docker, r.repo, v)
 		if err != nil {
 			return nil, err
 		}
@@ -174,7 +175,7 @@ func newRig(ctx context.Context, o Options) (_ *rig, err error) {
 	if !ok {
 		return nil, errors.New("bench: the engine's switcher is not nginx")
 	}
-	initial, err := sw.Render("blue")
+	initial, err := sw.Render(string(version.Blue))
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +256,7 @@ func (r *rig) close() {
 	if r.nginx != nil {
 		r.nginx.stop()
 	}
-	projects := []string{compose.ColourProject(r.app, compose.Blue), compose.ColourProject(r.app, compose.Green), r.app, r.app + "-seed"}
+	projects := []string{compose.ColourProject(r.app, version.Blue), compose.ColourProject(r.app, version.Green), r.app, r.app + "-seed"}
 	for _, p := range projects {
 		c := r.composeCLI
 		c.ProjectName, c.Files = p, nil
@@ -265,9 +266,6 @@ func (r *rig) close() {
 	_ = exec.Command("docker", "network", "rm", r.app+"_net").Run()
 	for _, img := range r.images {
 		_ = exec.Command("docker", "rmi", "-f", img).Run()
-	}
-	if r.docker != nil {
-		r.docker.Close()
 	}
 	if r.cleanupDir {
 		_ = os.RemoveAll(r.dir)

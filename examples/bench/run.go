@@ -447,9 +447,7 @@ func basicMachine() Machine {
 func (r *rig) machine(ctx context.Context) Machine {
 	m := basicMachine()
 	m.Compose = "compose " + r.composeVersion
-	if v, err := r.docker.ServerVersion(ctx); err == nil {
-		m.Docker = v.Version
-	}
+	m.Docker = r.dockerVersion
 	var out strings.Builder
 	if err := host.NewLocal().Run(ctx, host.Cmd{Argv: []string{NginxBinary, "-v"}, Stderr: &out}); err == nil {
 		m.Proxy = strings.TrimPrefix(strings.TrimSpace(out.String()), "nginx version: ")

@@ -8,21 +8,17 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/api/types/volume"
-	"github.com/docker/docker/client"
-
 	"github.com/blueshift-deploy/blueshift/deploy/compose"
+	"github.com/blueshift-deploy/blueshift/deploy/container"
 	"github.com/blueshift-deploy/blueshift/deploy/host"
 	"github.com/blueshift-deploy/blueshift/deploy/state"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // Projects are the compose projects of app: both colours and the shared
 // one.
 func Projects(app string) []string {
-	return []string{compose.ColourProject(app, compose.Blue), compose.ColourProject(app, compose.Green), app}
+	return []string{compose.ColourProject(app, version.Blue), compose.ColourProject(app, version.Green), app}
 }
 
 // DownCmds are the commands Down runs: `docker compose down --volumes` of
@@ -71,7 +67,7 @@ func Down(ctx context.Context, o Options) (DownReport, error) {
 		return rep, errors.Join(append(errs, fmt.Errorf("docker engine: %w", err))...)
 	}
 	defer docker.Close()
-	before, err := containers(ctx, docker, ws.App)
+	before, err := container.LabelledContainers(ctx, docker, labels(ws.App))
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -86,7 +82,7 @@ func Down(ctx context.Context, o Options) (DownReport, error) {
 		}
 	}
 
-	swept, err := sweep(ctx, docker, ws.App)
+	swept, err := container.RemoveLabelled(ctx, docker, labels(ws.App))
 	rep.Containers, rep.Volumes, rep.Networks = len(before), swept.Volumes, swept.Networks
 	if err != nil {
 		errs = append(errs, err)
@@ -107,88 +103,14 @@ func Down(ctx context.Context, o Options) (DownReport, error) {
 	return rep, nil
 }
 
-// labelSets are the filters that find app's Docker objects: the
-// blueshift.app label, and the compose project label of each project.
-func labelSets(app string) []filters.Args {
-	sets := []filters.Args{filters.NewArgs(filters.Arg("label", compose.LabelApp+"="+app))}
+// labels are the labels that find app's Docker objects: blueshift.app, and
+// the compose project label of each project.
+func labels(app string) []string {
+	out := []string{compose.LabelApp + "=" + app}
 	for _, p := range Projects(app) {
-		sets = append(sets, filters.NewArgs(filters.Arg("label", "com.docker.compose.project="+p)))
+		out = append(out, "com.docker.compose.project="+p)
 	}
-	return sets
-}
-
-// containers lists the IDs of app's containers, stopped ones too.
-func containers(ctx context.Context, cli *client.Client, app string) ([]string, error) {
-	var ids []string
-	seen := map[string]bool{}
-	for _, f := range labelSets(app) {
-		cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-		if err != nil {
-			return ids, fmt.Errorf("list containers: %w", err)
-		}
-		for _, c := range cs {
-			if !seen[c.ID] {
-				seen[c.ID] = true
-				ids = append(ids, c.ID)
-			}
-		}
-	}
-	return ids, nil
-}
-
-// sweep removes the containers, volumes and networks of app left after
-// compose (Containers counts the containers it had to remove itself).
-func sweep(ctx context.Context, cli *client.Client, app string) (DownReport, error) {
-	var rep DownReport
-	var errs []error
-	ids, err := containers(ctx, cli, app)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, id := range ids {
-		if err := cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			errs = append(errs, fmt.Errorf("remove container %s: %w", id[:12], err))
-			continue
-		}
-		rep.Containers++
-	}
-	sets := labelSets(app)
-	seen := map[string]bool{}
-	for _, f := range sets {
-		vs, err := cli.VolumeList(ctx, volume.ListOptions{Filters: f})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("list volumes: %w", err))
-			continue
-		}
-		for _, v := range vs.Volumes {
-			if seen[v.Name] {
-				continue
-			}
-			seen[v.Name] = true
-			if err := cli.VolumeRemove(ctx, v.Name, true); err != nil {
-				errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
-				continue
-			}
-			rep.Volumes++
-		}
-		ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("list networks: %w", err))
-			continue
-		}
-		for _, n := range ns {
-			if seen[n.ID] {
-				continue
-			}
-			seen[n.ID] = true
-			if err := cli.NetworkRemove(ctx, n.ID); err != nil {
-				errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
-				continue
-			}
-			rep.Networks++
-		}
-	}
-	return rep, errors.Join(errs...)
+	return out
 }
 
 func fileExists(p string) bool {

@@ -2,6 +2,7 @@ package hosttest
 
 import (
 	"context"
+	"flag"
 	"os"
 	"testing"
 	"time"
@@ -15,9 +16,14 @@ import (
 func InCI() bool { return os.Getenv("CI") == "true" }
 
 // Require fails (in CI) or skips (elsewhere) the test when err is non-nil:
-// the component the test needs is missing.
+// the component the test needs is missing. Under -short it skips the test
+// whatever err is, in CI too: `go test -short` is the unit tests alone,
+// which need no Docker, sshd, nginx or database (the fake host stands in).
 func Require(t TB, component string, err error) {
 	t.Helper()
+	if short() {
+		t.Skipf("needs %s: skipped under -short", component)
+	}
 	if err == nil {
 		return
 	}
@@ -25,6 +31,12 @@ func Require(t TB, component string, err error) {
 		t.Fatalf("%s is required but unavailable (bash .ci/run installs and starts it): %v", component, err)
 	}
 	t.Skipf("%s unavailable (run bash .ci/run to install it): %v", component, err)
+}
+
+// short reports whether a test binary runs with -short; false in a program
+// that is not a test (the bench starts components through TB too).
+func short() bool {
+	return flag.Lookup("test.short") != nil && testing.Short()
 }
 
 // PostgresURL is the PostgreSQL server tests use: $BLUESHIFT_TEST_POSTGRES_URL

@@ -250,14 +250,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	}
 	fields, names := fieldsOf(v.Type())
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		p := join(path, k.Value)
-		if seen[k.Value] {
-			d.fail(k, p, "defined twice")
+	for _, e := range d.entries(n, path) {
+		k, val := e.key, e.value
+		if strings.HasPrefix(k.Value, extensionPrefix) {
 			continue
 		}
-		seen[k.Value] = true
+		p := join(path, k.Value)
+		if !d.first(seen, e, p) {
+			continue
+		}
 		idx, ok := fields[k.Value]
 		if !ok {
 			d.failKind(k, p, ErrUnknownField, "unknown field%s", suggest(k.Value, names))
@@ -277,20 +278,81 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(reflect.MakeMap(v.Type()))
 	}
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
+	for _, e := range d.entries(n, path) {
+		k, val := e.key, e.value
 		p := join(path, k.Value)
-		if seen[k.Value] {
-			d.fail(k, p, "defined twice")
+		if !d.first(seen, e, p) {
 			continue
 		}
-		seen[k.Value] = true
 		key := reflect.ValueOf(k.Value).Convert(v.Type().Key())
 		elem := d.newMapValue(v.Type().Elem(), k.Value)
 		d.lines[p] = k.Line
 		d.decode(val, elem, p)
 		v.SetMapIndex(key, elem)
 	}
+}
+
+// extensionPrefix starts the keys a section ignores, as Compose ignores its
+// x- extension fields: a place for anchors (x-common: &common {...}) that
+// merge keys and aliases then use.
+const extensionPrefix = "x-"
+
+// entry is one key and value of a mapping; merged when a merge key (<<)
+// brought it.
+type entry struct {
+	key, value *yaml.Node
+	merged     bool
+}
+
+// first records e's key in seen and reports whether it is the first: a
+// key the mapping gives twice is a problem, a merged key that the mapping
+// (or an earlier merged mapping) already gives is overridden silently, as
+// YAML's merge keys say.
+func (d *decoder) first(seen map[string]bool, e entry, path string) bool {
+	if !seen[e.key.Value] {
+		seen[e.key.Value] = true
+		return true
+	}
+	if !e.merged {
+		d.fail(e.key, path, "defined twice")
+	}
+	return false
+}
+
+// entries lists mapping n's own keys and values, then those its merge keys
+// (<<: *base, <<: [*a, *b]) bring, earlier mappings first. Each merged
+// mapping counts against MaxValues, so merges of merges stay bounded.
+func (d *decoder) entries(n *yaml.Node, path string) []entry {
+	var own, merged []entry
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag != "!!merge" {
+			own = append(own, entry{key: k, value: v})
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			if src.Kind == yaml.AliasNode {
+				d.aliases++
+				src = src.Alias
+			}
+			if d.tooBig || !d.count(src) {
+				return nil
+			}
+			if src.Kind != yaml.MappingNode {
+				d.fail(src, join(path, k.Value), "must be a mapping, an alias (*name) of one or a list of them, not %s", describe(src))
+				continue
+			}
+			for _, e := range d.entries(src, path) {
+				e.merged = true
+				merged = append(merged, e)
+			}
+		}
+	}
+	return append(own, merged...)
 }
 
 // newMapValue is the settable value a map element under key decodes onto.

@@ -125,6 +125,84 @@ func TestUnsetVariableMatchesSentinel(t *testing.T) {
 	}
 }
 
+// TestDecodeMergeKeysAndExtensions: merge keys (<<) bring an anchor's keys,
+// the mapping's own keys and earlier merged mappings win, and x- keys are
+// ignored in every section.
+func TestDecodeMergeKeysAndExtensions(t *testing.T) {
+	data := `x-base: &base {name: base, every: 1s, args: [a]}
+x-more: &more {name: more, on: true}
+inner:
+  <<: [*base, *more]
+  every: 2s
+  x-note: ignored
+byname:
+  one: {<<: *base}
+  two:
+    <<: {<<: *more, args: [b]}
+`
+	var d doc
+	res, err := Decode([]byte(data), &d, Options{Getenv: func(string) string { return "" }})
+	if err != nil || len(res.Problems) > 0 {
+		t.Fatal(err, res.Problems)
+	}
+	want := doc{
+		Inner: inner{Name: "base", Every: 2 * time.Second, On: true, Args: []string{"a"}},
+		Byname: map[string]*inner{
+			"one": {Name: "base", Every: time.Second, Args: []string{"a"}},
+			"two": {Name: "more", On: true, Args: []string{"b"}},
+		},
+	}
+	if !reflect.DeepEqual(d, want) {
+		t.Errorf("decoded\n %+v\nwant\n %+v", d, want)
+	}
+}
+
+// TestDecodeMergeProblems: a merge of something that is not a mapping is a
+// problem at its path, an unknown merged key is named at the key's own
+// line, and a key given twice beside a merge is still "defined twice".
+func TestDecodeMergeProblems(t *testing.T) {
+	data := `x-bad: &bad {nmae: x}
+inner:
+  <<: [*bad, [1]]
+  on: true
+  on: false
+`
+	var d doc
+	res, err := Decode([]byte(data), &d, Options{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Problem{
+		{Path: "inner.on", Line: 5, Msg: "defined twice"},
+		{Path: "inner.nmae", Line: 1, Msg: `unknown field (did you mean "name"?)`, Err: ErrUnknownField},
+	}
+	got := res.Problems
+	if len(got) != 3 || got[0].Path != "inner.<<" || got[0].Line != 3 || !strings.HasPrefix(got[0].Msg, "must be a mapping, an alias (*name) of one or a list of them, not a list") ||
+		!reflect.DeepEqual(got[1:], want) {
+		t.Errorf("problems:\n%+v", got)
+	}
+}
+
+// TestDecodeRefusesNestedMerges: merge keys nesting aliases of merges
+// (each level merging the previous one twice) stop at MaxValues like
+// plain aliases do, instead of doubling the work per level.
+func TestDecodeRefusesNestedMerges(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x-l0: &l0 {name: x}\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&b, "x-l%d: &l%d {<<: [*l%d, *l%d]}\n", i, i, i-1, i-1)
+	}
+	b.WriteString("inner: {<<: *l40}\n")
+	var d doc
+	res, err := Decode([]byte(b.String()), &d, Options{Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Msg, "expands to more than 20000 values") {
+		t.Errorf("problems: %+v", res.Problems)
+	}
+}
+
 // TestInlineStructFields: the fields of a struct field tagged
 // `yaml:",inline"` are decoded as the outer struct's own, and unknown keys
 // are still errors naming them.
