@@ -312,6 +312,12 @@ func TestScenariosEnv(t *testing.T) {
 	assert.False(t, o.runs(ScenariosBackup))
 	assert.Equal(t, 2, o.SSHRuns)
 
+	assert.False(t, o.runs(ScenariosThebot), "not in the default run")
+	o, err = OptionsFromEnv(env(map[string]string{ScenariosEnv: "thebot"}))
+	require.NoError(t, err)
+	assert.True(t, o.runs(ScenariosThebot))
+	assert.False(t, o.runs(ScenariosLocal))
+
 	_, err = OptionsFromEnv(env(map[string]string{ScenariosEnv: "ssh,remote"}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), ScenariosEnv+`="ssh,remote": "remote" is not a scenario`)
@@ -341,6 +347,28 @@ func TestTableSSH(t *testing.T) {
 	}
 	r.Load = append(r.Load, LoadRow{Scenario: ScenarioSSHRollback, Sent: 10, Failed: 1})
 	assert.ErrorIs(t, r.ZeroDowntime(), ErrDroppedRequests, "a request dropped over SSH fails the verdict too")
+}
+
+// TestTableThebot: the thebot scenario's load, phases and build times are
+// printed, and a request it dropped fails the verdict.
+func TestTableThebot(t *testing.T) {
+	r := sampleResults()
+	require.NoError(t, r.ZeroDowntime())
+	r.Thebot = &ThebotResult{Base: 300 * ms1, Build: 2100 * ms1, Push: 7900 * ms1, Total: 75 * time.Second,
+		Phases: []PhaseRow{{Name: "test", Median: 21 * time.Second}},
+		Load:   []LoadRow{{Scenario: ScenarioThebot + ": GET / at 150/s", Sent: 11000, P50: 3 * ms1, P99: 40 * ms1}}}
+	tab := r.Table()
+	for _, want := range []string{
+		"thebot v1.0.0 -> v1.0.1: GET / at 150/s  11000     0       3.0 ms  40.0 ms",
+		"test                             21.0 s",
+		"total                            75.0 s",
+		"thebot images, warm (base image cached): base 300 ms, docker builds 2100 ms, push 7900 ms",
+	} {
+		assert.Contains(t, tab, want)
+	}
+	require.NoError(t, r.ZeroDowntime())
+	r.Thebot.Load[0].Failed = 1
+	assert.ErrorIs(t, r.ZeroDowntime(), ErrDroppedRequests, "a request thebot's deployment dropped fails the verdict")
 }
 
 // TestReadiness: over SSH the health phase writes the in-flight marker

@@ -68,8 +68,13 @@ func underLoad(ctx context.Context, url string, rate int, name string, runs int,
 	mu.Lock()
 	outages := Outages(failures, windows)
 	mu.Unlock()
-	return LoadRow{Scenario: name, Runs: len(windows), Sent: s.Sent, Failed: s.Failed, Rate: s.AchievedRate(),
-		P50: s.P50, P99: s.P99, Outage: Median(outages), Errors: s.Errors}, runErr
+	return loadRow(name, len(windows), s, Median(outages)), runErr
+}
+
+// loadRow is the row of scenario name: runs runs whose load s had outage.
+func loadRow(name string, runs int, s load.Stats, outage time.Duration) LoadRow {
+	return LoadRow{Scenario: name, Runs: runs, Sent: s.Sent, Failed: s.Failed, Rate: s.AchievedRate(),
+		P50: s.P50, P99: s.P99, Outage: outage, Errors: s.Errors}
 }
 
 // poller asks the proxy which version answers, as fast as it answers,

@@ -26,7 +26,8 @@ const (
 	// ScenariosEnv picks the parts, comma-separated: "local" (the
 	// deployments and rollbacks on the local engine, and the seed's
 	// method), "ssh" (the SSH scenario, see Options.Scenarios) and
-	// "backup". Default "local,backup" (or what OnlyEnv says).
+	// "backup", "thebot" (see ThebotResult). Default "local,backup" (or
+	// what OnlyEnv says).
 	ScenariosEnv = "BLUESHIFT_BENCH_SCENARIOS"
 	// SSHRunsEnv is how many deployments and rollbacks the SSH scenario
 	// runs, default DefaultSSHRuns.
@@ -64,6 +65,8 @@ const (
 	ScenariosLocal  = "local"
 	ScenariosSSH    = "ssh"
 	ScenariosBackup = "backup"
+	// ScenariosThebot is the thebot scenario (see ThebotResult).
+	ScenariosThebot = "thebot"
 )
 
 // Options configure Run. OptionsFromEnv fills them from the environment;
@@ -92,8 +95,9 @@ type Options struct {
 	// Scenarios, when set, takes precedence.
 	Only string
 	// Scenarios are the parts to run: ScenariosLocal, ScenariosSSH,
-	// ScenariosBackup. Default: local and backup (as Only restricts
-	// them). The SSH scenario deploys the demo app and rolls it back
+	// ScenariosBackup, ScenariosThebot. Default: local and backup (as Only
+	// restricts them). The thebot scenario (ThebotResult) builds and
+	// deploys the seed's own application; not in the default run either. The SSH scenario deploys the demo app and rolls it back
 	// through a real sshd on 127.0.0.1 whose sessions take SSHLoginDelay
 	// to start, reached through a proxy adding SSHLinkDelay each way,
 	// under the same load through nginx; it is not in the default run
@@ -145,10 +149,10 @@ func OptionsFromEnv(getenv func(string) string) (Options, error) {
 	if s := getenv(ScenariosEnv); s != "" {
 		for _, sc := range strings.Split(s, ",") {
 			switch sc = strings.TrimSpace(sc); sc {
-			case ScenariosLocal, ScenariosSSH, ScenariosBackup:
+			case ScenariosLocal, ScenariosSSH, ScenariosBackup, ScenariosThebot:
 				o.Scenarios = append(o.Scenarios, sc)
 			default:
-				return o, fmt.Errorf("%s=%q: %q is not a scenario: want a comma-separated list of %q, %q, %q", ScenariosEnv, s, sc, ScenariosLocal, ScenariosSSH, ScenariosBackup)
+				return o, fmt.Errorf("%s=%q: %q is not a scenario: want a comma-separated list of %q, %q, %q, %q", ScenariosEnv, s, sc, ScenariosLocal, ScenariosSSH, ScenariosBackup, ScenariosThebot)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,6 +29,8 @@ type Results struct {
 	Rollback RollbackTimes `json:"rollback"`
 	// SSH is nil when the SSH scenario did not run.
 	SSH *SSHResult `json:"ssh,omitempty"`
+	// Thebot is nil when the thebot scenario did not run.
+	Thebot *ThebotResult `json:"thebot,omitempty"`
 	// Backup is nil when the backup part did not run.
 	Backup *BackupResult `json:"backup,omitempty"`
 	// Problems lists the parts that failed, with why.
@@ -316,6 +319,10 @@ func (r *Results) WriteTable(w io.Writer) {
 		r.writeSSHTable(w, sr)
 	}
 
+	if tr := r.Thebot; tr != nil {
+		writeThebotTable(w, tr)
+	}
+
 	if bk := r.Backup; bk != nil {
 		fmt.Fprintf(w, "\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -328,6 +335,30 @@ func (r *Results) WriteTable(w io.Writer) {
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "PROBLEM: %s\n", p)
 	}
+}
+
+// writeThebotTable writes the thebot scenario: its load, the deployment's
+// phases and how long the images took to build.
+func writeThebotTable(w io.Writer, tr *ThebotResult) {
+	fmt.Fprintf(w, "\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "THEBOT (examples/thebot)\trequests\tfailed\tp50\tp99\n")
+	for _, l := range tr.Load {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", l.Scenario, l.Sent, l.Failed, ms(l.P50), ms(l.P99))
+	}
+	tw.Flush()
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "thebot v1.0.1 deployment phases\ttime\n")
+	for _, p := range tr.Phases {
+		fmt.Fprintf(tw, "%s\t%s\n", p.Name, ms(p.Median))
+	}
+	fmt.Fprintf(tw, "total\t%s\n", ms(tr.Total))
+	tw.Flush()
+	build := "warm (base image cached)"
+	if tr.BaseBuilt {
+		build = "cold (base image built)"
+	}
+	fmt.Fprintf(w, "thebot images, %s: base %s, docker builds %s, push %s\n", build, ms(tr.Base), ms(tr.Build), ms(tr.Push))
 }
 
 // writeSSHTable writes the SSH scenario next to the local figures.
@@ -401,7 +432,14 @@ var ErrDroppedRequests = errors.New("blueshift dropped requests")
 // the baseline.)
 func (r *Results) ZeroDowntime() error {
 	var bad []string
-	for _, row := range r.Load {
+	rows := r.Load
+	if r.Thebot != nil {
+		rows = append(slices.Clone(rows), r.Thebot.Load...)
+	}
+	for _, row := range rows {
+		if strings.HasPrefix(row.Scenario, ScenarioThebot) && row.Failed > 0 {
+			bad = append(bad, fmt.Sprintf("%s: %d of %d failed", row.Scenario, row.Failed, row.Sent))
+		}
 		switch row.Scenario {
 		case ScenarioDeploy, ScenarioManual, ScenarioWarm, ScenarioAuto, ScenarioSSHDeploy, ScenarioSSHRollback, ScenarioSSHWarm:
 			if row.Failed > 0 {

@@ -76,6 +76,14 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	} else {
 		res.Machine = basicMachine()
 	}
+	if o.runs(ScenariosThebot) {
+		o.progress("thebot")
+		tr, err := BenchThebot(ctx, o)
+		res.Thebot = tr
+		if err != nil {
+			res.Problems = append(res.Problems, "thebot: "+err.Error())
+		}
+	}
 	if o.DBMB > 0 && o.runs(ScenariosBackup) {
 		o.progress("backup")
 		dir, err := os.MkdirTemp(o.Dir, "blueshift-bench-backup-")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueshift-deploy/blueshift/deploy"
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 )
 
 // TestBaseImageIsNamedByItsBuildCommand pins the mmdebstrap and import
@@ -41,7 +42,12 @@ func TestBaseImageIsNamedByItsBuildCommand(t *testing.T) {
 func TestBuildAndPushCommands(t *testing.T) {
 	assert.Equal(t, []string{"docker", "build", "--quiet", "--build-arg", "BASE=thebot-base:1", "--build-arg", "VERSION=v1.0.1",
 		"--label", "org.blueshift.thebot=1", "-t", "thebot-build/backend:v1.0.1", "/ctx"},
-		buildArgv("thebot-base:1", "thebot-build/backend:v1.0.1", "v1.0.1", "/ctx"))
+		buildArgv("thebot-base:1", "thebot-build/backend:v1.0.1", Release{Version: "v1.0.1"}, "/ctx"))
+	assert.Equal(t, []string{"docker", "build", "--quiet", "--build-arg", "BASE=thebot-base:1", "--build-arg", "VERSION=" + BreaksLaterVersion,
+		"--build-arg", "FAULT=fail-after:40", "--label", "org.blueshift.thebot=1", "-t", "thebot-build/backend:" + BreaksLaterVersion, "/ctx"},
+		buildArgv("thebot-base:1", "thebot-build/backend:"+BreaksLaterVersion, Variants[2], "/ctx"))
+	assert.Equal(t, []string{"docker", "build", "--quiet", "--build-arg", "BASE=thebot-base:1", "--label", "org.blueshift.thebot=1", "-t", "thebot-build/db:15", "/ctx"},
+		buildArgv("thebot-base:1", "thebot-build/db:15", Release{}, "/ctx"), "the shared services' images have no version")
 	reg := &Registry{Addr: "127.0.0.1:15000", Username: RegistryUser, Password: "s3cret"}
 	login := loginArgv("/w/docker-config", reg)
 	assert.Equal(t, []string{"docker", "--config", "/w/docker-config", "login", "--username", RegistryUser, "--password-stdin", "127.0.0.1:15000"}, login)
@@ -54,7 +60,7 @@ func TestBuildAndPushCommands(t *testing.T) {
 // v1.0.0's files plus its own (the expand migration, the new static file)
 // and that the frontend says its version.
 func TestBuildContextOverlaysTheRelease(t *testing.T) {
-	dir, err := buildContext(BackendImage, SecondVersion)
+	dir, err := buildContext(BackendImage, Release{Version: SecondVersion})
 	require.NoError(t, err)
 	defer os.RemoveAll(dir)
 	for _, f := range []string{"manage.py", "core/migrations/0001_initial.py", "core/migrations/0002_taskrun_note.py", "core/static/core/notes.css"} {
@@ -64,12 +70,12 @@ func TestBuildContextOverlaysTheRelease(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(models), "note = models.CharField(max_length=200, null=True")
 
-	old, err := buildContext(BackendImage, FirstVersion)
+	old, err := buildContext(BackendImage, Release{Version: FirstVersion})
 	require.NoError(t, err)
 	defer os.RemoveAll(old)
 	assert.NoFileExists(t, filepath.Join(old, "core/migrations/0002_taskrun_note.py"))
 
-	front, err := buildContext(FrontendImage, SecondVersion)
+	front, err := buildContext(FrontendImage, Release{Version: SecondVersion})
 	require.NoError(t, err)
 	defer os.RemoveAll(front)
 	index, err := os.ReadFile(filepath.Join(front, "site/index.html"))
@@ -77,6 +83,35 @@ func TestBuildContextOverlaysTheRelease(t *testing.T) {
 	assert.Contains(t, string(index), "version "+SecondVersion)
 	assert.Contains(t, string(index), taglines[SecondVersion])
 	assert.NotContains(t, string(index), "{{")
+
+	// A variant is built from its Files (v1.0.1's migration is there) and
+	// says its own version.
+	variant, err := buildContext(FrontendImage, Variants[1])
+	require.NoError(t, err)
+	defer os.RemoveAll(variant)
+	index, err = os.ReadFile(filepath.Join(variant, "site/index.html"))
+	require.NoError(t, err)
+	assert.Contains(t, string(index), "version "+BrokenFrontendVersion)
+	assert.Contains(t, string(index), taglines[SecondVersion])
+	vback, err := buildContext(BackendImage, Variants[0])
+	require.NoError(t, err)
+	defer os.RemoveAll(vback)
+	assert.FileExists(t, filepath.Join(vback, "core/migrations/0002_taskrun_note.py"))
+}
+
+// TestReleasesAreDistinctVersions: every release Build makes is a version
+// blueshift accepts, each tag is made once, and a variant starts from a
+// working release's files.
+func TestReleasesAreDistinctVersions(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range Releases() {
+		_, err := version.Parse(r.Version)
+		assert.NoError(t, err, r.Version)
+		assert.False(t, seen[r.Version], "%s made twice", r.Version)
+		seen[r.Version] = true
+		assert.Contains(t, Versions, r.files(), "%s's files", r.Version)
+	}
+	assert.Len(t, seen, len(Versions)+len(Variants))
 }
 
 // TestDeployConfigIsValid loads thebot's deploy.yml with blueshift's own
@@ -103,6 +138,9 @@ func TestDeployConfigIsValid(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, []string{"db", "redis"}, env.Services.Shared)
 			assert.Equal(t, 18102, env.Ports["backend"].Green)
+			if name == "none" {
+				assert.Equal(t, "frontend", env.Smoke.Endpoints[len(env.Smoke.Endpoints)-1].Service, "/ is the frontend's")
+			}
 			if name == "all" {
 				assert.Empty(t, env.Proxy.VersionHeader)
 				assert.Equal(t, "thebot", env.Backup.Postgres.User)

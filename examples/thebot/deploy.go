@@ -16,10 +16,10 @@ const ConfigName = "deploy.yml"
 // password from.
 const RegistryPasswordEnv = "THEBOT_REGISTRY_PASSWORD"
 
-// Workarounds are the deploy.yml settings blueshift needs today (before
-// the changes of issue 12) to deploy thebot. Each is what a user had to
-// find out by a failed deployment; each names the change that makes it
-// unnecessary.
+// Workarounds are the deploy.yml settings blueshift needed before the
+// changes of issue 12 to deploy thebot. Each is what a user had to find out
+// by a failed deployment; each names the change that made it unnecessary.
+// The zero value (none) is what the tests and the bench deploy with.
 type Workarounds struct {
 	// NoColourHeader sets proxy.version_header to "": the switch otherwise
 	// waits for an X-Blueshift-Colour response header thebot never sends,
@@ -44,8 +44,10 @@ var AllWorkarounds = Workarounds{NoColourHeader: true, SmokeWithoutRoot: true, B
 // DeployConfig returns thebot's deploy.yml for blueshift, shaped like the
 // README's suggestion (host local, the app's directory appPath, the host
 // nginx's upstream file and command, the local registry with its password
-// from $THEBOT_REGISTRY_PASSWORD), with the given workarounds. monitor is
-// the verify phase's window ("10s"). The README's one-line
+// from $THEBOT_REGISTRY_PASSWORD, the README's checks: health JSON, the
+// in-container database check, smoke with X-Forwarded-Proto and / on the
+// frontend), with the given workarounds, and the test phase (TestScriptName).
+// monitor is the verify phase's window ("10s"). The README's one-line
 // `host: {address: ${PRODUCTION_HOST}, …}` is not valid YAML (a `{` in a
 // plain scalar inside a flow mapping); values holding ${…} are written in
 // block style here.
@@ -56,7 +58,7 @@ func (w *Workspace) DeployConfig(appPath, monitor string, wa Workarounds) ([]byt
 	}
 	data := map[string]any{
 		"W": w, "AppPath": appPath, "Upstream": w.UpstreamFile(), "Command": strings.Join(cmd, ", "),
-		"User": RegistryUser, "PasswordEnv": RegistryPasswordEnv, "Monitor": monitor, "WA": wa,
+		"User": RegistryUser, "PasswordEnv": RegistryPasswordEnv, "TestScript": TestScriptName, "Monitor": monitor, "WA": wa,
 	}
 	var b bytes.Buffer
 	if err := deployTmpl.Execute(&b, data); err != nil {
@@ -107,12 +109,18 @@ environments:
 {{- if .WA.NoColourHeader}}
       version_header: ""   # workaround: thebot sends no X-Blueshift-Colour
 {{- end}}
+    tests:   # the app's own Django tests against a PostgreSQL 15 and a Redis started for them
+      command: [sh, {{.TestScript}}]
+      timeout: 5m
     hooks:
       migrate: [python, manage.py, migrate, --noinput]
       after_start: [{service: backend, command: [python, manage.py, collectstatic, --noinput]}]
     health:
-      backend: {url: /api/health/, attempts: 30, interval: 2s}
+      backend: {url: /api/health/, attempts: 30, interval: 2s{{if not .WA.SmokeWithoutRoot}}, json: {status: ok}{{end}}}
       frontend: {url: /, attempts: 10, interval: 2s}
+{{- if not .WA.SmokeWithoutRoot}}
+      postgres: {command: [python, manage.py, check, --database, default]}
+{{- end}}
 {{- if .WA.SmokeWithoutRoot}}
     smoke:   # workaround: smoke sends / to the backend
       endpoints:
@@ -120,6 +128,15 @@ environments:
         - {path: /api/system/readiness/, expect: [200]}
         - {path: /api/v1/auth/status/, expect: [200, 401]}
         - {path: /admin/, expect: [200, 302]}
+{{- else}}
+    smoke:   # the README's
+      headers: {X-Forwarded-Proto: https}
+      endpoints:
+        - {path: /api/health/, json: {database: ok, redis: ok}}
+        - {path: /api/system/readiness/}
+        - {path: /api/v1/auth/status/, expect: [200, 401]}
+        - {path: /admin/, expect: [200, 302]}
+        - {path: /, service: frontend, body_contains: TheBot}
 {{- end}}
     monitor: {window: {{.Monitor}}, interval: 1s, max_errors: 3}
     timeouts: {drain: 5s}

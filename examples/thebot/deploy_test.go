@@ -19,7 +19,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/blueshift-deploy/blueshift/deploy/host/hosttest"
-	"github.com/blueshift-deploy/blueshift/deploy/traffic/load"
 	"github.com/blueshift-deploy/blueshift/examples/thebot"
 )
 
@@ -160,26 +159,10 @@ func TestReadmeConfigDeploysThebot(t *testing.T) {
 	rmi, err := exec.Command("docker", "rmi", w.Images.Backend[thebot.SecondVersion], w.Images.Frontend[thebot.SecondVersion]).CombinedOutput()
 	require.NoError(t, err, "%s", rmi)
 
-	var gens []*load.Generator
-	for _, l := range []struct {
-		path string
-		rate int
-	}{{"/", 150}, {"/api/health/", 20}} {
-		path := l.path
-		g, err := load.Start(ctx, load.Options{URL: w.PublicURL() + path, Rate: l.rate, OnResult: func(r load.Result) {
-			if r.Failed() {
-				t.Logf("failed %s started %s after %s: %d %v", path, r.Start.Format("15:04:05.000"), r.Latency.Round(time.Millisecond), r.Status, r.Err)
-			}
-		}})
-		require.NoError(t, err)
-		gens = append(gens, g)
-	}
+	l := startLoad(t, w.PublicURL(), scenarioLoad)
 	code, out = mage(15*time.Minute, "deploy:production", thebot.SecondVersion)
-	for i, g := range gens {
-		s := g.Stop()
-		t.Logf("load %d: %s errors %v", i, s, s.Errors)
-		assert.Zero(t, s.Failed, "requests failed during the deployment")
-		assert.Positive(t, s.Sent)
+	for path, s := range l.stop() {
+		assert.Zero(t, s.Failed, "requests to %s failed during the deployment", path)
 	}
 	require.Zero(t, code, out)
 	assert.Contains(t, out, "public smoke")

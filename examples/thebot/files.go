@@ -14,8 +14,16 @@ import (
 
 // Files of a workspace.
 const (
-	ComposeName  = "docker-compose.yml"
-	EnvName      = ".env.production"
+	ComposeName = "docker-compose.yml"
+	EnvName     = ".env.production"
+	// TestComposeName and TestScriptName are the test phase's: the
+	// services the app's own tests run against, and the script deploy.yml's
+	// tests.command runs.
+	TestComposeName = "docker-compose.test.yml"
+	TestScriptName  = "run-tests.sh"
+	// SourceName is the backend's checkout in the workspace (the
+	// repository's backend/ directory), which the test phase tests.
+	SourceName   = "backend"
 	nginxDirName = "nginx"
 	upstreamName = "upstream.conf"
 )
@@ -49,6 +57,12 @@ func Open(o Options) (*Workspace, error) {
 
 // PublicURL is where the host nginx serves the app.
 func (w *Workspace) PublicURL() string { return "http://" + w.ProxyAddr }
+
+// SourceDir is the backend's checkout the test phase tests.
+func (w *Workspace) SourceDir() string { return filepath.Join(w.Dir, SourceName) }
+
+// TestProject is the compose project of the test phase's services.
+func (w *Workspace) TestProject() string { return w.App + "-tests" }
 
 // UpstreamFile is the file the host nginx includes for its upstreams: the
 // one blueshift's nginx switcher rewrites at each switch.
@@ -100,10 +114,12 @@ func (w *Workspace) Files(im *Images) (map[string][]byte, error) {
 		"DBPassword": dbPassword, "SecretKey": secretKey,
 		"Backend_": w.RouteName("backend"), "Frontend_": w.RouteName("frontend"),
 		"Upstream": w.UpstreamFile(), "NginxDir": w.NginxDir,
+		"Base": im.Base, "TestProject": w.TestProject(), "Source": SourceName, "TestCompose": TestComposeName,
 	}
 	out := map[string][]byte{}
 	for path, tmpl := range map[string]*template.Template{
 		w.ComposeFile: composeTmpl, w.EnvFile: envTmpl, filepath.Join(w.NginxDir, "nginx.conf"): nginxTmpl,
+		filepath.Join(w.Dir, TestComposeName): testComposeTmpl, filepath.Join(w.Dir, TestScriptName): testScriptTmpl,
 	} {
 		var b bytes.Buffer
 		if err := tmpl.Execute(&b, data); err != nil {
@@ -115,11 +131,15 @@ func (w *Workspace) Files(im *Images) (map[string][]byte, error) {
 }
 
 // WriteFiles writes Files into the workspace (the env file 0600: it holds
-// the database password and the secret key). The upstream file is written
-// only when missing, pointing at blue.
+// the database password and the secret key) and the backend's checkout at
+// SecondVersion (WriteSource). The upstream file is written only when
+// missing, pointing at blue.
 func (w *Workspace) WriteFiles(im *Images) error {
 	files, err := w.Files(im)
 	if err != nil {
+		return err
+	}
+	if err := w.WriteSource(Release{Version: SecondVersion}); err != nil {
 		return err
 	}
 	for _, d := range []string{w.Dir, filepath.Join(w.NginxDir, "tmp")} {
@@ -148,6 +168,17 @@ func (w *Workspace) WriteFiles(im *Images) error {
 		return fmt.Errorf("thebot: upstream file: %w", err)
 	}
 	return os.WriteFile(w.UpstreamFile(), b, 0o644)
+}
+
+// WriteSource replaces the backend's checkout (SourceDir) with rel's files.
+func (w *Workspace) WriteSource(rel Release) error {
+	if err := os.RemoveAll(w.SourceDir()); err != nil {
+		return fmt.Errorf("thebot checkout: %w", err)
+	}
+	if err := writeTree(w.SourceDir(), BackendImage, rel); err != nil {
+		return fmt.Errorf("thebot checkout: %w", err)
+	}
+	return nil
 }
 
 // secret returns the workspace's secret name, made at random on first use
@@ -284,4 +315,58 @@ http {
         }
     }
 }
+`))
+
+var testComposeTmpl = template.Must(template.New(TestComposeName).Parse(`# The test phase's services (the seed's Phase 3): a PostgreSQL 15 and a
+# Redis started for the app's own Django tests, which run from the checkout
+# (./{{.Source}}) in the base image (the Python and Django of every release).
+# {{.TestProject}}: run by {{.TestProject}}'s run-tests.sh, removed after.
+services:
+  tests:
+    image: {{.Base}}
+    working_dir: /src
+    command: [python3, manage.py, test, --noinput, --verbosity, "2", core]
+    volumes: ["./{{.Source}}:/src:ro"]
+    environment:
+      DATABASE_URL: postgresql://thebot:thebot-tests@db:5432/thebot
+      REDIS_URL: redis://redis:6379/1
+      SECRET_KEY: tests-only-not-secret
+      PYTHONDONTWRITEBYTECODE: "1"
+      STATIC_ROOT: /tmp/static
+      MEDIA_ROOT: /tmp/media
+    depends_on:
+      db: {condition: service_healthy}
+      redis: {condition: service_healthy}
+
+  db:
+    image: {{.DB}}
+    environment: {POSTGRES_USER: thebot, POSTGRES_PASSWORD: thebot-tests, POSTGRES_DB: thebot}
+    tmpfs: [/var/lib/postgresql/data]
+    healthcheck:
+      test: [CMD, pg_isready, -h, 127.0.0.1, -U, thebot, -d, thebot]
+      interval: 1s
+      timeout: 3s
+      retries: 60
+
+  redis:
+    image: {{.Redis}}
+    healthcheck:
+      test: [CMD, redis-cli, ping]
+      interval: 1s
+      timeout: 3s
+      retries: 60
+`))
+
+var testScriptTmpl = template.Must(template.New(TestScriptName).Parse(`#!/bin/sh
+# thebot's test phase (deploy.yml's tests.command): the app's own Django
+# tests against a PostgreSQL 15 and a Redis started for them
+# (docker-compose.test.yml), removed afterwards whatever the outcome. Exits
+# with the tests' status.
+set -u
+cd "$(dirname "$0")"
+compose() { docker compose -p {{.TestProject}} -f {{.TestCompose}} "$@"; }
+compose run --rm -T tests
+status=$?
+compose down --volumes --timeout 1 >/dev/null 2>&1
+exit $status
 `))

@@ -62,7 +62,7 @@ type Images struct {
 // Build makes every image of the stack and pushes it, like a CI job, to
 // the workspace's registry (started if needed): the base image from
 // Debian packages (skipped when the engine has it, see BaseHash), then
-// backend and frontend for each of Versions, and the db and redis images,
+// backend and frontend for each of Releases, and the db and redis images,
 // with `docker build` FROM the base.
 func Build(ctx context.Context, o Options) (*Images, error) {
 	o, err := o.withDefaults()
@@ -81,26 +81,30 @@ func Build(ctx context.Context, o Options) (*Images, error) {
 		return nil, err
 	}
 	reg := im.Registry
-	type job struct{ ref, name, version, tag string }
+	type job struct {
+		ref, name, tag string
+		rel            Release
+	}
 	var jobs []job
-	for _, v := range Versions {
+	for _, rel := range Releases() {
+		v := rel.Version
 		im.Backend[v] = reg.Repository(BackendImage) + ":" + v
 		im.Frontend[v] = reg.Repository(FrontendImage) + ":" + v
-		jobs = append(jobs, job{im.Backend[v], BackendImage, v, v}, job{im.Frontend[v], FrontendImage, v, v})
+		jobs = append(jobs, job{im.Backend[v], BackendImage, v, rel}, job{im.Frontend[v], FrontendImage, v, rel})
 	}
 	im.DB = reg.Repository(DBImage) + ":" + DBTag
 	im.Redis = reg.Repository(RedisImage) + ":" + RedisTag
-	jobs = append(jobs, job{im.DB, "db", "", DBTag}, job{im.Redis, "redis", "", RedisTag})
+	jobs = append(jobs, job{im.DB, "db", DBTag, Release{}}, job{im.Redis, "redis", RedisTag, Release{}})
 
 	start = time.Now()
 	for _, j := range jobs {
 		o.progress("building %s", j.ref)
-		dir, err := buildContext(j.name, j.version)
+		dir, err := buildContext(j.name, j.rel)
 		if err != nil {
 			return nil, err
 		}
 		local := LocalRepository + "/" + j.name + ":" + j.tag
-		err = r.Run(ctx, host.Cmd{Argv: buildArgv(im.Base, local, j.version, dir), Env: []string{"DOCKER_BUILDKIT=0"}})
+		err = r.Run(ctx, host.Cmd{Argv: buildArgv(im.Base, local, j.rel, dir), Env: []string{"DOCKER_BUILDKIT=0"}})
 		os.RemoveAll(dir)
 		if err != nil {
 			return nil, fmt.Errorf("build %s: %w", local, err)
@@ -130,12 +134,16 @@ func Build(ctx context.Context, o Options) (*Images, error) {
 	return im, nil
 }
 
-// buildArgv is the `docker build` of one image FROM base (legacy builder:
-// it takes a local base image without asking a registry).
-func buildArgv(base, ref, version, dir string) []string {
+// buildArgv is the `docker build` of one image of release rel (the zero
+// Release for the shared services' images) FROM base (legacy builder: it
+// takes a local base image without asking a registry).
+func buildArgv(base, ref string, rel Release, dir string) []string {
 	argv := []string{"docker", "build", "--quiet", "--build-arg", "BASE=" + base}
-	if version != "" {
-		argv = append(argv, "--build-arg", "VERSION="+version)
+	if rel.Version != "" {
+		argv = append(argv, "--build-arg", "VERSION="+rel.Version)
+	}
+	if rel.Fault != "" {
+		argv = append(argv, "--build-arg", "FAULT="+rel.Fault)
 	}
 	return append(argv, "--label", "org.blueshift.thebot=1", "-t", ref, dir)
 }
@@ -152,17 +160,29 @@ func pushArgv(configDir, ref string) []string {
 	return []string{"docker", "--config", configDir, "push", "--quiet", ref}
 }
 
-// buildContext writes the build context of image name at version into a
-// new temporary directory: app/<name>/, then app/<version>/<name>/ over it;
-// the frontend's index.html gets the version and its tagline.
-func buildContext(name, version string) (string, error) {
+// buildContext writes the build context of image name of release rel
+// (the zero Release for the shared services' images) into a new temporary
+// directory (see writeTree).
+func buildContext(name string, rel Release) (string, error) {
 	dir, err := os.MkdirTemp("", "thebot-"+name+"-")
 	if err != nil {
 		return "", err
 	}
+	if err := writeTree(dir, name, rel); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+// writeTree writes the files of image name of release rel into dir:
+// app/<name>/, then app/<files>/<name>/ over it; the frontend's index.html
+// gets the version and the tagline of its files.
+func writeTree(dir, name string, rel Release) error {
+	version, files := rel.Version, rel.files()
 	layers := []string{path.Join("app", name)}
-	if version != "" && version != FirstVersion {
-		layers = append(layers, path.Join("app", version, name))
+	if files != "" && files != FirstVersion {
+		layers = append(layers, path.Join("app", files, name))
 	}
 	for _, layer := range layers {
 		if _, err := fs.Stat(app, layer); err != nil {
@@ -183,14 +203,13 @@ func buildContext(name, version string) (string, error) {
 			}
 			if name == FrontendImage && rel == "site/index.html" {
 				s := strings.ReplaceAll(string(b), "{{VERSION}}", version)
-				b = []byte(strings.ReplaceAll(s, "{{TAGLINE}}", taglines[version]))
+				b = []byte(strings.ReplaceAll(s, "{{TAGLINE}}", taglines[files]))
 			}
 			return os.WriteFile(dst, b, 0o644)
 		})
 		if err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("build context %s %s: %w", name, version, err)
+			return fmt.Errorf("files of %s %s: %w", name, version, err)
 		}
 	}
-	return dir, nil
+	return nil
 }

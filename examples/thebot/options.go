@@ -28,8 +28,60 @@ const (
 	SecondVersion = "v1.0.1"
 )
 
-// Versions are the releases Build makes, oldest first.
+// Versions are the working releases Build makes, oldest first.
 var Versions = []string{FirstVersion, SecondVersion}
+
+// The release variants Build makes besides Versions: v1.0.1's files with a
+// fault switched on, each failing one of a deployment's checks.
+const (
+	// UnhealthyVersion's backend reads Redis at a host that does not
+	// exist: its /api/health/ answers 503 ("redis": "error: …"), so the
+	// health phase fails before the switch.
+	UnhealthyVersion = "v1.0.2-unhealthy"
+	// BrokenFrontendVersion's frontend answers 500 on / (the rest of the
+	// site works).
+	BrokenFrontendVersion = "v1.0.2-frontend500"
+	// BreaksLaterVersion's backend answers 500 to every request after each
+	// process's first FailAfter, like a leak exhausting a pool: it passes
+	// health checks and smoke, then breaks under traffic after the switch.
+	BreaksLaterVersion = "v1.0.2-breaks"
+	// FailAfter is BreaksLaterVersion's number of good answers per process.
+	FailAfter = 40
+)
+
+// Release is one backend and frontend pair Build makes.
+type Release struct {
+	// Version is the release version: the image tag.
+	Version string
+	// Files is the release whose files it is built from. Default Version.
+	Files string
+	// Fault switches a failure on (THEBOT_FAULT in the backend, the FAULT
+	// build argument of both images); empty for a working release.
+	Fault string
+}
+
+// Variants are the failing releases Build makes besides Versions.
+var Variants = []Release{
+	{Version: UnhealthyVersion, Files: SecondVersion, Fault: "redis-host"},
+	{Version: BrokenFrontendVersion, Files: SecondVersion, Fault: "root-500"},
+	{Version: BreaksLaterVersion, Files: SecondVersion, Fault: fmt.Sprintf("fail-after:%d", FailAfter)},
+}
+
+// Releases are every release Build makes: Versions, then Variants.
+func Releases() []Release {
+	var rs []Release
+	for _, v := range Versions {
+		rs = append(rs, Release{Version: v})
+	}
+	return append(rs, Variants...)
+}
+
+func (r Release) files() string {
+	if r.Files == "" {
+		return r.Version
+	}
+	return r.Files
+}
 
 // Options configure the stack. The zero value is what `go tool mage thebot`
 // runs; tests change the names and ports so as not to clash with it.

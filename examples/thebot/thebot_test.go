@@ -36,8 +36,8 @@ func TestMain(m *testing.M) {
 	if shared.im != nil {
 		_, _ = thebot.Down(context.Background(), shared.o)
 		refs := []string{shared.im.DB, shared.im.Redis}
-		for _, v := range thebot.Versions {
-			refs = append(refs, shared.im.Backend[v], shared.im.Frontend[v])
+		for _, r := range thebot.Releases() {
+			refs = append(refs, shared.im.Backend[r.Version], shared.im.Frontend[r.Version])
 		}
 		_ = exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
 	}
@@ -60,6 +60,9 @@ func sharedImages(t *testing.T) *thebot.Images {
 		shared.o = thebot.Options{Dir: dir, App: fmt.Sprintf("thebotimg%d", rand.IntN(1e6)),
 			RegistryAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Progress: func(s string) { t.Log(s) }}
 		shared.im, shared.err = thebot.Build(context.Background(), shared.o)
+		if im := shared.im; im != nil {
+			t.Logf("images: base %s (built now: %v), docker builds %s, push %s", im.BaseTime.Round(time.Second), im.BaseBuilt, im.BuildTime.Round(time.Second), im.PushTime.Round(time.Second))
+		}
 		shared.o.Progress = nil // that test ends before TestMain cleans up
 	})
 	require.NoError(t, shared.err)

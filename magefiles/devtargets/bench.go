@@ -17,9 +17,11 @@ import (
 // scenario, default 5), BLUESHIFT_BENCH_RATE (requests/s, default 300),
 // BLUESHIFT_BENCH_DB_MB (backup database size, default 256; 0 skips it),
 // BLUESHIFT_BENCH_BACKUP_RUNS (default 1), BLUESHIFT_BENCH_ONLY (deploy or
-// backup), BLUESHIFT_BENCH_SCENARIOS (comma-separated local, ssh, backup;
-// default local,backup: ssh deploys and rolls back through a real sshd
-// with a slow login over a slow link, and takes minutes),
+// backup), BLUESHIFT_BENCH_SCENARIOS (comma-separated local, ssh, backup,
+// thebot; default local,backup: ssh deploys and rolls back through a real
+// sshd with a slow login over a slow link, thebot builds the seed's own
+// application (examples/thebot) and deploys v1.0.0 then v1.0.1 under load;
+// each takes minutes),
 // BLUESHIFT_BENCH_SSH_RUNS (default 1), BLUESHIFT_BENCH_OUT (JSON results,
 // default bench-results.json). The default run takes about 4 minutes on 2
 // cores; it exits 1 if a blueshift deployment or rollback dropped a request.

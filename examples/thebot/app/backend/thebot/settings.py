@@ -8,6 +8,15 @@ from urllib.parse import unquote, urlparse
 BASE_DIR = Path(__file__).resolve().parent.parent
 APP_VERSION = os.environ.get("APP_VERSION", "dev")
 
+# THEBOT_FAULT makes a release fail on purpose, for blueshift's rollback
+# scenarios (examples/thebot's Variants); empty in every real release.
+# "redis-host": the release reads Redis at a host that does not exist, so
+# /api/health/ answers 503 (redis: error) while migrations still run.
+# "fail-after:N": each process answers 500 from its (N+1)th request on, like
+# a leak that exhausts a pool: it passes health checks and smoke, then breaks
+# under traffic after the switch.
+FAULT = os.environ.get("THEBOT_FAULT", "")
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-dev-key-change-me")
 DEBUG = os.environ.get("DEBUG", "False").lower() in ("1", "true", "yes")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h.strip()]
@@ -36,6 +45,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if FAULT.startswith("fail-after:"):
+    MIDDLEWARE.insert(0, "core.faults.FailAfter")
 
 ROOT_URLCONF = "thebot.urls"
 WSGI_APPLICATION = "thebot.wsgi.application"
@@ -77,6 +88,8 @@ DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "postgr
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
+if FAULT == "redis-host":
+    REDIS_URL = "redis://redis-gone:6379/1"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
