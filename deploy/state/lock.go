@@ -275,46 +275,58 @@ func (s *Store) acquire(ctx context.Context, l Lock, beat time.Duration, files .
 	if !strings.HasPrefix(held, "held ") {
 		return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", held))
 	}
-	// state.json as read under the lock, remembered so the run's first
-	// read (Known) costs no command; when it is not, the run reads it.
-	st, err := h.next(ctx)
-	if err != nil {
-		return fail(s.sessionErr("acquire lock", err, h))
+	if err := s.readUnderLock(ctx, h, files); err != nil {
+		return fail(err)
 	}
-	switch b64, ok := strings.CutPrefix(st, "state "); {
-	case !ok:
-		return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", st))
-	case b64 == "none":
-		s.remember(nil)
-	case b64 != "unreadable":
-		if data, err := base64.StdEncoding.DecodeString(b64); err == nil {
-			s.remember(data)
-		}
+	h.Lock, h.Previous = l, prev
+	return h, nil
+}
+
+// readUnderLock reads what the hold script sends after "held": state.json
+// as read under the lock, remembered so the run's first read (Known) costs
+// no command (when it is unreadable, the run reads it), then each of files
+// into h.Files (nil: absent; left out: unreadable).
+func (s *Store) readUnderLock(ctx context.Context, h *Held, files []string) error {
+	data, found, err := h.file(ctx, "state ")
+	if err != nil {
+		return s.sessionErr("acquire lock", err, h)
+	}
+	if found {
+		s.remember(data)
 	}
 	for _, f := range files {
-		line, err := h.next(ctx)
+		data, found, err := h.file(ctx, "file ")
 		if err != nil {
-			return fail(s.sessionErr("acquire lock", err, h))
-		}
-		b64, ok := strings.CutPrefix(line, "file ")
-		if !ok {
-			return fail(fmt.Errorf("acquire lock: unexpected answer from the host: %q", line))
+			return s.sessionErr("acquire lock", err, h)
 		}
 		if h.Files == nil {
 			h.Files = map[string][]byte{}
 		}
-		switch b64 {
-		case "none":
-			h.Files[f] = nil
-		case "unreadable":
-		default:
-			if data, err := base64.StdEncoding.DecodeString(b64); err == nil {
-				h.Files[f] = data
-			}
+		if found {
+			h.Files[f] = data
 		}
 	}
-	h.Lock, h.Previous = l, prev
-	return h, nil
+	return nil
+}
+
+// file reads one "<prefix>BASE64" line of the hold script: the file's
+// bytes, "none" (nil, found), or "unreadable" (not found).
+func (h *Held) file(ctx context.Context, prefix string) (data []byte, found bool, err error) {
+	line, err := h.next(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	b64, ok := strings.CutPrefix(line, prefix)
+	switch {
+	case !ok:
+		return nil, false, fmt.Errorf("unexpected answer from the host: %q", line)
+	case b64 == "none":
+		return nil, true, nil
+	case b64 == "unreadable":
+		return nil, false, nil
+	}
+	data, err = base64.StdEncoding.DecodeString(b64)
+	return data, err == nil, nil
 }
 
 // next returns the session's next stdout line.

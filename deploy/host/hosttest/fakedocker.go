@@ -19,15 +19,7 @@ func (m *Model) docker(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, v)
 		return 0
 	case len(args) == 6 && args[0] == "volume" && args[1] == "inspect" && args[2] == "--format" && args[4] == "--":
-		m.mu.Lock()
-		mp, ok := m.volumes[args[5]]
-		m.mu.Unlock()
-		if !ok {
-			fmt.Fprintf(stderr, "Error response from daemon: get %s: no such volume\n", args[5])
-			return 1
-		}
-		fmt.Fprintln(stdout, mp)
-		return 0
+		return m.volumeInspect(args[5], stdout, stderr)
 	case len(args) >= 1 && args[0] == "ps":
 		return m.dockerPs(args[1:], stdout, stderr)
 	case len(args) >= 3 && args[0] == "container" && args[1] == "inspect" && args[2] == "--":
@@ -35,26 +27,47 @@ func (m *Model) docker(args []string, stdout, stderr io.Writer) int {
 	case len(args) >= 3 && args[0] == "image" && args[1] == "inspect" && args[2] == "--":
 		return m.inspectImages(args[3:], stdout, stderr)
 	case len(args) >= 3 && args[0] == "exec":
-		rest := args[1:]
-		for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
-			if rest[0] == "-e" || rest[0] == "--env" {
-				rest = rest[1:]
-			}
-			rest = rest[1:]
-		}
-		if len(rest) < 2 {
-			break
-		}
-		for _, c := range m.Containers("") {
-			if (c.ID == rest[0] || c.Name == rest[0]) && c.Running() {
-				return m.runIn(c, rest[1:], stdout)
-			}
-		}
-		fmt.Fprintf(stderr, "Error response from daemon: container %s is not running\n", rest[0])
-		return 1
+		return m.dockerExec(args, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "fake docker: unsupported command %q\n", args)
 	return unsupported
+}
+
+// volumeInspect answers `volume inspect --format ... -- NAME`: the
+// volume's mount point.
+func (m *Model) volumeInspect(name string, stdout, stderr io.Writer) int {
+	m.mu.Lock()
+	mp, ok := m.volumes[name]
+	m.mu.Unlock()
+	if !ok {
+		fmt.Fprintf(stderr, "Error response from daemon: get %s: no such volume\n", name)
+		return 1
+	}
+	fmt.Fprintln(stdout, mp)
+	return 0
+}
+
+// dockerExec answers `exec [-e K=V]... CONTAINER CMD...` in a running
+// container of the model.
+func (m *Model) dockerExec(args []string, stdout, stderr io.Writer) int {
+	rest := args[1:]
+	for len(rest) > 0 && strings.HasPrefix(rest[0], "-") {
+		if rest[0] == "-e" || rest[0] == "--env" {
+			rest = rest[1:]
+		}
+		rest = rest[1:]
+	}
+	if len(rest) < 2 {
+		fmt.Fprintf(stderr, "fake docker: unsupported command %q\n", args)
+		return unsupported
+	}
+	for _, c := range m.Containers("") {
+		if (c.ID == rest[0] || c.Name == rest[0]) && c.Running() {
+			return m.runIn(c, rest[1:], stdout)
+		}
+	}
+	fmt.Fprintf(stderr, "Error response from daemon: container %s is not running\n", rest[0])
+	return 1
 }
 
 // dockerPs answers `ps --quiet [--no-trunc] --filter label=K=V|volume=NAME`:
