@@ -11,14 +11,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blueshift-deploy/blueshift/deploy/version"
 	"github.com/blueshift-deploy/blueshift/health"
 )
 
-// The two colours of a blue-green deployment. A Switcher accepts any colour
-// its routes have upstreams for; these are the ones blueshift uses.
+// The two colours of a blue-green deployment, as the proxy's files spell
+// them (version.Colour is the one colour type; a Switcher takes its string,
+// and accepts any colour its routes have upstreams for).
 const (
-	Blue  = "blue"
-	Green = "green"
+	Blue  = string(version.Blue)
+	Green = string(version.Green)
 )
 
 // ColourHeader is the response header an application sets to say which
