@@ -230,11 +230,14 @@ func (t tally) err() error {
 }
 
 // readTestEvents reads `go test -json` output from r, counts the tests and
-// writes to out the package lines, build output and the output of each
-// test that failed or skipped (passing tests' output is dropped).
+// writes to out the package lines, build output, the output of each test
+// that failed or skipped (passing tests' output is dropped) and every race
+// report (go test attributes one to whichever parallel test ran last,
+// which may pass, so it is written as it comes).
 func readTestEvents(r io.Reader, out io.Writer) (tally, error) {
 	var t tally
 	held := map[string][]string{} // a running test's output, by package and name
+	var race raceReport
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
 	for sc.Scan() {
@@ -244,6 +247,9 @@ func readTestEvents(r io.Reader, out io.Writer) (tally, error) {
 			continue
 		}
 		key := e.Package + " " + e.Test
+		if e.Action == "output" && race.take(e.Output, out) {
+			continue
+		}
 		switch {
 		case e.Action == "build-output":
 			io.WriteString(out, e.Output)
@@ -269,6 +275,34 @@ func readTestEvents(r io.Reader, out io.Writer) (tally, error) {
 		}
 	}
 	return t, sc.Err()
+}
+
+// raceReport finds the race detector's reports in a test's output:
+// "==================", "WARNING: DATA RACE", ..., "==================".
+type raceReport struct {
+	in      bool
+	pending string // a "==================" line that may open a report
+}
+
+// take writes line to out when it belongs to a race report and says
+// whether it did.
+func (r *raceReport) take(line string, out io.Writer) bool {
+	const rule = "==================\n"
+	switch {
+	case r.in:
+		io.WriteString(out, line)
+		r.in = line != rule
+		return true
+	case strings.HasPrefix(line, "WARNING: DATA RACE"):
+		io.WriteString(out, r.pending+line)
+		r.in, r.pending = true, ""
+		return true
+	case line == rule:
+		r.pending = line
+		return false
+	}
+	r.pending = ""
+	return false
 }
 
 // lockedWriter serialises writes of concurrent runs.

@@ -91,3 +91,36 @@ func TestParent(t *testing.T) {
 		t.Error("no test ran, yet no error")
 	}
 }
+
+// TestRaceReportOfAPassingTestIsShown: go test -json attributes a race
+// report to whichever parallel test ran last; when that one passed, its
+// output was dropped, and CI showed only "race detected during execution
+// of test" under the failing one, without the report (how it failed in a
+// CI rehearsal of this repository).
+func TestRaceReportOfAPassingTestIsShown(t *testing.T) {
+	events := strings.Join([]string{
+		`{"Action":"run","Package":"p","Test":"TestA"}`,
+		`{"Action":"run","Package":"p","Test":"TestB"}`,
+		`{"Action":"output","Package":"p","Test":"TestA","Output":"==================\n"}`,
+		`{"Action":"output","Package":"p","Test":"TestA","Output":"WARNING: DATA RACE\n"}`,
+		`{"Action":"output","Package":"p","Test":"TestA","Output":"Read at 0x1 by goroutine 62:\n"}`,
+		`{"Action":"output","Package":"p","Test":"TestA","Output":"==================\n"}`,
+		`{"Action":"output","Package":"p","Test":"TestA","Output":"quiet-when-passing\n"}`,
+		`{"Action":"pass","Package":"p","Test":"TestA"}`,
+		`{"Action":"output","Package":"p","Test":"TestB","Output":"    testing.go:1712: race detected during execution of test\n"}`,
+		`{"Action":"fail","Package":"p","Test":"TestB"}`,
+	}, "\n")
+	var out strings.Builder
+	got, err := readTestEvents(strings.NewReader(events), &out)
+	if err != nil || got.Passed != 1 || got.Failed != 1 {
+		t.Fatalf("tally %+v, %v", got, err)
+	}
+	for _, want := range []string{"==================\nWARNING: DATA RACE\nRead at 0x1 by goroutine 62:\n==================\n", "race detected during execution of test"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "quiet-when-passing") {
+		t.Errorf("a passing test's own output was shown:\n%s", out.String())
+	}
+}

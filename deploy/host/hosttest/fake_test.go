@@ -20,7 +20,7 @@ import (
 func TestFakeScriptReachesModel(t *testing.T) {
 	t.Parallel()
 	f := hosttest.NewFake(t)
-	f.Model.DockerVersion = "99.1.0"
+	f.Model.SetVersions("99.1.0", "")
 	out, err := host.Output(context.Background(), f, "sh", "-c", `v=$(docker version --format '{{.Server.Version}}') && echo "engine $v"`)
 	if err != nil || string(out) != "engine 99.1.0\n" {
 		t.Fatalf("script: %q, %v", out, err)

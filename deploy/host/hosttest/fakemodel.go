@@ -61,7 +61,8 @@ type Model struct {
 	volumeRoot string
 
 	// ComposeVersion is what `docker compose version --short` prints
-	// ("2.40.3" unless set); "" makes Compose v2 missing.
+	// ("2.40.3" unless set); "" makes Compose v2 missing. Set it (and
+	// DockerVersion) before the fake runs commands, or with SetVersions.
 	ComposeVersion string
 	// DockerVersion is the Engine's version ("28.5.2" unless set).
 	DockerVersion string
@@ -719,4 +720,18 @@ func (m *Model) VolumePath(name string) (string, bool) {
 	defer m.mu.Unlock()
 	mp, ok := m.volumes[name]
 	return mp, ok
+}
+
+// SetVersions sets DockerVersion and ComposeVersion ("" leaves one as it
+// is) while commands may be running: commands reach the model from the
+// shims' processes, whose ordering the race detector cannot see.
+func (m *Model) SetVersions(docker, compose string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if docker != "" {
+		m.DockerVersion = docker
+	}
+	if compose != "" {
+		m.ComposeVersion = compose
+	}
 }
