@@ -156,7 +156,7 @@ func TestStandbyRollbackIsASwitch(t *testing.T) {
 
 		rb, progress, err := a.rollback()
 		require.NoError(t, err)
-		assert.Contains(t, strings.Join(progress, "\n"), "lock: stopped the standby blue: its window ended")
+		assert.Contains(t, strings.Join(progress, "\n"), "reconcile: stopped the standby blue: its window ended")
 		assert.Equal(t, 1, phaseCommands(rb, deploy.PhaseRollbackStart), "past the window the rollback is cold")
 		_, colour, body := a.serving()
 		assert.Equal(t, "blue", colour)

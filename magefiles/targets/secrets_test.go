@@ -37,7 +37,9 @@ import (
 func TestTestPhaseSeesNoSecretAndItsOutputIsMasked(t *testing.T) {
 	hosttest.Require(t, "docker", exec.Command("docker", "version").Run())
 	token := secrets["TELEGRAM_BOT_TOKEN"]
-	script := `echo "key=[$PRODUCTION_SSH_KEY] gh=[$GITHUB_TOKEN] tg=[$TELEGRAM_BOT_TOKEN] db=[$DATABASE_URL] named=[$EXTRA_FOR_TESTS] ci=[$CI] home=[$HOME]"; ` +
+	// $$ is a literal $ in deploy.yml (interpolated as in a Compose file),
+	// so the shell, not the config, expands these when the tests run.
+	script := `echo "key=[$$PRODUCTION_SSH_KEY] gh=[$$GITHUB_TOKEN] tg=[$$TELEGRAM_BOT_TOKEN] db=[$$DATABASE_URL] named=[$$EXTRA_FOR_TESTS] ci=[$$CI] home=[$$HOME]"; ` +
 		`echo "literal ` + token + `"; echo "on stderr ` + token + `" >&2; exit 3`
 	extra := "    backup: {enabled: false}\n" +
 		"    tests:\n      command: [sh, -c, '" + script + "']\n      env: [EXTRA_FOR_TESTS]\n"

@@ -177,26 +177,6 @@ func TestMageFrontend(t *testing.T) {
 		assertNoSecrets(t, out+errOut)
 	})
 
-	t.Run("config:check README's deploy.yml", func(t *testing.T) {
-		// The README's first YAML block, as a user copies it: before, its
-		// host line (a flow mapping holding ${...}) did not parse.
-		readme, err := os.ReadFile("../../README.md")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(readme)
-		if m == nil {
-			t.Fatal("README has no yaml block")
-		}
-		file := filepath.Join(t.TempDir(), "deploy.yml")
-		if err := os.WriteFile(file, m[1], 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if out, errOut, code := mage(t, exampleEnv(file), "config:check"); code != 0 || !strings.Contains(out, "is valid: app the-bot") {
-			t.Errorf("exit %d, stderr:\n%s", code, errOut)
-		}
-	})
-
 	t.Run("config:check invalid", func(t *testing.T) {
 		bad := filepath.Join(t.TempDir(), "deploy.yml")
 		yml := "app: demo\nenvironments:\n  production:\n    host: {address: local}\n    path: /opt/demo\n" +
