@@ -52,10 +52,7 @@ func notFound(format string, args ...any) error {
 func (e *FakeEngine) ServerVersion(context.Context) (types.Version, error) {
 	e.m.mu.Lock()
 	defer e.m.mu.Unlock()
-	e.m.mu.Lock()
-	v := e.m.DockerVersion
-	e.m.mu.Unlock()
-	return types.Version{Version: v, APIVersion: "1.51"}, nil
+	return types.Version{Version: e.m.DockerVersion, APIVersion: "1.51"}, nil
 }
 
 // ImageBuild is not supported by the fake.
