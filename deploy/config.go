@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -120,7 +121,15 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // parse decodes data onto defaults and applies the dependent defaults.
 func parse(data []byte, getenv func(string) string, dir, home string) (*Config, error) {
 	c := &Config{}
-	res, err := yamlconf.Decode(data, c, yamlconf.Options{Getenv: getenv, NewMapValue: newEnvironment})
+	var interpolated []string
+	read := func(name string) string {
+		v := getenv(name)
+		if secretVariable.MatchString(name) && len(v) >= 4 {
+			interpolated = append(interpolated, v)
+		}
+		return v
+	}
+	res, err := yamlconf.Decode(data, c, yamlconf.Options{Getenv: read, NewMapValue: newEnvironment})
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +139,17 @@ func parse(data []byte, getenv func(string) string, dir, home string) (*Config, 
 	c.lines = res.Lines
 	for _, e := range c.Environments {
 		e.defaults(c.App, getenv, dir, home)
+		if len(interpolated) > 0 {
+			e.interpolated = func() []string { return interpolated }
+		}
 	}
 	return c, nil
 }
+
+// secretVariable matches the names of variables whose values are secrets
+// wherever deploy.yml interpolates them (tokens, passwords, keys, database
+// URLs with their password).
+var secretVariable = regexp.MustCompile(`(?i)(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE|CREDENTIAL|(^|_)KEY$|(^|_)DSN$|DATABASE_URL)`)
 
 // newEnvironment starts each environment of the file from
 // DefaultEnvironment, so the file's values override the defaults.

@@ -39,6 +39,14 @@ type Environment struct {
 	// Name is the environment's key in Config.Environments.
 	Name string `yaml:"-" json:"-"`
 
+	// interpolated are the values of secret-looking variables
+	// (secretVariable) the file interpolated anywhere, masked by Redactor
+	// like Secret fields: ${GITHUB_TOKEN} in a hook's command is as secret
+	// as in notify.github.token. A func (nil when there are none), so that
+	// printing an Environment shows an address: fmt prints unexported
+	// fields raw, whatever their type's methods.
+	interpolated func() []string
+
 	// Host is the machine the environment runs on.
 	Host HostConfig `yaml:"host" json:"host"`
 	// Path is the application's directory on the host (compose file, env

@@ -110,7 +110,11 @@ func (e *Environment) Secrets() []string {
 // "local" are left alone.
 func (e *Environment) Redactor() func(string) string {
 	var pairs []string
-	for _, s := range e.Secrets() {
+	secrets := e.Secrets()
+	if e.interpolated != nil {
+		secrets = append(secrets, e.interpolated()...)
+	}
+	for _, s := range secrets {
 		pairs = append(pairs, s, mask)
 		for _, line := range strings.Split(s, "\n") {
 			if line = strings.TrimSpace(line); len(line) >= 8 {

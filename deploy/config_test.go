@@ -1140,3 +1140,26 @@ environments:
 	assert.Equal(t, "web", e.Health.Frontend.Service)
 	assert.Empty(t, e.Health.Redis.Service)
 }
+
+// TestInterpolatedSecretVariablesAreMasked: a secret-looking variable
+// interpolated into a field that is not a Secret (a hook's or the tests'
+// command) is masked by the Redactor all the same. Before, $GITHUB_TOKEN and
+// $DATABASE_URL in tests.command reached the console and the notification
+// in clear (seen when deploy.yml began to interpolate $VAR as Compose does).
+func TestInterpolatedSecretVariablesAreMasked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "deploy.yml")
+	doc := base + "    tests: {command: [sh, -c, 'check $GITHUB_TOKEN ${DATABASE_URL} $APP_LABEL']}\n"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := env{"GITHUB_TOKEN": "ghp_interpolated0815", "DATABASE_URL": "postgres://app:pw-interpolated@db/app", "APP_LABEL": "shop-label"}
+	c, err := Load(path, vars.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Environments["production"]
+	got := e.Redactor()(strings.Join(e.Tests.Command, " "))
+	if want := "sh -c check *** *** shop-label"; got != want {
+		t.Errorf("redacted command = %q, want %q", got, want)
+	}
+}
