@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -305,6 +307,7 @@ type envFileCache struct {
 	mu   sync.Mutex
 	read bool
 	vars []string
+	sum  string // the file's SHA-256 (state.Release.EnvFileSHA256)
 }
 
 // hostEnvFile reads the env file on the host as KEY=VALUE pairs, parsed as
@@ -318,36 +321,72 @@ func (e *Engine) hostEnvFile(ctx context.Context) ([]string, error) {
 	}
 	c := e.runEnv
 	if c == nil {
-		return e.readHostEnvFile(ctx)
+		vars, _, err := e.readHostEnvFile(ctx)
+		return vars, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.read {
 		return c.vars, nil
 	}
-	vars, err := e.readHostEnvFile(ctx)
+	vars, sum, err := e.readHostEnvFile(ctx)
 	if err == nil {
-		c.read, c.vars = true, vars
+		c.read, c.vars, c.sum = true, vars, sum
 	}
 	return vars, err
 }
 
-// readHostEnvFile is hostEnvFile without the run's cache.
-func (e *Engine) readHostEnvFile(ctx context.Context) ([]string, error) {
+// runEnvFileSum is the SHA-256 of the env file as this run read it (see
+// state.Release.EnvFileSHA256); false when the run has not read it (no
+// env_file, or nothing rendered: a warm rollback), so nothing is asked of
+// the host for it.
+func (e *Engine) runEnvFileSum() (string, bool) {
+	c := e.runEnv
+	if c == nil || e.Env.EnvFile == "" {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sum, c.read
+}
+
+// stampEnvFile records in r the env file this run read, when it read one
+// (a release whose kept containers were only started again keeps its own).
+func (e *Engine) stampEnvFile(r *state.Release) {
+	if sum, ok := e.runEnvFileSum(); ok && r != nil {
+		r.EnvFileSHA256 = sum
+	}
+}
+
+// envFileChange is the warning of a rollback from `from` to `to` when they
+// ran with different env files ("" when they did not, or one is unknown).
+// It names hashes only: the file holds secrets.
+func envFileChange(from, to *state.Release) string {
+	if from == nil || to == nil || !state.EnvFileChanged(from.EnvFileSHA256, to.EnvFileSHA256) {
+		return ""
+	}
+	return fmt.Sprintf("%s ran with a different env file (%s) than %s (%s): its kept containers keep the values they started with; deploy again to apply the env file on the host now",
+		to.Version, state.EnvFileLabel(to.EnvFileSHA256), from.Version, state.EnvFileLabel(from.EnvFileSHA256))
+}
+
+// readHostEnvFile is hostEnvFile without the run's cache; it also returns
+// the file's SHA-256 (state.NoEnvFile when it does not exist).
+func (e *Engine) readHostEnvFile(ctx context.Context) ([]string, string, error) {
 	p := e.Env.EnvFile
 	if !path.IsAbs(p) {
 		p = path.Join(e.Env.Path, p)
 	}
 	data, err := host.ReadFile(ctx, e.Host, p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, state.NoEnvFile, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("environments.%s.env_file: %w", e.Env.Name, err)
+		return nil, "", fmt.Errorf("environments.%s.env_file: %w", e.Env.Name, err)
 	}
+	sum := sha256.Sum256(data)
 	vars, unset, err := compose.ParseEnvFile(data, p)
 	if err != nil {
-		return nil, fmt.Errorf("environments.%s.env_file: %w", e.Env.Name, err)
+		return nil, "", fmt.Errorf("environments.%s.env_file: %w", e.Env.Name, err)
 	}
 	if len(unset) > 0 && e.logger != nil {
 		e.logger.Warn("the env file on the host refers to variables it does not define; they are empty", "file", p, "variables", unset)
@@ -356,7 +395,7 @@ func (e *Engine) readHostEnvFile(ctx context.Context) ([]string, error) {
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		out = append(out, k+"="+vars[k])
 	}
-	return out, nil
+	return out, hex.EncodeToString(sum[:]), nil
 }
 
 // render produces the colour and shared projects for version v.

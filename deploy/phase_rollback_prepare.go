@@ -62,6 +62,9 @@ func (p rollbackPreparePhase) Run(ctx context.Context, d *Deployment) error {
 	rel.Colour, rel.DeploymentID = string(d.Next), d.ID
 	d.Release = &rel
 	d.Commit = rel.Commit
+	if w := envFileChange(st.Current, target); w != "" {
+		d.Warn(w)
+	}
 	d.AddFact("rolling back", fmt.Sprintf("%s (%s) -> %s (%s)", releaseVersion(st.Current), live, d.Version, d.Next))
 	if !d.furtherBack && warm(d.Next, d.Version.String()) {
 		d.warm = true

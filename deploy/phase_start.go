@@ -25,6 +25,7 @@ func (p startPhase) Run(ctx context.Context, d *Deployment) error {
 		return err
 	}
 	d.Release.Images = imgs
+	e.stampEnvFile(d.Release) // rendered with it: kept in the in-flight record too
 	return nil
 }
 

@@ -31,6 +31,12 @@ type Status struct {
 	// "" when nothing needs it. `go tool mage reconcile`, or any
 	// deployment, rollback or restore, does it.
 	NeedsReconcile string
+	// EnvFileSHA256 is the SHA-256 of the host's env file now
+	// (state.NoEnvFile when it is missing), to compare with the one the
+	// current release was started with; "" when the environment has no
+	// env_file or it could not be read (EnvFileErr).
+	EnvFileSHA256 string
+	EnvFileErr    string
 }
 
 // reconcileCommand is what fixes an interrupted run.
@@ -71,6 +77,13 @@ func (e *Engine) Status(ctx context.Context, historyLines int) (*Status, error) 
 	if s.History, err = e.Store.History(ctx, historyLines); err != nil {
 		return nil, err
 	}
+	if e.Env.EnvFile != "" {
+		if _, sum, err := e.readHostEnvFile(ctx); err != nil {
+			s.EnvFileErr = err.Error()
+		} else {
+			s.EnvFileSHA256 = sum
+		}
+	}
 	return s, nil
 }
 
@@ -91,6 +104,9 @@ func (s *Status) Write(w io.Writer) error {
 	fmt.Fprintf(tw, "live colour\t%s\n", live)
 	fmt.Fprintf(tw, "current\t%s\n", describeRelease(s.State.Current))
 	fmt.Fprintf(tw, "previous\t%s\n", describeRelease(s.State.Previous))
+	if line := s.envFileLine(); line != "" {
+		fmt.Fprintf(tw, "env file\t%s\n", line)
+	}
 	if sb := s.State.Standby; sb != nil {
 		window := "until " + sb.Until.UTC().Format(time.RFC3339)
 		if !sb.Active(time.Now()) {
@@ -133,6 +149,32 @@ func (s *Status) Write(w io.Writer) error {
 		return WriteHistory(w, s.History)
 	}
 	return nil
+}
+
+// envFileLine says whether the host's env file changed since the current
+// release was started: hashes only, never the content.
+func (s *Status) envFileLine() string {
+	if s.EnvFileErr != "" {
+		return "unknown (" + s.EnvFileErr + ")"
+	}
+	if s.EnvFileSHA256 == "" {
+		return ""
+	}
+	line := state.EnvFileLabel(s.EnvFileSHA256)
+	var was string
+	if s.State.Current != nil {
+		was = s.State.Current.EnvFileSHA256
+	}
+	switch {
+	case s.State.Current == nil:
+	case was == "":
+		line += " (the current release's is not recorded)"
+	case state.EnvFileChanged(was, s.EnvFileSHA256):
+		line += fmt.Sprintf(" CHANGED since %s was deployed with %s: the next deployment applies it", s.State.Current.Version, state.EnvFileLabel(was))
+	default:
+		line += " (as " + s.State.Current.Version + " was deployed)"
+	}
+	return line
 }
 
 // WriteHistory prints history entries as a table.

@@ -27,6 +27,31 @@ type Release struct {
 	Commit       string            `json:"commit,omitempty"`
 	Images       map[string]string `json:"images,omitempty"` // service -> image reference, pinned by digest when known
 	DeployedAt   time.Time         `json:"deployed_at"`
+	// EnvFileSHA256 is the SHA-256 (hex) of the host's env file
+	// (environments.X.env_file) as the release was started with it,
+	// NoEnvFile when the environment names one that did not exist, and
+	// empty when unknown (no env_file, or recorded by an older blueshift).
+	// Only the hash is kept: the file holds secrets.
+	EnvFileSHA256 string `json:"env_file_sha256,omitempty"`
+}
+
+// NoEnvFile is Release.EnvFileSHA256 when the env file did not exist.
+const NoEnvFile = "absent"
+
+// EnvFileChanged reports whether two recorded env file hashes differ; an
+// unknown one (empty) differs from nothing.
+func EnvFileChanged(a, b string) bool { return a != "" && b != "" && a != b }
+
+// EnvFileLabel is an env file hash as printed: "sha256 " and its first 12
+// hex digits, "absent" (NoEnvFile) or "unknown" (empty).
+func EnvFileLabel(sum string) string {
+	switch sum {
+	case "":
+		return "unknown"
+	case NoEnvFile:
+		return "absent"
+	}
+	return "sha256 " + sum[:min(12, len(sum))]
 }
 
 // InFlight is a deployment or rollback that has started and not finished.
