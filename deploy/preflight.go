@@ -107,10 +107,25 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 			diskDir = plan.BackupsDir()
 		}
 	}
-	res, err := host.ProbeResources(ctx, e.Host, diskDir)
+	// In the same command, as the deploy user: what start will need.
+	probe := host.ProbeOptions{DiskDir: diskDir, WriteDir: e.Env.Path, Docker: true}
+	if r != nil {
+		cli := e.colourCLI(next)
+		cli.Files = nil
+		probe.Compose = cli.Argv()
+		if probe.ComposeFile, err = r.Colour.YAML(); err != nil {
+			probe.Compose = nil
+		}
+	}
+	res, err := host.ProbeHost(ctx, e.Host, probe)
 	if err != nil {
 		res.MemoryErr, res.FreeErr = err, err
+		res.WriteErr, res.DockerErr = err, err
+		if probe.Compose != nil {
+			res.ComposeErr = err
+		}
 	}
+	e.addAccessChecks(add, res, probe)
 	err = res.MemoryErr
 	mem := res.Memory
 	if err == nil && mem.Available < minFreeMemory {
@@ -164,6 +179,34 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 		return checks, &PreflightError{Failed: failed}
 	}
 	return checks, nil
+}
+
+// addAccessChecks adds preflight's checks of what the deploy user can do
+// (host.ProbeHost asked them): each failure names its fix.
+func (e *Engine) addAccessChecks(add func(string, error, string), res host.Resources, probe host.ProbeOptions) {
+	user := res.User
+	if user == "" {
+		user = "the deploy user"
+	}
+	err := res.WriteErr
+	if err != nil {
+		err = fmt.Errorf("%w: give %s write access to it (`sudo mkdir -p %s && sudo chown %s %s`) or set environments.%s.path to a directory it owns",
+			err, user, e.Env.Path, user, e.Env.Path, e.Env.Name)
+	}
+	add("app path writable", err, user+" can write "+res.WriteAt)
+	if err = res.DockerErr; err != nil {
+		err = fmt.Errorf("%w: %s cannot use the Docker daemon: add it to the docker group (`sudo usermod -aG docker %s`, then open a new SSH session), or start Docker if it is not running",
+			err, user, user)
+	}
+	add("docker access", err, user+" reaches the Docker daemon")
+	if probe.Compose == nil {
+		return
+	}
+	if err = res.ComposeErr; err != nil {
+		err = fmt.Errorf("%w: %s's `%s` cannot read the rendered compose file: install Docker Compose v2 where %s finds it (the docker-compose-plugin package, or ~%s/.docker/cli-plugins/docker-compose)",
+			err, user, strings.Join(probe.Compose[:len(e.composeCLI().Binary)], " "), user, user)
+	}
+	add("compose reads the file", err, user+"'s Compose reads the rendered file")
 }
 
 // dockerVersion is the engine's "version (API x)". It asks the Docker API

@@ -440,6 +440,8 @@ func (m *Model) compose(args []string, legacy bool, stdout, stderr io.Writer) in
 		m.containers = slices.DeleteFunc(m.containers, func(c *Container) bool { return c.Project == a.project })
 		m.mu.Unlock()
 		return 0
+	case "config":
+		return m.composeConfig(a, stderr)
 	case "exec":
 		return m.composeExec(a, stdout, stderr)
 	case "logs":
@@ -455,6 +457,26 @@ func (m *Model) compose(args []string, legacy bool, stdout, stderr io.Writer) in
 	}
 	fmt.Fprintf(stderr, "fake compose: unsupported command %q\n", a.cmd)
 	return unsupported
+}
+
+// composeConfig answers `config --quiet`: the one --file must exist and
+// parse as a compose project (Fail gives a Compose's refusals).
+func (m *Model) composeConfig(a composeArgs, stderr io.Writer) int {
+	if len(a.files) != 1 || !slices.Equal(a.rest, []string{"--quiet"}) {
+		fmt.Fprintf(stderr, "fake compose: config needs one --file and --quiet, got %v %v\n", a.files, a.rest)
+		return unsupported
+	}
+	data, err := os.ReadFile(a.files[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "open %s: no such file or directory\n", a.files[0])
+		return 14
+	}
+	var p composeProject
+	if err := yaml.Unmarshal(data, &p); err != nil || len(p.Services) == 0 {
+		fmt.Fprintf(stderr, "%s: not a compose project: %v\n", a.files[0], err)
+		return 15
+	}
+	return 0
 }
 
 // composeUp creates or recreates the project's containers from its file
