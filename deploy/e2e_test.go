@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -266,6 +268,14 @@ func TestBlueGreenOnRealEngine(t *testing.T) {
 		assert.Equal(t, "green", st.Live)
 		assert.Equal(t, "v1.0.1", st.Current.Version)
 		assert.Equal(t, "v1.0.0", st.Previous.Version)
+		// The env file it started with is recorded by its hash (issue 15 item 9).
+		envFile, err := os.ReadFile(filepath.Join(a.appPath, ".env.production"))
+		sum := state.NoEnvFile
+		if err == nil {
+			h := sha256.Sum256(envFile)
+			sum = hex.EncodeToString(h[:])
+		}
+		assert.Equal(t, sum, st.Current.EnvFileSHA256)
 		assert.NotEmpty(t, d.BackupID)
 		// The migration ran in green.
 		out, err := exec.Command("docker", "compose", "-p", a.app+"-green", "exec", "-T", "web", "/demoapp", "migrate").CombinedOutput()
