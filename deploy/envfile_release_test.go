@@ -104,3 +104,23 @@ func TestRollbackSameEnvFileNoWarning(t *testing.T) {
 		assert.NotContains(t, w, "env file")
 	}
 }
+
+// TestRollbackRenderedRecordsEnvFileNow: a rollback that renders the
+// release again (its colour holds another version) starts it with the env
+// file on the host now, and records that file's hash, not the old one.
+func TestRollbackRenderedRecordsEnvFileNow(t *testing.T) {
+	t.Parallel()
+	a := newFakeApp(t, nil)
+	a.writeEnvFile(t, "TOKEN="+envSecret+"-1\n")
+	a.seed(t, "v1.0.0") // blue
+	a.seed(t, "v1.0.1") // green
+	now := a.writeEnvFile(t, "TOKEN="+envSecret+"-2\n")
+	a.seed(t, "v1.0.2") // blue
+	eng := a.engine(t)
+	d := eng.NewRollback()
+	require.NoError(t, eng.RollbackPipeline("v1.0.0").Run(context.Background(), d))
+	st := a.state(t)
+	require.Equal(t, "v1.0.0", st.Current.Version)
+	assert.Equal(t, "green", st.Current.Colour, "rendered into green, which held v1.0.1")
+	assert.Equal(t, now, st.Current.EnvFileSHA256)
+}
