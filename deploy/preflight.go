@@ -53,6 +53,45 @@ func (e *PreflightError) Error() string {
 	return fmt.Sprintf("%d preflight check(s) failed:\n  %s", len(e.Failed), strings.Join(lines, "\n  "))
 }
 
+// addImageChecks adds a check per service image of r: it exists (locally
+// or in its registry, without pulling).
+func (e *Engine) addImageChecks(ctx context.Context, add func(name string, err error, ok string), r *compose.Rendered) {
+	refs := images(r)
+	names := make([]string, 0, len(refs))
+	for svc := range refs {
+		names = append(names, svc)
+	}
+	sort.Strings(names)
+	for _, svc := range names {
+		add("image "+svc, e.imageAvailable(ctx, refs[svc]), refs[svc]+" available")
+	}
+}
+
+// addDiskChecks adds the disk check (free space against the backup's
+// estimate when backups are on) and the backup plan's.
+func (e *Engine) addDiskChecks(ctx context.Context, add func(name string, err error, ok string), res host.Resources, plan *backup.Plan, planErr error) {
+	switch {
+	case !e.Env.Backup.Enabled:
+		add("disk", res.FreeErr, fmt.Sprintf("%d MiB free", res.Free>>20))
+	case planErr != nil:
+		add("backup plan", planErr, "")
+	default:
+		// plan.PreflightFree checks the tools too: asking twice was two
+		// more remote commands per source.
+		free := int64(res.Free)
+		est, perr := plan.PreflightFree(ctx, backupMargin, free, res.FreeErr)
+		var space *backup.SpaceError
+		switch {
+		case perr == nil || errors.As(perr, &space):
+			add("backup plan", nil, fmt.Sprintf("%d source(s), tools present", len(plan.Sources)))
+			add("disk", perr, fmt.Sprintf("%d MiB free, backup estimated at %d MiB", free>>20, est>>20))
+		default:
+			add("backup plan", perr, "")
+		}
+	}
+
+}
+
 // preflightWith checks, without changing anything on the host, that
 // deploying v can work: images exist, disk and memory suffice, Docker,
 // Compose and the proxy answer, the backup plan is valid, timeouts are
@@ -86,15 +125,7 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	}
 	add("compose file", err, "renders for "+string(next))
 	if err == nil {
-		refs := images(r)
-		names := make([]string, 0, len(refs))
-		for svc := range refs {
-			names = append(names, svc)
-		}
-		sort.Strings(names)
-		for _, svc := range names {
-			add("image "+svc, e.imageAvailable(ctx, refs[svc]), refs[svc]+" available")
-		}
+		e.addImageChecks(ctx, add, r)
 	}
 
 	// Memory for a second colour and the disk for the backup, asked in one
@@ -134,25 +165,7 @@ func (e *Engine) preflightWith(ctx context.Context, v version.Version, live vers
 	add("memory", err, fmt.Sprintf("%d MiB available", mem.Available>>20))
 
 	// Disk against the backup estimate.
-	switch {
-	case !e.Env.Backup.Enabled:
-		add("disk", res.FreeErr, fmt.Sprintf("%d MiB free", res.Free>>20))
-	case planErr != nil:
-		add("backup plan", planErr, "")
-	default:
-		// plan.PreflightFree checks the tools too: asking twice was two
-		// more remote commands per source.
-		free := int64(res.Free)
-		est, perr := plan.PreflightFree(ctx, backupMargin, free, res.FreeErr)
-		var space *backup.SpaceError
-		switch {
-		case perr == nil || errors.As(perr, &space):
-			add("backup plan", nil, fmt.Sprintf("%d source(s), tools present", len(plan.Sources)))
-			add("disk", perr, fmt.Sprintf("%d MiB free, backup estimated at %d MiB", free>>20, est>>20))
-		default:
-			add("backup plan", perr, "")
-		}
-	}
+	e.addDiskChecks(ctx, add, res, plan, planErr)
 
 	// The proxy.
 	if e.Switcher != nil {
