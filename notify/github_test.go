@@ -19,10 +19,11 @@ import (
 
 // fakeGitHub implements the two deployment endpoints with GitHub's JSON shapes.
 type fakeGitHub struct {
-	mu       sync.Mutex
-	nextID   int64
-	requests []recorded
-	fail     int // answer this status to everything when non-zero
+	mu          sync.Mutex
+	nextID      int64
+	requests    []recorded
+	deployments []map[string]any // created, oldest first
+	fail        int              // answer this status to everything when non-zero
 }
 
 func (f *fakeGitHub) handler() http.Handler {
@@ -45,15 +46,31 @@ func (f *fakeGitHub) handler() http.Handler {
 		var req map[string]any
 		_ = json.Unmarshal(body, &req)
 		f.nextID++
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{
+		d := map[string]any{
 			"url": "https://api.github.com/repos/o/r/deployments/" + fmt.Sprint(f.nextID), "id": f.nextID,
 			"sha": req["ref"], "ref": req["ref"], "task": "deploy", "payload": req["payload"],
 			"environment": req["environment"], "description": req["description"],
 			"creator":    map[string]any{"login": "github-actions[bot]", "id": 41898282},
 			"created_at": "2024-12-27T18:30:50Z", "updated_at": "2024-12-27T18:30:50Z",
-		})
+		}
+		f.deployments = append(f.deployments, d)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(d)
+	})
+	// GET lists the deployments to ?environment=, newest first, as GitHub does.
+	mux.HandleFunc("GET /api/repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path + "?" + r.URL.RawQuery, Header: r.Header.Clone()})
+		list := []map[string]any{}
+		for i := len(f.deployments) - 1; i >= 0; i-- {
+			if env := r.URL.Query().Get("environment"); env == "" || f.deployments[i]["environment"] == env {
+				list = append(list, f.deployments[i])
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(list)
 	})
 	mux.HandleFunc("POST /api/repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -142,7 +159,7 @@ func TestGitHubFailureWithoutStartCreatesDeploymentAndTruncates(t *testing.T) {
 	ev.Phase, ev.Err = "smoke", errors.New(strings.Repeat("smoke test «login» failed; ", 20))
 	require.NoError(t, gh.Notify(ctx, ev))
 	ev2 := sampleEvent(notify.RolledBack)
-	ev2.DeploymentID = "other"
+	ev2.DeploymentID, ev2.Automatic = "other", true
 	require.NoError(t, gh.Notify(ctx, ev2))
 
 	reqs := f.all()
@@ -248,4 +265,116 @@ func TestGitHubTokenNotSentOnRedirectToAnotherHost(t *testing.T) {
 	for _, r := range reqs {
 		assert.Empty(t, r.Header.Get("Authorization"), "%s %s on the other host carried the token", r.Method, r.Path)
 	}
+}
+
+// calls renders the requests as "METHOD path state" lines: the sequence of
+// deployment calls a test pins.
+func calls(t *testing.T, reqs []recorded) []string {
+	t.Helper()
+	var out []string
+	for _, r := range reqs {
+		line := r.Method + " " + strings.TrimPrefix(r.Path, "/api/repos/acme/shop")
+		if len(r.Body) > 0 {
+			b := jsonMap(t, r.Body)
+			if s, ok := b["state"]; ok {
+				line += fmt.Sprintf(" state=%v", s)
+			}
+			if ai, ok := b["auto_inactive"]; ok {
+				line += fmt.Sprintf(" auto_inactive=%v", ai)
+			}
+			line += fmt.Sprintf(" env=%v", b["environment"])
+			if ref, ok := b["ref"]; ok {
+				line += fmt.Sprintf(" ref=%v", ref)
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// TestGitHubCallSequences pins the REST calls of each outcome. Before
+// issue 15 a manual rollback set the restored release's deployment to
+// failure and left the rolled-away one active (its last status success).
+func TestGitHubCallSequences(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v1 := sampleEvent(notify.Started)
+	v1.Version, v1.DeploymentID, v1.Commit = "v1.0.0", "prod-v1.0.0-1", "1111111"
+	v2 := sampleEvent(notify.Started)
+	v2.Version, v2.DeploymentID, v2.Commit = "v1.0.1", "prod-v1.0.1-2", "2222222"
+	deploy := func(gh *notify.GitHub, ev notify.Event, outcome notify.Kind, automatic bool) {
+		t.Helper()
+		require.NoError(t, gh.Notify(ctx, ev))
+		ev.Kind, ev.Automatic = outcome, automatic
+		require.NoError(t, gh.Notify(ctx, ev))
+	}
+
+	t.Run("success", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		deploy(gh, v1, notify.Succeeded, false)
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=1111111",
+			"POST /deployments/1/statuses state=in_progress env=production",
+			"POST /deployments/1/statuses state=success auto_inactive=true env=production",
+		}, calls(t, f.all()))
+	})
+
+	t.Run("automatic rollback", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		deploy(gh, v1, notify.Succeeded, false)
+		deploy(gh, v2, notify.RolledBack, true)
+		// v2 failed and never became success: v1 stays the active one.
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=2222222",
+			"POST /deployments/2/statuses state=in_progress env=production",
+			"POST /deployments/2/statuses state=failure env=production",
+		}, calls(t, f.all())[3:])
+	})
+
+	t.Run("manual rollback", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		deploy(gh, v1, notify.Succeeded, false)
+		deploy(gh, v2, notify.Succeeded, false)
+		// A rollback runs in a new process: a new notifier, on the same server.
+		rb := v1
+		rb.Kind, rb.DeploymentID = notify.RolledBack, "prod-v1.0.0-3"
+		rb.FromVersion, rb.FromDeploymentID = v2.Version, v2.DeploymentID
+		require.NoError(t, gh.Notify(ctx, rb))
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=1111111",
+			"POST /deployments/3/statuses state=success auto_inactive=true env=production",
+			"GET /deployments?environment=production&per_page=100",
+			"POST /deployments/2/statuses state=inactive env=production",
+		}, calls(t, f.all())[6:])
+		assert.Equal(t, "Rolled back to v1.0.0 from v1.0.1", jsonMap(t, f.all()[7].Body)["description"])
+	})
+
+	t.Run("manual rollback failed", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		rb := v1
+		rb.Kind, rb.FromVersion, rb.FromDeploymentID = notify.Failed, v2.Version, v2.DeploymentID
+		require.NoError(t, gh.Notify(ctx, rb))
+		// The release rolled away from still serves: nothing marks it inactive.
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=1111111",
+			"POST /deployments/1/statuses state=failure env=production",
+		}, calls(t, f.all()))
+	})
+
+	// notify:test: before issue 15 it created a production deployment left
+	// in_progress forever.
+	t.Run("notify test", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		ev := sampleEvent(notify.Started)
+		ev.Test = true
+		require.NoError(t, gh.Notify(ctx, ev))
+		reqs := f.all()
+		assert.Equal(t, []string{
+			"POST /deployments env=production-notify-test ref=" + ev.Commit,
+			"POST /deployments/1/statuses state=inactive env=production-notify-test",
+		}, calls(t, reqs))
+		d := jsonMap(t, reqs[0].Body)
+		assert.Equal(t, true, d["transient_environment"])
+		assert.Equal(t, false, d["production_environment"])
+	})
 }
