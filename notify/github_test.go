@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,94 +12,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/blueshift-deploy/blueshift/notify"
+	"github.com/blueshift-deploy/blueshift/notify/githubtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// fakeGitHub implements the two deployment endpoints with GitHub's JSON shapes.
-type fakeGitHub struct {
-	mu          sync.Mutex
-	nextID      int64
-	requests    []recorded
-	deployments []map[string]any // created, oldest first
-	fail        int              // answer this status to everything when non-zero
-}
-
-func (f *fakeGitHub) handler() http.Handler {
-	mux := http.NewServeMux()
-	record := func(r *http.Request) []byte {
-		var body json.RawMessage
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-		return body
-	}
-	mux.HandleFunc("POST /api/repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		body := record(r)
-		if f.fail != 0 {
-			w.WriteHeader(f.fail)
-			fmt.Fprint(w, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
-			return
-		}
-		var req map[string]any
-		_ = json.Unmarshal(body, &req)
-		f.nextID++
-		d := map[string]any{
-			"url": "https://api.github.com/repos/o/r/deployments/" + fmt.Sprint(f.nextID), "id": f.nextID,
-			"sha": req["ref"], "ref": req["ref"], "task": "deploy", "payload": req["payload"],
-			"environment": req["environment"], "description": req["description"],
-			"creator":    map[string]any{"login": "github-actions[bot]", "id": 41898282},
-			"created_at": "2024-12-27T18:30:50Z", "updated_at": "2024-12-27T18:30:50Z",
-		}
-		f.deployments = append(f.deployments, d)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(d)
-	})
-	// GET lists the deployments to ?environment=, newest first, as GitHub does.
-	mux.HandleFunc("GET /api/repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path + "?" + r.URL.RawQuery, Header: r.Header.Clone()})
-		list := []map[string]any{}
-		for i := len(f.deployments) - 1; i >= 0; i-- {
-			if env := r.URL.Query().Get("environment"); env == "" || f.deployments[i]["environment"] == env {
-				list = append(list, f.deployments[i])
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(list)
-	})
-	mux.HandleFunc("POST /api/repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		body := record(r)
-		var req map[string]any
-		_ = json.Unmarshal(body, &req)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{
-			"id": 100 + len(f.requests), "state": req["state"], "description": req["description"],
-			"environment": req["environment"], "environment_url": req["environment_url"], "log_url": req["log_url"],
-			"created_at": "2024-12-27T18:31:00Z",
-		})
-	})
-	return mux
-}
-
-func (f *fakeGitHub) all() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.requests...)
-}
-
-func startGitHub(t *testing.T) (*fakeGitHub, *notify.GitHub) {
+func startGitHub(t *testing.T) (*githubtest.Server, *notify.GitHub) {
 	t.Helper()
-	f := &fakeGitHub{}
-	srv := httptest.NewServer(f.handler())
-	t.Cleanup(srv.Close)
-	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: srv.URL + "/api"})
+	f := &githubtest.Server{}
+	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: f.Start(t)})
 	require.NoError(t, err)
 	return f, gh
 }
@@ -122,7 +42,7 @@ func TestGitHubDeploymentLifecycle(t *testing.T) {
 	ev.Kind = notify.Succeeded
 	require.NoError(t, gh.Notify(ctx, ev))
 
-	reqs := f.all()
+	reqs := f.Requests()
 	require.Len(t, reqs, 3)
 	for _, r := range reqs {
 		assert.Equal(t, "Bearer "+githubToken, r.Header.Get("Authorization"))
@@ -162,7 +82,7 @@ func TestGitHubFailureWithoutStartCreatesDeploymentAndTruncates(t *testing.T) {
 	ev2.DeploymentID, ev2.Automatic = "other", true
 	require.NoError(t, gh.Notify(ctx, ev2))
 
-	reqs := f.all()
+	reqs := f.Requests()
 	require.Len(t, reqs, 4)
 	assert.Equal(t, "v1.0.1", jsonMap(t, reqs[0].Body)["ref"])
 	s := jsonMap(t, reqs[1].Body)
@@ -177,7 +97,7 @@ func TestGitHubFailureWithoutStartCreatesDeploymentAndTruncates(t *testing.T) {
 func TestGitHubErrorsSayWhatFailedWithoutToken(t *testing.T) {
 	t.Parallel()
 	f, gh := startGitHub(t)
-	f.fail = http.StatusUnauthorized
+	f.Fail = http.StatusUnauthorized
 	err := gh.Notify(context.Background(), sampleEvent(notify.Started))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "create deployment")
@@ -215,13 +135,13 @@ func TestGitHubRefusesPlainHTTPAPIURL(t *testing.T) {
 	}
 
 	// Over TLS the token goes to the API as before.
-	f := &fakeGitHub{}
-	srv := httptest.NewTLSServer(f.handler())
+	f := &githubtest.Server{}
+	srv := httptest.NewTLSServer(f.Handler())
 	t.Cleanup(srv.Close)
 	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: srv.URL + "/api", HTTPClient: srv.Client()})
 	require.NoError(t, err)
 	require.NoError(t, gh.Notify(context.Background(), sampleEvent(notify.Started)))
-	reqs := f.all()
+	reqs := f.Requests()
 	require.NotEmpty(t, reqs)
 	assert.Equal(t, "Bearer "+githubToken, reqs[0].Header.Get("Authorization"))
 }
@@ -233,8 +153,8 @@ func TestGitHubRefusesPlainHTTPAPIURL(t *testing.T) {
 // scheme and host: the other host gets the request without it.
 func TestGitHubTokenNotSentOnRedirectToAnotherHost(t *testing.T) {
 	t.Parallel()
-	other := &fakeGitHub{}
-	otherSrv := httptest.NewServer(other.handler())
+	other := &githubtest.Server{}
+	otherSrv := httptest.NewServer(other.Handler())
 	t.Cleanup(otherSrv.Close)
 	// The same loopback server under another name: another host to the
 	// client.
@@ -260,36 +180,11 @@ func TestGitHubTokenNotSentOnRedirectToAnotherHost(t *testing.T) {
 	for _, a := range apiAuth {
 		assert.Equal(t, "Bearer "+githubToken, a, "the API's own host gets the token")
 	}
-	reqs := other.all()
+	reqs := other.Requests()
 	require.NotEmpty(t, reqs, "the redirect was not followed")
 	for _, r := range reqs {
 		assert.Empty(t, r.Header.Get("Authorization"), "%s %s on the other host carried the token", r.Method, r.Path)
 	}
-}
-
-// calls renders the requests as "METHOD path state" lines: the sequence of
-// deployment calls a test pins.
-func calls(t *testing.T, reqs []recorded) []string {
-	t.Helper()
-	var out []string
-	for _, r := range reqs {
-		line := r.Method + " " + strings.TrimPrefix(r.Path, "/api/repos/acme/shop")
-		if len(r.Body) > 0 {
-			b := jsonMap(t, r.Body)
-			if s, ok := b["state"]; ok {
-				line += fmt.Sprintf(" state=%v", s)
-			}
-			if ai, ok := b["auto_inactive"]; ok {
-				line += fmt.Sprintf(" auto_inactive=%v", ai)
-			}
-			line += fmt.Sprintf(" env=%v", b["environment"])
-			if ref, ok := b["ref"]; ok {
-				line += fmt.Sprintf(" ref=%v", ref)
-			}
-		}
-		out = append(out, line)
-	}
-	return out
 }
 
 // TestGitHubCallSequences pins the REST calls of each outcome. Before
@@ -316,7 +211,7 @@ func TestGitHubCallSequences(t *testing.T) {
 			"POST /deployments env=production ref=1111111",
 			"POST /deployments/1/statuses state=in_progress env=production",
 			"POST /deployments/1/statuses state=success auto_inactive=true env=production",
-		}, calls(t, f.all()))
+		}, f.Calls())
 	})
 
 	t.Run("automatic rollback", func(t *testing.T) {
@@ -328,7 +223,7 @@ func TestGitHubCallSequences(t *testing.T) {
 			"POST /deployments env=production ref=2222222",
 			"POST /deployments/2/statuses state=in_progress env=production",
 			"POST /deployments/2/statuses state=failure env=production",
-		}, calls(t, f.all())[3:])
+		}, f.Calls()[3:])
 	})
 
 	t.Run("manual rollback", func(t *testing.T) {
@@ -345,8 +240,8 @@ func TestGitHubCallSequences(t *testing.T) {
 			"POST /deployments/3/statuses state=success auto_inactive=true env=production",
 			"GET /deployments?environment=production&per_page=100",
 			"POST /deployments/2/statuses state=inactive env=production",
-		}, calls(t, f.all())[6:])
-		assert.Equal(t, "Rolled back to v1.0.0 from v1.0.1", jsonMap(t, f.all()[7].Body)["description"])
+		}, f.Calls()[6:])
+		assert.Equal(t, "Rolled back to v1.0.0 from v1.0.1", jsonMap(t, f.Requests()[7].Body)["description"])
 	})
 
 	t.Run("manual rollback failed", func(t *testing.T) {
@@ -358,7 +253,7 @@ func TestGitHubCallSequences(t *testing.T) {
 		assert.Equal(t, []string{
 			"POST /deployments env=production ref=1111111",
 			"POST /deployments/1/statuses state=failure env=production",
-		}, calls(t, f.all()))
+		}, f.Calls())
 	})
 
 	// notify:test: before issue 15 it created a production deployment left
@@ -368,11 +263,11 @@ func TestGitHubCallSequences(t *testing.T) {
 		ev := sampleEvent(notify.Started)
 		ev.Test = true
 		require.NoError(t, gh.Notify(ctx, ev))
-		reqs := f.all()
+		reqs := f.Requests()
 		assert.Equal(t, []string{
 			"POST /deployments env=production-notify-test ref=" + ev.Commit,
 			"POST /deployments/1/statuses state=inactive env=production-notify-test",
-		}, calls(t, reqs))
+		}, f.Calls())
 		d := jsonMap(t, reqs[0].Body)
 		assert.Equal(t, true, d["transient_environment"])
 		assert.Equal(t, false, d["production_environment"])
