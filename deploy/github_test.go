@@ -19,12 +19,7 @@ import (
 // a production deployment left in_progress.
 func TestGitHubDeploymentsForEveryOutcome(t *testing.T) {
 	t.Parallel()
-	gh := &githubtest.Server{}
-	api := gh.Start(t)
-	a := newFakeApp(t, func(cfg string) string {
-		return cfg + "    notify:\n      github: {repo: acme/shop, api_url: \"" + api + "\"}\n"
-	})
-	a.env["GITHUB_TOKEN"] = "ghp_unitTestToken0123456789"
+	gh, a := githubApp(t, "")
 	ctx := context.Background()
 
 	// Each release is its own commit: the rollback must find v1.0.0's.
@@ -67,4 +62,35 @@ func TestGitHubDeploymentsForEveryOutcome(t *testing.T) {
 		"POST /deployments env=production-notify-test ref=v0.0.0-notify-test",
 		"POST /deployments/5/statuses state=inactive env=production-notify-test",
 	}, gh.Calls())
+}
+
+// TestGitHubCommitStatusesFromConfig: notify.github.commit_statuses sets a
+// status on the deployed commit in context blueshift/<env>.
+func TestGitHubCommitStatusesFromConfig(t *testing.T) {
+	t.Parallel()
+	gh, a := githubApp(t, ", commit_statuses: true")
+	eng := a.engine(t)
+	d := eng.NewDeployment(version.MustParse("v1.0.0"))
+	d.Commit = "c100c100c100c100c100c100c100c100c100c100"
+	require.NoError(t, eng.Pipeline().Run(context.Background(), d))
+	assert.Equal(t, []string{
+		"POST /deployments env=production ref=" + d.Commit,
+		"POST /deployments/1/statuses state=in_progress env=production",
+		"POST /statuses/" + d.Commit + " state=pending context=blueshift/production",
+		"POST /deployments/1/statuses state=success auto_inactive=true env=production",
+		"POST /statuses/" + d.Commit + " state=success context=blueshift/production",
+	}, gh.Calls())
+}
+
+// githubApp is a fake app whose deployments GitHub records on a local
+// server; extra is added to notify.github's flow mapping.
+func githubApp(t *testing.T, extra string) (*githubtest.Server, *fakeApp) {
+	t.Helper()
+	gh := &githubtest.Server{}
+	api := gh.Start(t)
+	a := newFakeApp(t, func(cfg string) string {
+		return cfg + "    notify:\n      github: {repo: acme/shop, api_url: \"" + api + "\"" + extra + "}\n"
+	})
+	a.env["GITHUB_TOKEN"] = "ghp_unitTestToken0123456789"
+	return gh, a
 }

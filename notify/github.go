@@ -28,13 +28,16 @@ const GitHubDescriptionMax = 140
 // and the deployment of the release rolled away from (Event.FromDeploymentID,
 // found by its payload) is marked inactive. A test event (Event.Test) goes
 // to the transient environment TestEnvironment names and is marked inactive
-// at once. The deployment's ID is kept between events, keyed by the event's
+// at once. With GitHubConfig.CommitStatuses the deployed commit also gets
+// a commit status (see CommitStatusContext). The deployment's ID is kept between events, keyed by the event's
 // DeploymentID; an event without an earlier Started creates the deployment
 // first.
 type GitHub struct {
 	client      *github.Client
 	owner, repo string
 	token       string
+
+	commitStatuses bool
 
 	mu  sync.Mutex
 	ids map[string]int64
@@ -52,6 +55,12 @@ type GitHubConfig struct {
 	// accepted only for a loopback host (127.0.0.0/8, ::1, localhost), where
 	// the token never crosses a network (local test servers, a local proxy).
 	BaseURL string
+	// CommitStatuses also sets a commit status on the deployed commit
+	// (Event.Commit, a full SHA) with context "blueshift/<environment>":
+	// pending when started, success when deployed (or rolled back to),
+	// failure when the deployment failed or was rolled back. The token then
+	// needs the statuses permission. Default false.
+	CommitStatuses bool
 	// HTTPClient sends the requests; default a new http.Client. It is
 	// copied, never changed: the copy adds the token and the redirect
 	// policy.
@@ -86,7 +95,7 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	}
 	c := github.NewClient(tokenClient(cfg.HTTPClient, u, cfg.Token))
 	c.BaseURL = u
-	return &GitHub{client: c, owner: owner, repo: repo, token: cfg.Token, ids: map[string]int64{}}, nil
+	return &GitHub{client: c, owner: owner, repo: repo, token: cfg.Token, commitStatuses: cfg.CommitStatuses, ids: map[string]int64{}}, nil
 }
 
 // ErrInsecureURL is wrapped by CheckGitHubURL's error: the URL would send
@@ -205,7 +214,44 @@ func (g *GitHub) Notify(ctx context.Context, ev Event) error {
 		return fmt.Errorf("github: set deployment %d status %s: %w", id, state, g.redact(err))
 	}
 	if ev.Kind == RolledBack && !ev.Automatic {
-		return g.deactivate(ctx, ev, id)
+		if err := g.deactivate(ctx, ev, id); err != nil {
+			return err
+		}
+	}
+	return g.commitStatus(ctx, ev, state)
+}
+
+// CommitStatusContext is the context of the commit statuses a GitHub
+// notifier sets for env ("blueshift/production"): the name a branch
+// protection rule or a pull request's checks show.
+func CommitStatusContext(env string) string {
+	if env == "" {
+		env = "production"
+	}
+	return "blueshift/" + env
+}
+
+// commitStatus sets the commit status of ev's commit when configured;
+// deployment is the deployment status just set. A test event and an event
+// without a commit set none.
+func (g *GitHub) commitStatus(ctx context.Context, ev Event, deployment string) error {
+	if !g.commitStatuses || ev.Test || ev.Commit == "" {
+		return nil
+	}
+	state := deployment
+	if deployment == "in_progress" {
+		state = "pending" // a commit status has no in_progress
+	}
+	st := &github.RepoStatus{
+		State:       github.Ptr(state),
+		Description: github.Ptr(truncateRunes(githubDescription(ev), GitHubDescriptionMax)),
+		Context:     github.Ptr(CommitStatusContext(ev.Environment)),
+	}
+	if ev.LogURL != "" {
+		st.TargetURL = github.Ptr(ev.LogURL)
+	}
+	if _, _, err := g.client.Repositories.CreateStatus(ctx, g.owner, g.repo, ev.Commit, st); err != nil {
+		return fmt.Errorf("github: set commit %s status %s: %w", ShortCommit(ev.Commit), state, g.redact(err))
 	}
 	return nil
 }

@@ -273,3 +273,51 @@ func TestGitHubCallSequences(t *testing.T) {
 		assert.Equal(t, false, d["production_environment"])
 	})
 }
+
+// TestGitHubCommitStatuses: with CommitStatuses the deployed commit gets a
+// status in context blueshift/<env> after each deployment status (the
+// seed's pull-request checks); a test event sets none, and without the
+// option none is set.
+func TestGitHubCommitStatuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := &githubtest.Server{}
+	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: f.Start(t), CommitStatuses: true})
+	require.NoError(t, err)
+	ev := sampleEvent(notify.Started)
+	ev.LogURL = "https://github.com/acme/shop/actions/runs/42"
+	for _, k := range []notify.Kind{notify.Started, notify.Succeeded} {
+		ev.Kind = k
+		require.NoError(t, gh.Notify(ctx, ev))
+	}
+	failed := ev
+	failed.Kind, failed.DeploymentID, failed.Automatic, failed.Commit = notify.RolledBack, "prod-v1.0.2-1", true, "fedcba9876543210fedcba9876543210fedcba98"
+	require.NoError(t, gh.Notify(ctx, failed))
+	test := ev
+	test.Kind, test.DeploymentID, test.Test = notify.Started, "test", true
+	require.NoError(t, gh.Notify(ctx, test))
+
+	sha := "/statuses/" + ev.Commit
+	assert.Equal(t, []string{
+		"POST /deployments env=production ref=" + ev.Commit,
+		"POST /deployments/1/statuses state=in_progress env=production",
+		"POST " + sha + " state=pending context=blueshift/production",
+		"POST /deployments/1/statuses state=success auto_inactive=true env=production",
+		"POST " + sha + " state=success context=blueshift/production",
+		"POST /deployments env=production ref=" + failed.Commit,
+		"POST /deployments/2/statuses state=failure env=production",
+		"POST /statuses/" + failed.Commit + " state=failure context=blueshift/production",
+		"POST /deployments env=production-notify-test ref=" + ev.Commit,
+		"POST /deployments/3/statuses state=inactive env=production-notify-test",
+	}, f.Calls())
+	s := jsonMap(t, f.Requests()[4].Body)
+	assert.Equal(t, "https://github.com/acme/shop/actions/runs/42", s["target_url"])
+	assert.Equal(t, "Deployed v1.0.1", s["description"])
+
+	// Off by default: the token may lack the statuses permission.
+	f2, gh2 := startGitHub(t)
+	require.NoError(t, gh2.Notify(ctx, sampleEvent(notify.Started)))
+	for _, c := range f2.Calls() {
+		assert.NotContains(t, c, "/statuses/"+ev.Commit)
+	}
+}

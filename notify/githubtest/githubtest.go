@@ -1,5 +1,5 @@
 // Package githubtest is a local server speaking GitHub's REST wire format
-// for deployments, for tests of code that records deployments with
+// for deployments and commit statuses, for tests of code that records deployments with
 // notify.GitHub: it creates, lists and adds statuses to deployments with
 // GitHub's JSON shapes and records every request.
 package githubtest
@@ -23,8 +23,9 @@ type Request struct {
 }
 
 // Server implements the deployment endpoints under /api (the client's
-// base URL is URL()+"/api"): POST and GET .../deployments and POST
-// .../deployments/{id}/statuses. The zero value is ready; serve it with
+// base URL is what Start returns): POST and GET .../deployments, POST
+// .../deployments/{id}/statuses and POST .../statuses/{sha} (commit
+// statuses). The zero value is ready; serve it with
 // Handler or Start.
 type Server struct {
 	mu          sync.Mutex
@@ -107,6 +108,14 @@ func (s *Server) Handler() http.Handler {
 			"created_at": "2024-12-27T18:31:00Z",
 		})
 	})
+	handle("POST /api/repos/{owner}/{repo}/statuses/{sha}", func(w http.ResponseWriter, r *http.Request, req map[string]any) {
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": 200 + len(s.requests), "state": req["state"], "description": req["description"],
+			"target_url": req["target_url"], "context": req["context"],
+			"created_at": "2024-12-27T18:31:00Z", "updated_at": "2024-12-27T18:31:00Z",
+		})
+	})
 	return mux
 }
 
@@ -120,15 +129,16 @@ func (s *Server) Requests() []Request {
 // Calls renders the requests received so far as one line each, the
 // sequence a test pins: "METHOD path" relative to the repository
 // ("/deployments/2/statuses"), then from a JSON body its state=,
-// auto_inactive=, env= and ref= ("POST /deployments/1/statuses
-// state=success auto_inactive=true env=production").
+// auto_inactive=, context= (commit statuses) or env=, and ref=
+// ("POST /deployments/1/statuses state=success auto_inactive=true
+// env=production").
 func (s *Server) Calls() []string {
 	var out []string
 	for _, r := range s.Requests() {
 		path := r.Path
-		if _, rest, ok := strings.Cut(path, "/repos/"); ok {
-			if i := strings.Index(rest, "/deployments"); i >= 0 {
-				path = rest[i:]
+		if _, rest, ok := strings.Cut(path, "/repos/"); ok { // past owner/name
+			if parts := strings.SplitN(rest, "/", 3); len(parts) == 3 {
+				path = "/" + parts[2]
 			}
 		}
 		line := r.Method + " " + path
@@ -140,7 +150,11 @@ func (s *Server) Calls() []string {
 			if v, ok := b["auto_inactive"]; ok {
 				line += fmt.Sprintf(" auto_inactive=%v", v)
 			}
-			line += fmt.Sprintf(" env=%v", b["environment"])
+			if v, ok := b["context"]; ok {
+				line += fmt.Sprintf(" context=%v", v)
+			} else {
+				line += fmt.Sprintf(" env=%v", b["environment"])
+			}
 			if v, ok := b["ref"]; ok {
 				line += fmt.Sprintf(" ref=%v", v)
 			}
