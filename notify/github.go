@@ -29,9 +29,9 @@ const GitHubDescriptionMax = 140
 // found by its payload) is marked inactive. A test event (Event.Test) goes
 // to the transient environment TestEnvironment names and is marked inactive
 // at once. With GitHubConfig.CommitStatuses the deployed commit also gets
-// a commit status (see CommitStatusContext). The deployment's ID is kept between events, keyed by the event's
-// DeploymentID; an event without an earlier Started creates the deployment
-// first.
+// a commit status (see CommitStatusContext). The deployment's ID is kept
+// between events, keyed by the event's DeploymentID; an event without an
+// earlier Started creates the deployment first.
 type GitHub struct {
 	client      *github.Client
 	owner, repo string
@@ -259,9 +259,10 @@ func (g *GitHub) commitStatus(ctx context.Context, ev Event, deployment string) 
 // deactivate marks inactive the deployment of the release a manual
 // rollback returned from: the newest deployment to the environment, other
 // than restored, whose payload names ev.FromDeploymentID (or, when that is
-// empty, ev.FromVersion). auto_inactive alone does not do it: GitHub applies it
-// only to non-production environments' earlier deployments. Finding none
-// (the release was deployed without this notifier) is not an error.
+// empty, ev.FromVersion). auto_inactive alone does not do it: GitHub
+// applies it only to non-production environments' earlier deployments.
+// Finding none (the release was deployed without this notifier) is not an
+// error.
 func (g *GitHub) deactivate(ctx context.Context, ev Event, restored int64) error {
 	if ev.FromDeploymentID == "" && ev.FromVersion == "" {
 		return nil
