@@ -498,6 +498,11 @@ type GitHubConfig struct {
 	// request); http is accepted only for a loopback host (127.0.0.1, ::1,
 	// localhost), for local test servers.
 	APIURL string `yaml:"api_url" json:"api_url"`
+	// CommitStatuses also sets a commit status on the deployed commit,
+	// context "blueshift/<environment>" (pending, success, failure), for
+	// pull-request checks and branch protection; the token then needs the
+	// statuses: write permission. Default false.
+	CommitStatuses bool `yaml:"commit_statuses" json:"commit_statuses"`
 }
 
 // Enabled reports whether GitHub is configured.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/blueshift-deploy/blueshift/deploy/state"
 	"github.com/blueshift-deploy/blueshift/deploy/version"
+	"github.com/blueshift-deploy/blueshift/health"
 )
 
 // Outcome is how a deployment ended.
@@ -42,6 +43,9 @@ type Deployment struct {
 	Release  *state.Release
 	// Notes are the release notes (Markdown) and their short form.
 	Notes, NotesShort string
+	// Monitor is what the stability monitor saw after the switch (nil
+	// when it did not run).
+	Monitor *health.Summary
 	// BackupID names the pre-deployment backup, once taken.
 	BackupID string
 	// Logs holds the last log lines of the failing colour, for the report.

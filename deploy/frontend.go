@@ -126,7 +126,9 @@ func (e *Engine) SmokeLive(ctx context.Context) (health.SmokeReport, error) {
 // configured notifier and returns how each fared. It returns no results
 // when no notifier is configured; their errors are masked by the
 // environment's Redactor. GitHub records it as a deployment of
-// $GITHUB_SHA (of the version's name, which fails, when that is unset).
+// $GITHUB_SHA (of the version's name, which fails, when that is unset) in
+// the transient environment notify.TestEnvironment names, marked inactive
+// at once: the environment's own deployment records are never touched.
 func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
 	disp, err := e.notifyDispatcher()
 	if err != nil {
@@ -141,7 +143,7 @@ func (e *Engine) TestNotify(ctx context.Context) ([]notify.Result, error) {
 		DeploymentID: version.DeploymentID(e.Env.Name, v, time.Now().UTC()),
 		Actor:        notify.ActorFromEnv(e.getenv), Reason: "notification test (notify:test): nothing is deployed",
 		Ref: e.getenv("GITHUB_SHA"), PublicURL: e.Env.PublicURL, LogURL: notify.LogURLFromEnv(e.getenv),
-		Time: time.Now().UTC(),
+		Time: time.Now().UTC(), Test: true,
 	}
 	results := disp.Send(ctx, ev)
 	for i := range results {

@@ -18,7 +18,8 @@ func (e *Engine) notifiers() ([]notify.Notifier, error) {
 			LogChatID: n.Telegram.LogChat, BaseURL: e.getenv("BLUESHIFT_TELEGRAM_API"), Logger: e.logger})
 	}
 	if n.GitHub.Enabled() {
-		gh, err := notify.NewGitHub(notify.GitHubConfig{Token: n.GitHub.Token.Reveal(), Repository: n.GitHub.Repo, BaseURL: n.GitHub.APIURL})
+		gh, err := notify.NewGitHub(notify.GitHubConfig{Token: n.GitHub.Token.Reveal(), Repository: n.GitHub.Repo, BaseURL: n.GitHub.APIURL,
+			CommitStatuses: n.GitHub.CommitStatuses})
 		if err != nil {
 			return nil, fmt.Errorf("environments.%s.notify.github: %w", e.Env.Name, err)
 		}

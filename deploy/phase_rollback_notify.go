@@ -24,6 +24,9 @@ func (p rollbackNotifyPhase) Run(ctx context.Context, d *Deployment) error {
 	}
 	ev := e.event(d, kind)
 	ev.Automatic = false
+	if d.Previous != nil { // the release rolled away from: GitHub marks it inactive
+		ev.FromVersion, ev.FromDeploymentID = d.Previous.Version, d.Previous.DeploymentID
+	}
 	e.send(ctx, d, ev)
 	return nil
 }

@@ -37,6 +37,7 @@ func (p verifyPhase) Run(ctx context.Context, d *Deployment) error {
 			d.Progress(fmt.Sprintf("check %d: %d errors of %d allowed", t.N, t.Errors, m.MaxErrors))
 		}}
 	sum, err := mon.Run(ctx)
+	d.Monitor = &sum
 	d.AddFact("monitor", fmt.Sprintf("%d checks, %d errors, p50 %s p99 %s", sum.Checks, sum.Errors, sum.P50.Round(time.Millisecond), sum.P99.Round(time.Millisecond)))
 	if err != nil {
 		d.Logs = e.colourLogs(context.WithoutCancel(ctx), d.Next, 30)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/blueshift-deploy/blueshift/notify"
+	"github.com/blueshift-deploy/blueshift/notify/githubtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -138,10 +139,8 @@ func TestNoSecretsAnywhere(t *testing.T) {
 	}}
 	tgSrv := httptest.NewServer(tgRec)
 	defer tgSrv.Close()
-	ghFake := &fakeGitHub{}
-	ghSrv := httptest.NewServer(ghFake.handler())
-	defer ghSrv.Close()
-	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: ghSrv.URL + "/api/"})
+	ghFake := &githubtest.Server{}
+	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: ghFake.Start(t) + "/"})
 	require.NoError(t, err)
 	smtpOK, smtpPlain := startSMTP(t, true), startSMTP(t, false)
 	down := httptest.NewServer(http.NotFoundHandler())
@@ -165,7 +164,7 @@ func TestNoSecretsAnywhere(t *testing.T) {
 			fmt.Fprintf(&out, "%s %v %d %+v %#v\n", r.Notifier, r.Err, r.Attempts, r.Err, r.Err)
 		}
 	}
-	ghFake.fail = 401
+	ghFake.Fail = 401
 	ev := sampleEvent(notify.Started)
 	ev.DeploymentID = "new"
 	for _, r := range d.Send(context.Background(), ev) {
@@ -183,7 +182,7 @@ func TestNoSecretsAnywhere(t *testing.T) {
 		require.Equal(t, "/bot"+botToken+"/sendMessage", r.Path)
 		fmt.Fprintf(&out, "%s %v %s\n", r.Method, r.Header, r.Body)
 	}
-	for _, r := range ghFake.all() {
+	for _, r := range ghFake.Requests() {
 		require.Equal(t, "Bearer "+githubToken, r.Header.Get("Authorization"))
 		r.Header.Del("Authorization")
 		fmt.Fprintf(&out, "%s %s %v %s\n", r.Method, r.Path, r.Header, r.Body)

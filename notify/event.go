@@ -72,6 +72,14 @@ type Event struct {
 	// Automatic is set when a rollback was triggered by a failed check
 	// rather than by a person.
 	Automatic bool
+	// FromVersion and FromDeploymentID name the release a manual rollback
+	// (RolledBack, Automatic false) returned from: GitHub marks its
+	// deployment inactive.
+	FromVersion, FromDeploymentID string
+	// Test marks a notification test (notify:test): nothing is deployed.
+	// GitHub records it in a transient environment beside the real one
+	// (see TestEnvironment) and marks it inactive at once.
+	Test bool
 	// Duration is how long the deployment took so far.
 	Duration time.Duration
 	// PublicURL is where the environment is served ("https://the-bot.ru").

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -20,14 +21,23 @@ const GitHubDescriptionMax = 140
 
 // GitHub records deployments in a repository's GitHub Deployments: Started
 // creates a deployment and marks it in_progress, Succeeded marks it success
-// (earlier deployments to the environment become inactive), Failed and
-// RolledBack mark it failure. The deployment's ID is kept between events,
-// keyed by the event's DeploymentID; a Succeeded or Failed without an
+// (earlier deployments to the environment become inactive), Failed and an
+// automatic rollback mark it failure (the release rolled back to stays the
+// active one: the failed deployment never became success). A manual
+// rollback is a deployment of the restored release: it is marked success
+// and the deployment of the release rolled away from (Event.FromDeploymentID,
+// found by its payload) is marked inactive. A test event (Event.Test) goes
+// to the transient environment TestEnvironment names and is marked inactive
+// at once. With GitHubConfig.CommitStatuses the deployed commit also gets
+// a commit status (see CommitStatusContext). The deployment's ID is kept
+// between events, keyed by the event's DeploymentID; an event without an
 // earlier Started creates the deployment first.
 type GitHub struct {
 	client      *github.Client
 	owner, repo string
 	token       string
+
+	commitStatuses bool
 
 	mu  sync.Mutex
 	ids map[string]int64
@@ -45,6 +55,12 @@ type GitHubConfig struct {
 	// accepted only for a loopback host (127.0.0.0/8, ::1, localhost), where
 	// the token never crosses a network (local test servers, a local proxy).
 	BaseURL string
+	// CommitStatuses also sets a commit status on the deployed commit
+	// (Event.Commit, a full SHA) with context "blueshift/<environment>":
+	// pending when started, success when deployed (or rolled back to),
+	// failure when the deployment failed or was rolled back. The token then
+	// needs the statuses permission. Default false.
+	CommitStatuses bool
 	// HTTPClient sends the requests; default a new http.Client. It is
 	// copied, never changed: the copy adds the token and the redirect
 	// policy.
@@ -79,7 +95,7 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	}
 	c := github.NewClient(tokenClient(cfg.HTTPClient, u, cfg.Token))
 	c.BaseURL = u
-	return &GitHub{client: c, owner: owner, repo: repo, token: cfg.Token, ids: map[string]int64{}}, nil
+	return &GitHub{client: c, owner: owner, repo: repo, token: cfg.Token, commitStatuses: cfg.CommitStatuses, ids: map[string]int64{}}, nil
 }
 
 // ErrInsecureURL is wrapped by CheckGitHubURL's error: the URL would send
@@ -179,10 +195,11 @@ func (g *GitHub) Notify(ctx context.Context, ev Event) error {
 	if err != nil {
 		return err
 	}
+	state := githubState(ev)
 	req := &github.DeploymentStatusRequest{
-		State:       github.Ptr(githubState(ev.Kind)),
+		State:       github.Ptr(state),
 		Description: github.Ptr(truncateRunes(githubDescription(ev), GitHubDescriptionMax)),
-		Environment: github.Ptr(environment(ev)),
+		Environment: github.Ptr(githubEnvironment(ev)),
 	}
 	if ev.PublicURL != "" {
 		req.EnvironmentURL = github.Ptr(ev.PublicURL)
@@ -190,11 +207,90 @@ func (g *GitHub) Notify(ctx context.Context, ev Event) error {
 	if ev.LogURL != "" {
 		req.LogURL = github.Ptr(ev.LogURL)
 	}
-	if ev.Kind == Succeeded {
+	if state == "success" {
 		req.AutoInactive = github.Ptr(true)
 	}
 	if _, _, err := g.client.Repositories.CreateDeploymentStatus(ctx, g.owner, g.repo, id, req); err != nil {
-		return fmt.Errorf("github: set deployment %d status %s: %w", id, *req.State, g.redact(err))
+		return fmt.Errorf("github: set deployment %d status %s: %w", id, state, g.redact(err))
+	}
+	if ev.Kind == RolledBack && !ev.Automatic {
+		if err := g.deactivate(ctx, ev, id); err != nil {
+			return err
+		}
+	}
+	return g.commitStatus(ctx, ev, state)
+}
+
+// CommitStatusContext is the context of the commit statuses a GitHub
+// notifier sets for env ("blueshift/production"): the name a branch
+// protection rule or a pull request's checks show.
+func CommitStatusContext(env string) string {
+	if env == "" {
+		env = "production"
+	}
+	return "blueshift/" + env
+}
+
+// commitStatus sets the commit status of ev's commit when configured;
+// deployment is the deployment status just set. A test event and an event
+// without a commit set none.
+func (g *GitHub) commitStatus(ctx context.Context, ev Event, deployment string) error {
+	if !g.commitStatuses || ev.Test || ev.Commit == "" {
+		return nil
+	}
+	state := deployment
+	if deployment == "in_progress" {
+		state = "pending" // a commit status has no in_progress
+	}
+	st := &github.RepoStatus{
+		State:       github.Ptr(state),
+		Description: github.Ptr(truncateRunes(githubDescription(ev), GitHubDescriptionMax)),
+		Context:     github.Ptr(CommitStatusContext(ev.Environment)),
+	}
+	if ev.LogURL != "" {
+		st.TargetURL = github.Ptr(ev.LogURL)
+	}
+	if _, _, err := g.client.Repositories.CreateStatus(ctx, g.owner, g.repo, ev.Commit, st); err != nil {
+		return fmt.Errorf("github: set commit %s status %s: %w", ShortCommit(ev.Commit), state, g.redact(err))
+	}
+	return nil
+}
+
+// deactivate marks inactive the deployment of the release a manual
+// rollback returned from: the newest deployment to the environment, other
+// than restored, whose payload names ev.FromDeploymentID (or, when that is
+// empty, ev.FromVersion). auto_inactive alone does not do it: GitHub
+// applies it only to non-production environments' earlier deployments.
+// Finding none (the release was deployed without this notifier) is not an
+// error.
+func (g *GitHub) deactivate(ctx context.Context, ev Event, restored int64) error {
+	if ev.FromDeploymentID == "" && ev.FromVersion == "" {
+		return nil
+	}
+	env := githubEnvironment(ev)
+	ds, _, err := g.client.Repositories.ListDeployments(ctx, g.owner, g.repo, &github.DeploymentsListOptions{
+		Environment: env, ListOptions: github.ListOptions{PerPage: 100},
+	})
+	if err != nil {
+		return fmt.Errorf("github: list deployments to %s: %w", env, g.redact(err))
+	}
+	for _, d := range ds { // newest first
+		var p DeploymentPayload
+		if d.GetID() == restored || json.Unmarshal(d.Payload, &p) != nil {
+			continue
+		}
+		if (ev.FromDeploymentID != "" && p.DeploymentID == ev.FromDeploymentID) ||
+			(ev.FromDeploymentID == "" && p.Version == ev.FromVersion) {
+			req := &github.DeploymentStatusRequest{
+				State:       github.Ptr("inactive"),
+				Description: github.Ptr(truncateRunes("Rolled back to "+ev.Version, GitHubDescriptionMax)),
+				Environment: github.Ptr(env),
+			}
+			if _, _, err := g.client.Repositories.CreateDeploymentStatus(ctx, g.owner, g.repo, d.GetID(), req); err != nil {
+				return fmt.Errorf("github: set deployment %d status inactive: %w", d.GetID(), g.redact(err))
+			}
+			return nil
+		}
 	}
 	return nil
 }
@@ -219,15 +315,16 @@ func (g *GitHub) deployment(ctx context.Context, ev Event) (int64, error) {
 	}
 	d, _, err := g.client.Repositories.CreateDeployment(ctx, g.owner, g.repo, &github.DeploymentRequest{
 		Ref:                   github.Ptr(ref),
-		Environment:           github.Ptr(environment(ev)),
+		Environment:           github.Ptr(githubEnvironment(ev)),
 		Payload:               DeploymentPayload{Version: ev.Version, DeploymentID: ev.DeploymentID},
 		RequiredContexts:      &[]string{},
 		AutoMerge:             github.Ptr(false),
 		Description:           github.Ptr(truncateRunes("Deploy "+ev.Version+" ("+ev.DeploymentID+")", GitHubDescriptionMax)),
-		ProductionEnvironment: github.Ptr(environment(ev) == "production"),
+		ProductionEnvironment: github.Ptr(!ev.Test && environment(ev) == "production"),
+		TransientEnvironment:  github.Ptr(ev.Test),
 	})
 	if err != nil {
-		return 0, fmt.Errorf("github: create deployment of %s to %s in %s/%s: %w", ref, environment(ev), g.owner, g.repo, g.redact(err))
+		return 0, fmt.Errorf("github: create deployment of %s to %s in %s/%s: %w", ref, githubEnvironment(ev), g.owner, g.repo, g.redact(err))
 	}
 	g.ids[ev.DeploymentID] = d.GetID()
 	return d.GetID(), nil
@@ -245,22 +342,51 @@ func environment(ev Event) string {
 	return ev.Environment
 }
 
-func githubState(k Kind) string {
-	switch k {
-	case Started:
+// TestEnvironment is the GitHub environment a test event for env is
+// recorded in ("production-notify-test"): transient, never production.
+func TestEnvironment(env string) string {
+	if env == "" {
+		env = "production"
+	}
+	return env + "-notify-test"
+}
+
+// githubEnvironment is the GitHub environment ev is recorded in.
+func githubEnvironment(ev Event) string {
+	if ev.Test {
+		return TestEnvironment(ev.Environment)
+	}
+	return environment(ev)
+}
+
+// githubState is the deployment status ev sets.
+func githubState(ev Event) string {
+	switch {
+	case ev.Test:
+		return "inactive"
+	case ev.Kind == Started:
 		return "in_progress"
-	case Succeeded:
+	case ev.Kind == Succeeded, ev.Kind == RolledBack && !ev.Automatic:
 		return "success"
 	}
 	return "failure"
 }
 
 func githubDescription(ev Event) string {
+	if ev.Test {
+		return "Notification test: nothing is deployed"
+	}
 	switch ev.Kind {
 	case Started:
 		return "Deploying " + ev.Version
 	case Succeeded:
 		return "Deployed " + ev.Version
+	}
+	if ev.Kind == RolledBack && !ev.Automatic {
+		if ev.FromVersion == "" {
+			return "Rolled back to " + ev.Version
+		}
+		return "Rolled back to " + ev.Version + " from " + ev.FromVersion
 	}
 	d := ev.Title()
 	if ev.Phase != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,77 +12,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/blueshift-deploy/blueshift/notify"
+	"github.com/blueshift-deploy/blueshift/notify/githubtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// fakeGitHub implements the two deployment endpoints with GitHub's JSON shapes.
-type fakeGitHub struct {
-	mu       sync.Mutex
-	nextID   int64
-	requests []recorded
-	fail     int // answer this status to everything when non-zero
-}
-
-func (f *fakeGitHub) handler() http.Handler {
-	mux := http.NewServeMux()
-	record := func(r *http.Request) []byte {
-		var body json.RawMessage
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		f.requests = append(f.requests, recorded{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-		return body
-	}
-	mux.HandleFunc("POST /api/repos/{owner}/{repo}/deployments", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		body := record(r)
-		if f.fail != 0 {
-			w.WriteHeader(f.fail)
-			fmt.Fprint(w, `{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`)
-			return
-		}
-		var req map[string]any
-		_ = json.Unmarshal(body, &req)
-		f.nextID++
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{
-			"url": "https://api.github.com/repos/o/r/deployments/" + fmt.Sprint(f.nextID), "id": f.nextID,
-			"sha": req["ref"], "ref": req["ref"], "task": "deploy", "payload": req["payload"],
-			"environment": req["environment"], "description": req["description"],
-			"creator":    map[string]any{"login": "github-actions[bot]", "id": 41898282},
-			"created_at": "2024-12-27T18:30:50Z", "updated_at": "2024-12-27T18:30:50Z",
-		})
-	})
-	mux.HandleFunc("POST /api/repos/{owner}/{repo}/deployments/{id}/statuses", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		body := record(r)
-		var req map[string]any
-		_ = json.Unmarshal(body, &req)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		json.NewEncoder(w).Encode(map[string]any{
-			"id": 100 + len(f.requests), "state": req["state"], "description": req["description"],
-			"environment": req["environment"], "environment_url": req["environment_url"], "log_url": req["log_url"],
-			"created_at": "2024-12-27T18:31:00Z",
-		})
-	})
-	return mux
-}
-
-func (f *fakeGitHub) all() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.requests...)
-}
-
-func startGitHub(t *testing.T) (*fakeGitHub, *notify.GitHub) {
+func startGitHub(t *testing.T) (*githubtest.Server, *notify.GitHub) {
 	t.Helper()
-	f := &fakeGitHub{}
-	srv := httptest.NewServer(f.handler())
-	t.Cleanup(srv.Close)
-	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: srv.URL + "/api"})
+	f := &githubtest.Server{}
+	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: f.Start(t)})
 	require.NoError(t, err)
 	return f, gh
 }
@@ -105,7 +42,7 @@ func TestGitHubDeploymentLifecycle(t *testing.T) {
 	ev.Kind = notify.Succeeded
 	require.NoError(t, gh.Notify(ctx, ev))
 
-	reqs := f.all()
+	reqs := f.Requests()
 	require.Len(t, reqs, 3)
 	for _, r := range reqs {
 		assert.Equal(t, "Bearer "+githubToken, r.Header.Get("Authorization"))
@@ -142,10 +79,10 @@ func TestGitHubFailureWithoutStartCreatesDeploymentAndTruncates(t *testing.T) {
 	ev.Phase, ev.Err = "smoke", errors.New(strings.Repeat("smoke test «login» failed; ", 20))
 	require.NoError(t, gh.Notify(ctx, ev))
 	ev2 := sampleEvent(notify.RolledBack)
-	ev2.DeploymentID = "other"
+	ev2.DeploymentID, ev2.Automatic = "other", true
 	require.NoError(t, gh.Notify(ctx, ev2))
 
-	reqs := f.all()
+	reqs := f.Requests()
 	require.Len(t, reqs, 4)
 	assert.Equal(t, "v1.0.1", jsonMap(t, reqs[0].Body)["ref"])
 	s := jsonMap(t, reqs[1].Body)
@@ -160,7 +97,7 @@ func TestGitHubFailureWithoutStartCreatesDeploymentAndTruncates(t *testing.T) {
 func TestGitHubErrorsSayWhatFailedWithoutToken(t *testing.T) {
 	t.Parallel()
 	f, gh := startGitHub(t)
-	f.fail = http.StatusUnauthorized
+	f.Fail = http.StatusUnauthorized
 	err := gh.Notify(context.Background(), sampleEvent(notify.Started))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "create deployment")
@@ -198,13 +135,13 @@ func TestGitHubRefusesPlainHTTPAPIURL(t *testing.T) {
 	}
 
 	// Over TLS the token goes to the API as before.
-	f := &fakeGitHub{}
-	srv := httptest.NewTLSServer(f.handler())
+	f := &githubtest.Server{}
+	srv := httptest.NewTLSServer(f.Handler())
 	t.Cleanup(srv.Close)
 	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: srv.URL + "/api", HTTPClient: srv.Client()})
 	require.NoError(t, err)
 	require.NoError(t, gh.Notify(context.Background(), sampleEvent(notify.Started)))
-	reqs := f.all()
+	reqs := f.Requests()
 	require.NotEmpty(t, reqs)
 	assert.Equal(t, "Bearer "+githubToken, reqs[0].Header.Get("Authorization"))
 }
@@ -216,8 +153,8 @@ func TestGitHubRefusesPlainHTTPAPIURL(t *testing.T) {
 // scheme and host: the other host gets the request without it.
 func TestGitHubTokenNotSentOnRedirectToAnotherHost(t *testing.T) {
 	t.Parallel()
-	other := &fakeGitHub{}
-	otherSrv := httptest.NewServer(other.handler())
+	other := &githubtest.Server{}
+	otherSrv := httptest.NewServer(other.Handler())
 	t.Cleanup(otherSrv.Close)
 	// The same loopback server under another name: another host to the
 	// client.
@@ -243,9 +180,144 @@ func TestGitHubTokenNotSentOnRedirectToAnotherHost(t *testing.T) {
 	for _, a := range apiAuth {
 		assert.Equal(t, "Bearer "+githubToken, a, "the API's own host gets the token")
 	}
-	reqs := other.all()
+	reqs := other.Requests()
 	require.NotEmpty(t, reqs, "the redirect was not followed")
 	for _, r := range reqs {
 		assert.Empty(t, r.Header.Get("Authorization"), "%s %s on the other host carried the token", r.Method, r.Path)
+	}
+}
+
+// TestGitHubCallSequences pins the REST calls of each outcome. Before
+// issue 15 a manual rollback set the restored release's deployment to
+// failure and left the rolled-away one active (its last status success).
+func TestGitHubCallSequences(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v1 := sampleEvent(notify.Started)
+	v1.Version, v1.DeploymentID, v1.Commit = "v1.0.0", "prod-v1.0.0-1", "1111111"
+	v2 := sampleEvent(notify.Started)
+	v2.Version, v2.DeploymentID, v2.Commit = "v1.0.1", "prod-v1.0.1-2", "2222222"
+	deploy := func(gh *notify.GitHub, ev notify.Event, outcome notify.Kind, automatic bool) {
+		t.Helper()
+		require.NoError(t, gh.Notify(ctx, ev))
+		ev.Kind, ev.Automatic = outcome, automatic
+		require.NoError(t, gh.Notify(ctx, ev))
+	}
+
+	t.Run("success", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		deploy(gh, v1, notify.Succeeded, false)
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=1111111",
+			"POST /deployments/1/statuses state=in_progress env=production",
+			"POST /deployments/1/statuses state=success auto_inactive=true env=production",
+		}, f.Calls())
+	})
+
+	t.Run("automatic rollback", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		deploy(gh, v1, notify.Succeeded, false)
+		deploy(gh, v2, notify.RolledBack, true)
+		// v2 failed and never became success: v1 stays the active one.
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=2222222",
+			"POST /deployments/2/statuses state=in_progress env=production",
+			"POST /deployments/2/statuses state=failure env=production",
+		}, f.Calls()[3:])
+	})
+
+	t.Run("manual rollback", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		deploy(gh, v1, notify.Succeeded, false)
+		deploy(gh, v2, notify.Succeeded, false)
+		// A rollback runs in a new process: a new notifier, on the same server.
+		rb := v1
+		rb.Kind, rb.DeploymentID = notify.RolledBack, "prod-v1.0.0-3"
+		rb.FromVersion, rb.FromDeploymentID = v2.Version, v2.DeploymentID
+		require.NoError(t, gh.Notify(ctx, rb))
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=1111111",
+			"POST /deployments/3/statuses state=success auto_inactive=true env=production",
+			"GET /deployments?environment=production&per_page=100",
+			"POST /deployments/2/statuses state=inactive env=production",
+		}, f.Calls()[6:])
+		assert.Equal(t, "Rolled back to v1.0.0 from v1.0.1", jsonMap(t, f.Requests()[7].Body)["description"])
+	})
+
+	t.Run("manual rollback failed", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		rb := v1
+		rb.Kind, rb.FromVersion, rb.FromDeploymentID = notify.Failed, v2.Version, v2.DeploymentID
+		require.NoError(t, gh.Notify(ctx, rb))
+		// The release rolled away from still serves: nothing marks it inactive.
+		assert.Equal(t, []string{
+			"POST /deployments env=production ref=1111111",
+			"POST /deployments/1/statuses state=failure env=production",
+		}, f.Calls())
+	})
+
+	// notify:test: before issue 15 it created a production deployment left
+	// in_progress forever.
+	t.Run("notify test", func(t *testing.T) {
+		f, gh := startGitHub(t)
+		ev := sampleEvent(notify.Started)
+		ev.Test = true
+		require.NoError(t, gh.Notify(ctx, ev))
+		reqs := f.Requests()
+		assert.Equal(t, []string{
+			"POST /deployments env=production-notify-test ref=" + ev.Commit,
+			"POST /deployments/1/statuses state=inactive env=production-notify-test",
+		}, f.Calls())
+		d := jsonMap(t, reqs[0].Body)
+		assert.Equal(t, true, d["transient_environment"])
+		assert.Equal(t, false, d["production_environment"])
+	})
+}
+
+// TestGitHubCommitStatuses: with CommitStatuses the deployed commit gets a
+// status in context blueshift/<env> after each deployment status (the
+// seed's pull-request checks); a test event sets none, and without the
+// option none is set.
+func TestGitHubCommitStatuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := &githubtest.Server{}
+	gh, err := notify.NewGitHub(notify.GitHubConfig{Token: githubToken, Repository: "acme/shop", BaseURL: f.Start(t), CommitStatuses: true})
+	require.NoError(t, err)
+	ev := sampleEvent(notify.Started)
+	ev.LogURL = "https://github.com/acme/shop/actions/runs/42"
+	for _, k := range []notify.Kind{notify.Started, notify.Succeeded} {
+		ev.Kind = k
+		require.NoError(t, gh.Notify(ctx, ev))
+	}
+	failed := ev
+	failed.Kind, failed.DeploymentID, failed.Automatic, failed.Commit = notify.RolledBack, "prod-v1.0.2-1", true, "fedcba9876543210fedcba9876543210fedcba98"
+	require.NoError(t, gh.Notify(ctx, failed))
+	test := ev
+	test.Kind, test.DeploymentID, test.Test = notify.Started, "test", true
+	require.NoError(t, gh.Notify(ctx, test))
+
+	sha := "/statuses/" + ev.Commit
+	assert.Equal(t, []string{
+		"POST /deployments env=production ref=" + ev.Commit,
+		"POST /deployments/1/statuses state=in_progress env=production",
+		"POST " + sha + " state=pending context=blueshift/production",
+		"POST /deployments/1/statuses state=success auto_inactive=true env=production",
+		"POST " + sha + " state=success context=blueshift/production",
+		"POST /deployments env=production ref=" + failed.Commit,
+		"POST /deployments/2/statuses state=failure env=production",
+		"POST /statuses/" + failed.Commit + " state=failure context=blueshift/production",
+		"POST /deployments env=production-notify-test ref=" + ev.Commit,
+		"POST /deployments/3/statuses state=inactive env=production-notify-test",
+	}, f.Calls())
+	s := jsonMap(t, f.Requests()[4].Body)
+	assert.Equal(t, "https://github.com/acme/shop/actions/runs/42", s["target_url"])
+	assert.Equal(t, "Deployed v1.0.1", s["description"])
+
+	// Off by default: the token may lack the statuses permission.
+	f2, gh2 := startGitHub(t)
+	require.NoError(t, gh2.Notify(ctx, sampleEvent(notify.Started)))
+	for _, c := range f2.Calls() {
+		assert.NotContains(t, c, "/statuses/"+ev.Commit)
 	}
 }

@@ -147,10 +147,7 @@ func checkLogsExec(t *testing.T, bin string, mage mageFunc, env map[string]strin
 	// exits 0.
 	cmd := exec.Command(bin, "logs", "web", "-f")
 	cmd.Dir = "../.."
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = targetEnv(env)
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -134,7 +134,8 @@ var outcomeExit = map[deploy.Outcome]int{
 }
 
 // runPipeline runs p for d with the live console on stdout, prints the
-// summary, writes the JSON report to $BLUESHIFT_REPORT (default
+// summary, in GitHub Actions appends the job summary to
+// $GITHUB_STEP_SUMMARY and prints ::error::/::warning:: lines, writes the JSON report to $BLUESHIFT_REPORT (default
 // blueshift-report.json) and exits non-zero unless d succeeded: 1 failed
 // before anything changed, 2 rolled back, 3 the rollback failed too.
 func runPipeline(ctx context.Context, eng *deploy.Engine, p *deploy.Pipeline, d *deploy.Deployment) error {
@@ -144,6 +145,9 @@ func runPipeline(ctx context.Context, eng *deploy.Engine, p *deploy.Pipeline, d 
 	runErr := p.Run(ctx, d)
 	if err := c.Summary(d); err != nil {
 		fmt.Fprintf(stderr, "writing the summary failed: %v\n", err)
+	}
+	if err := console.WriteGitHub(stdout, d, redact, getenv); err != nil {
+		fmt.Fprintf(stderr, "writing the GitHub job summary failed: %v\n", err)
 	}
 	report := getenv("BLUESHIFT_REPORT")
 	if report == "" {

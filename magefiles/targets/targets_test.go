@@ -40,6 +40,19 @@ func exampleEnv(config string) map[string]string {
 	return e
 }
 
+// targetEnv is the environment of a compiled target: this process's, with
+// env over it. A run inside GitHub Actions does not reach the job's summary
+// or annotations: GITHUB_STEP_SUMMARY and GITHUB_ACTIONS are cleared unless
+// env sets them (the tests' deployments would add their summaries and
+// ::error:: lines to the CI job's own).
+func targetEnv(env map[string]string) []string {
+	e := append(os.Environ(), "GITHUB_STEP_SUMMARY=", "GITHUB_ACTIONS=")
+	for k, v := range env {
+		e = append(e, k+"="+v)
+	}
+	return e
+}
+
 func assertNoSecrets(t *testing.T, out string) {
 	t.Helper()
 	for name, s := range secrets {
@@ -112,10 +125,7 @@ func run(t *testing.T, env map[string]string, argv ...string) (stdout, stderr st
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = root
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd.Env = targetEnv(env)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
