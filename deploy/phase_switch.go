@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"github.com/blueshift-deploy/blueshift/health"
@@ -80,6 +81,24 @@ func (p switchPhase) Undo(ctx context.Context, d *Deployment) error {
 		return fmt.Errorf("switch back to %s: %w", d.Live, err)
 	}
 	d.Switched = false
+	// The next colour is removed right after (start's undo): first the
+	// proxy must route back for certain, and requests it accepted before
+	// (an old nginx worker finishing its connections) must complete, as
+	// retire drains the old colour. Without this wait a request nginx's old
+	// worker sent to the next colour met a removed container (502s seen in
+	// the monitor-failure e2e test).
+	if v, ok := e.Switcher.(traffic.Verifier); ok {
+		if err := v.Verify(ctx, string(d.Live), health.Policy{}); err != nil && !errors.Is(err, traffic.ErrNotVerifiable) {
+			d.Warn(fmt.Sprintf("after switching back, the proxy was not seen routing to %s: %v", d.Live, err))
+		}
+	}
+	if drain := e.Env.Timeouts.Drain; drain > 0 {
+		d.Progress(fmt.Sprintf("draining %s for %s", d.Next, drain))
+		select {
+		case <-time.After(drain):
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 
