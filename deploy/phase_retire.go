@@ -40,13 +40,9 @@ func (p retirePhase) Run(ctx context.Context, d *Deployment) error {
 		}
 		return nil
 	}
-	if drain := e.Env.Timeouts.Drain; drain > 0 {
-		d.Progress(fmt.Sprintf("draining %s for %s", d.Live, drain))
-		select {
-		case <-time.After(drain):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	d.Progress(fmt.Sprintf("draining %s for %s", d.Live, e.Env.Timeouts.Drain))
+	if err := e.drain(ctx); err != nil {
+		return err
 	}
 	return e.stopColour(ctx, d.Live)
 }

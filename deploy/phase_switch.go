@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/blueshift-deploy/blueshift/deploy/traffic"
 	"github.com/blueshift-deploy/blueshift/health"
@@ -92,14 +91,8 @@ func (p switchPhase) Undo(ctx context.Context, d *Deployment) error {
 			d.Warn(fmt.Sprintf("after switching back, the proxy was not seen routing to %s: %v", d.Live, err))
 		}
 	}
-	if drain := e.Env.Timeouts.Drain; drain > 0 {
-		d.Progress(fmt.Sprintf("draining %s for %s", d.Next, drain))
-		select {
-		case <-time.After(drain):
-		case <-ctx.Done():
-		}
-	}
-	return nil
+	d.Progress(fmt.Sprintf("draining %s for %s", d.Next, e.Env.Timeouts.Drain))
+	return e.drain(ctx)
 }
 
 func (p switchPhase) Plan(_ context.Context, d *Deployment) (string, error) {

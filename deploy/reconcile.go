@@ -264,7 +264,7 @@ func (e *Engine) applyReconcileStep(ctx context.Context, s reconcileStep, r *Rec
 			return fmt.Errorf("reconcile: nothing was stopped: %w", err)
 		}
 	case opDrain:
-		e.drain(ctx)
+		_ = e.drain(ctx) // cut short, the stop that follows fails on ctx too
 	case opRemove, opStop:
 		return e.retireColour(ctx, s)
 	case opState:
@@ -324,13 +324,15 @@ func (e *Engine) assertServing(ctx context.Context, c version.Colour) error {
 
 // drain waits timeouts.drain, so requests the proxy's old workers still
 // send to a colour finish before it stops.
-func (e *Engine) drain(ctx context.Context) {
+func (e *Engine) drain(ctx context.Context) error {
 	if d := e.Env.Timeouts.Drain; d > 0 {
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
+	return nil
 }
 
 // reconcileEntry is the history entry of a reconciliation: what was

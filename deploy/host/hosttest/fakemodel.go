@@ -466,17 +466,28 @@ func (m *Model) composeConfig(a composeArgs, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fake compose: config needs one --file and --quiet, got %v %v\n", a.files, a.rest)
 		return unsupported
 	}
-	data, err := os.ReadFile(a.files[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "open %s: no such file or directory\n", a.files[0])
-		return 14
-	}
-	var p composeProject
-	if err := yaml.Unmarshal(data, &p); err != nil || len(p.Services) == 0 {
-		fmt.Fprintf(stderr, "%s: not a compose project: %v\n", a.files[0], err)
+	p, code := readProject(a.files[0], stderr)
+	if code == 0 && len(p.Services) == 0 {
+		fmt.Fprintf(stderr, "%s: not a compose project: no services\n", a.files[0])
 		return 15
 	}
-	return 0
+	return code
+}
+
+// readProject reads the compose file at file as compose would: exit code
+// 14 when it is missing, 15 when it does not parse.
+func readProject(file string, stderr io.Writer) (composeProject, int) {
+	var p composeProject
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(stderr, "open %s: no such file or directory\n", file)
+		return p, 14
+	}
+	if err := yaml.Unmarshal(data, &p); err != nil {
+		fmt.Fprintf(stderr, "%s: yaml: %v\n", file, err)
+		return p, 15
+	}
+	return p, 0
 }
 
 // composeUp creates or recreates the project's containers from its file
@@ -486,15 +497,9 @@ func (m *Model) composeUp(a composeArgs, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "fake compose: up needs exactly one --file")
 		return unsupported
 	}
-	data, err := os.ReadFile(a.files[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "open %s: no such file or directory\n", a.files[0])
-		return 14
-	}
-	var p composeProject
-	if err := yaml.Unmarshal(data, &p); err != nil {
-		fmt.Fprintf(stderr, "yaml: %v\n", err)
-		return 15
+	p, code := readProject(a.files[0], stderr)
+	if code != 0 {
+		return code
 	}
 	noRecreate := slices.Contains(a.rest, "--no-recreate")
 	names := make([]string, 0, len(p.Services))
