@@ -12,9 +12,6 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# The package starts a registry on :5000 through systemd where systemd runs;
-# thebot runs its own instance (its own port, config and storage), so stop the
-# packaged one if it is running to keep :5000 free.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
-  systemctl stop docker-registry || true
-fi
+# The package may start its own registry on :5000 through systemd; thebot
+# runs a separate instance (127.0.0.1:15000, its own config and storage), so
+# the packaged one is left as it is: it is not this stack's to stop.
